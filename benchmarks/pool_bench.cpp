@@ -1,0 +1,168 @@
+// keypool_bench: pick + report per iteration, per strategy, at 1 and 2
+// threads (more with --threads=N in KEYPOOL_BENCH_THREADS), 8 keys with one
+// locked. Baselines in the same binary so results are ratios within one run:
+//   baseline_mutex          what a user would write instead: a mutex, an
+//                           index and per-key counters
+//   baseline_shared_atomic  one shared fetch_add counter picks the key
+//   floor_thread_local      a thread-local counter; not a usable pool
+// docs/benchmarks.md records the numbers and the command.
+#include <keypool/keypool.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace kp = keypool;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct bench_provider {
+  static kp::provider_info info() { return {"groq", "GROQ"}; }
+};
+
+constexpr int key_count = 8;
+
+std::vector<kp::key_spec> keys() {
+  std::vector<kp::key_spec> out;
+  for (int i = 1; i <= key_count; ++i)
+    out.push_back({"GROQ_API_KEY_" + std::to_string(i), "gsk_fake_bench_" + std::to_string(i),
+                   static_cast<std::uint32_t>(1 + i % 3)});
+  return out;
+}
+
+template <class Selection>
+using bench_pool = kp::basic_pool<bench_provider, kp::policy::selection<Selection>>;
+
+/// One pool per strategy for the whole run, with key 4 locked for a day.
+template <class Selection>
+bench_pool<Selection>& shared_pool() {
+  static bench_pool<Selection>* p = [] {
+    auto* pool = new bench_pool<Selection>(keys(), {.lockout = kp::lockout::fixed{24h}});
+    for (int i = 0; i < key_count; ++i) {
+      auto l = pool->acquire_or_throw();
+      pool->report(l, l.variable() == "GROQ_API_KEY_4" ? kp::outcome::rate_limited()
+                                                       : kp::outcome::success());
+    }
+    return pool;
+  }();
+  return *p;
+}
+
+template <class Selection>
+void pick_and_report(benchmark::State& state) {
+  auto& p = shared_pool<Selection>();
+  for (auto _ : state) {
+    auto l = p.acquire();
+    benchmark::DoNotOptimize(l);
+    p.report(*l, kp::outcome::success());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <class Selection>
+void acquire_only(benchmark::State& state) {
+  auto& p = shared_pool<Selection>();
+  for (auto _ : state) {
+    auto l = p.acquire();
+    benchmark::DoNotOptimize(l);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// ---- baselines ---------------------------------------------------------------
+
+struct mutex_pool {
+  struct stats {
+    std::uint64_t requests = 0, successes = 0, last_used = 0;
+    bool locked = false;
+  };
+  std::mutex mu;
+  std::size_t next = 0;
+  std::vector<stats> keys = std::vector<stats>(key_count);
+  mutex_pool() { keys[3].locked = true; }
+
+  std::size_t acquire() {
+    std::lock_guard g(mu);
+    for (std::size_t tries = 0; tries < keys.size(); ++tries) {
+      const std::size_t i = next;
+      next = (next + 1) % keys.size();
+      if (!keys[i].locked) {
+        ++keys[i].requests;
+        return i;
+      }
+    }
+    return keys.size();
+  }
+  void report(std::size_t i) {
+    const auto now = kp::clock::steady{}.coarse_now().count();
+    std::lock_guard g(mu);
+    ++keys[i].successes;
+    keys[i].last_used = static_cast<std::uint64_t>(now);
+  }
+};
+
+void baseline_mutex(benchmark::State& state) {
+  static mutex_pool p;
+  for (auto _ : state) {
+    const auto i = p.acquire();
+    benchmark::DoNotOptimize(i);
+    p.report(i);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void baseline_shared_atomic(benchmark::State& state) {
+  alignas(128) static std::atomic<std::uint64_t> counter{0};
+  for (auto _ : state) {
+    const auto i = counter.fetch_add(1, std::memory_order_relaxed) % key_count;
+    benchmark::DoNotOptimize(i);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void floor_thread_local(benchmark::State& state) {
+  thread_local std::uint64_t counter = 0;
+  for (auto _ : state) {
+    const auto i = counter++ % key_count;
+    benchmark::DoNotOptimize(i);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void coarse_clock_read(benchmark::State& state) {
+  kp::clock::steady c;
+  for (auto _ : state) benchmark::DoNotOptimize(c.coarse_now());
+  state.SetItemsProcessed(state.iterations());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int max_threads = 2;
+  if (const char* t = std::getenv("KEYPOOL_BENCH_THREADS")) max_threads = std::max(1, std::atoi(t));
+  auto add = [&](const char* name, void (*fn)(benchmark::State&)) {
+    auto* b = benchmark::RegisterBenchmark(name, fn);
+    for (int t = 1; t <= max_threads; t *= 2) b->Threads(t);
+    b->UseRealTime();
+  };
+  add("round_robin/pick_report", pick_and_report<kp::selection::round_robin>);
+  add("round_robin/acquire_only", acquire_only<kp::selection::round_robin>);
+  add("weighted/pick_report", pick_and_report<kp::selection::weighted>);
+  add("random/pick_report", pick_and_report<kp::selection::random>);
+  add("least_loaded/pick_report", pick_and_report<kp::selection::least_loaded>);
+  add("strict_round_robin/pick_report", pick_and_report<kp::selection::strict_round_robin>);
+  add("baseline_mutex", baseline_mutex);
+  add("baseline_shared_atomic", baseline_shared_atomic);
+  add("floor_thread_local", floor_thread_local);
+  add("coarse_clock_read", coarse_clock_read);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

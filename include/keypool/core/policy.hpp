@@ -1,0 +1,73 @@
+#pragma once
+/// Named, order-independent policy tags for basic_pool:
+///   basic_pool<providers::groq, policy::selection<selection::weighted>,
+///              policy::lockout<lockout::retry_after>>
+/// Anything not named takes its default. Boost.Hana finds the tags in the
+/// pack; a wrong or repeated tag fails with a static_assert that says so.
+
+#include <keypool/clock/steady.hpp>
+#include <keypool/lockout/fixed.hpp>
+#include <keypool/selection/round_robin.hpp>
+
+#include <boost/hana/count_if.hpp>
+#include <boost/hana/find_if.hpp>
+#include <boost/hana/optional.hpp>
+#include <boost/hana/traits.hpp>
+#include <boost/hana/type.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include <type_traits>
+
+namespace keypool::policy {
+
+template <class S>
+struct selection {
+  using type = S;
+};
+template <class L>
+struct lockout {
+  using type = L;
+};
+template <class C>
+struct clock {
+  using type = C;
+};
+
+using default_selection = keypool::selection::round_robin;
+using default_lockout = keypool::lockout::fixed;
+using default_clock = keypool::clock::steady;
+
+}  // namespace keypool::policy
+
+namespace keypool::detail {
+
+template <template <class> class Tag, class T>
+struct is_tag : std::false_type {};
+template <template <class> class Tag, class U>
+struct is_tag<Tag, Tag<U>> : std::true_type {};
+
+template <class T>
+inline constexpr bool is_policy_tag_v = is_tag<policy::selection, T>::value ||
+                                        is_tag<policy::lockout, T>::value ||
+                                        is_tag<policy::clock, T>::value;
+
+template <template <class> class Tag>
+struct tag_pred {
+  template <class T>
+  constexpr auto operator()(T) const {
+    return boost::hana::bool_c<is_tag<Tag, typename T::type>::value>;
+  }
+};
+
+/// The type named by the first Tag<...> in Ps..., or Default.
+template <template <class> class Tag, class Default, class... Ps>
+struct find_policy {
+  static constexpr auto found =
+      boost::hana::find_if(boost::hana::tuple_t<Ps...>, tag_pred<Tag>{});
+  using type = typename std::remove_cvref_t<decltype(found.value_or(
+      boost::hana::type_c<Tag<Default>>))>::type::type;
+  static constexpr std::size_t count =
+      decltype(boost::hana::count_if(boost::hana::tuple_t<Ps...>, tag_pred<Tag>{}))::value;
+};
+
+}  // namespace keypool::detail

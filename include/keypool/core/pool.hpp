@@ -1,0 +1,697 @@
+#pragma once
+/// basic_pool: the keys of one provider, handed out by a selection strategy,
+/// locked out by a lockout policy, counted per thread.
+///
+/// Progress guarantees:
+///  - acquire(): lock-free; wait-free while no reload runs and the chosen key
+///    is available. Writes only the calling thread's shard (plus one CAS when
+///    a lockout expired, and the shared counters of strategies/keys that need
+///    them: strict_round_robin, least_loaded, daily limits).
+///  - report(): lock-free; a success on a healthy key writes only the calling
+///    thread's shard.
+///  - snapshot(), reload(), enable(): take a mutex among themselves, never
+///    one that acquire() or report() wait for.
+
+#include <keypool/clock/concept.hpp>
+#include <keypool/core/detail/key_list.hpp>
+#include <keypool/core/detail/key_state.hpp>
+#include <keypool/core/detail/thread_slot.hpp>
+#include <keypool/core/error.hpp>
+#include <keypool/core/key.hpp>
+#include <keypool/core/lease.hpp>
+#include <keypool/core/outcome.hpp>
+#include <keypool/core/policy.hpp>
+#include <keypool/core/provider.hpp>
+#include <keypool/core/result.hpp>
+#include <keypool/core/stats.hpp>
+#include <keypool/lockout/concept.hpp>
+#include <keypool/selection/concept.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace keypool {
+
+/// Run-time settings of a pool; the policy objects carry their own knobs
+/// (e.g. lockout::fixed{std::chrono::seconds{30}}).
+template <class Selection, class Lockout, class Clock>
+struct pool_options {
+  Selection selection{};
+  Lockout lockout{};
+  Clock clock{};
+  /// How long a disabled key (invalid, forbidden, out of credit) waits before
+  /// a single probe re-checks it. Zero: never; only enable() or a reload
+  /// that re-adds the key brings it back.
+  std::chrono::milliseconds recheck_disabled_after{std::chrono::minutes{15}};
+  /// A probe not reported within this time passes to another caller, so a
+  /// lost lease cannot keep a key out of rotation for good.
+  std::chrono::milliseconds probe_timeout{std::chrono::seconds{30}};
+  /// Distinct keys the pool can ever hold. Slots are never recycled (a lease
+  /// may still point at a removed key), so each new secret a reload brings in
+  /// takes one. 0: max(64, 4 × the initial key count).
+  std::uint32_t capacity = 0;
+  /// Longest weighted schedule; larger weight sums are scaled down.
+  std::uint32_t max_schedule = 4096;
+};
+
+/// What reload() changed, by variable name.
+struct reload_result {
+  std::vector<std::string> added, kept, removed;
+};
+
+template <class Provider = runtime_provider, class... Policies>
+class basic_pool {
+  static_assert(provider<Provider>,
+                "keypool::basic_pool: the first parameter must be a provider: a type with "
+                "`static provider_info info()` (see keypool/providers) or keypool::runtime_provider");
+  static_assert((detail::is_policy_tag_v<Policies> && ...),
+                "keypool::basic_pool: every policy must be wrapped in a tag: "
+                "policy::selection<S>, policy::lockout<L> or policy::clock<C>");
+  using sel_find = detail::find_policy<policy::selection, policy::default_selection, Policies...>;
+  using lock_find = detail::find_policy<policy::lockout, policy::default_lockout, Policies...>;
+  using clock_find = detail::find_policy<policy::clock, policy::default_clock, Policies...>;
+  static_assert(sel_find::count <= 1, "keypool::basic_pool: policy::selection<> given more than once");
+  static_assert(lock_find::count <= 1, "keypool::basic_pool: policy::lockout<> given more than once");
+  static_assert(clock_find::count <= 1, "keypool::basic_pool: policy::clock<> given more than once");
+
+ public:
+  using provider_type = Provider;
+  using selection_type = typename sel_find::type;
+  using lockout_type = typename lock_find::type;
+  using clock_type = typename clock_find::type;
+  using options = pool_options<selection_type, lockout_type, clock_type>;
+  using acquire_result = result<lease, unavailable_error>;
+
+  static_assert(selection_strategy<selection_type>,
+                "keypool::basic_pool: policy::selection<S>: S is not a keypool::selection_strategy "
+                "(it needs a default-constructible `thread_state` and "
+                "`std::uint32_t next(thread_state&, const keypool::candidates&) noexcept`)");
+  static_assert(lockout_policy<lockout_type>,
+                "keypool::basic_pool: policy::lockout<L>: L is not a keypool::lockout_policy "
+                "(it needs `std::chrono::milliseconds lockout_for(const outcome&, const "
+                "lockout_context&) const noexcept`)");
+  static_assert(clock_source<clock_type>,
+                "keypool::basic_pool: policy::clock<C>: C is not a keypool::clock_source (it needs "
+                "now(), coarse_now() and wall_now(), all const noexcept)");
+
+ private:
+  template <class... New>
+  struct rebind {
+    static_assert((detail::is_policy_tag_v<New> && ...),
+                  "keypool::basic_pool::with<>: every argument must be a policy tag");
+    using type = basic_pool<
+        Provider,
+        policy::selection<typename detail::find_policy<policy::selection, selection_type, New...>::type>,
+        policy::lockout<typename detail::find_policy<policy::lockout, lockout_type, New...>::type>,
+        policy::clock<typename detail::find_policy<policy::clock, clock_type, New...>::type>>;
+  };
+
+ public:
+  /// The same pool with some policies replaced: pool::with<policy::clock<clock::manual>>.
+  template <class... New>
+  using with = typename rebind<New...>::type;
+
+  /// Throws invalid_key_spec (naming the variable, never the secret) for an
+  /// unusable key list.
+  explicit basic_pool(std::vector<key_spec> keys, options opts = {})
+    requires static_provider<Provider>
+      : basic_pool(Provider::info(), std::move(keys), std::move(opts)) {}
+
+  basic_pool(provider_info info, std::vector<key_spec> keys, options opts = {})
+      : info_(std::move(info)),
+        sel_(std::move(opts.selection)),
+        lockout_(std::move(opts.lockout)),
+        clock_(std::move(opts.clock)),
+        recheck_(opts.recheck_disabled_after),
+        probe_timeout_(opts.probe_timeout),
+        capacity_(opts.capacity ? opts.capacity
+                                : std::max<std::uint32_t>(64, static_cast<std::uint32_t>(keys.size()) * 4)),
+        max_schedule_(std::max<std::uint32_t>(opts.max_schedule, 1)),
+        slots_(new slot_data[capacity_]),
+        lists_{detail::key_list(capacity_, max_schedule_ + capacity_),
+               detail::key_list(capacity_, max_schedule_ + capacity_)},
+        shards_(new std::atomic<shard*>[detail::max_thread_slots + 1]) {
+    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i)
+      shards_[i].store(nullptr, std::memory_order_relaxed);
+    auto overflow = std::make_unique<shard>(capacity_);
+    overflow->shared = true;
+    shards_[detail::overflow_slot].store(overflow.release(), std::memory_order_release);
+    reload(std::move(keys));
+  }
+
+  basic_pool(const basic_pool&) = delete;
+  basic_pool& operator=(const basic_pool&) = delete;
+
+  ~basic_pool() {
+    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i)
+      delete shards_[i].load(std::memory_order_acquire);
+  }
+
+  const provider_info& provider() const noexcept { return info_; }
+  const clock_type& clock() const noexcept { return clock_; }
+  selection_type& selection() noexcept { return sel_; }
+
+  /// A key to use for one request, or why there is none. Lock-free.
+  acquire_result acquire() {
+    shard& sh = my_shard();
+    std::uint32_t slot = 0, n = 0;
+    if (!sh.shared) [[likely]] {
+      // The common pick: the strategy's choice is available. No clock, no
+      // shared write; everything else is acquire_slow's business.
+      if (pick_slot(sh, slot, n)) [[likely]] {
+        slot_data& k = slots_[slot];
+        if (detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
+            k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]]
+          return hand_out(sh, k, slot, 0, false);
+      }
+      return acquire_slow(sh, slot, n);
+    }
+    std::lock_guard g(sh.mu);
+    pick_slot(sh, slot, n);
+    return acquire_slow(sh, slot, n);
+  }
+
+  /// acquire(), throwing unavailable_exception instead of returning the error.
+  lease acquire_or_throw() {
+    auto r = acquire();
+    if (!r) throw unavailable_exception(std::move(r).error());
+    return std::move(r).value();
+  }
+
+  /// Feed back what happened with a lease. Lock-free. Call once per lease.
+  void report(const lease& l, const outcome& o) {
+    shard& sh = my_shard();
+    const std::uint32_t slot = l.slot_;
+    bump(sh, slot, counter_outcome + static_cast<std::size_t>(o.kind));
+    set(sh, slot, counter_last_used, static_cast<std::uint64_t>(clock_.coarse_now().count()));
+    slot_data& k = slots_[slot];
+    if constexpr (tracks_in_flight_v<selection_type>)
+      k.in_flight.fetch_sub(1, std::memory_order_relaxed);
+
+    if (o.kind == outcome_kind::success) {
+      if (k.consecutive.load(std::memory_order_relaxed) != 0)
+        k.consecutive.store(0, std::memory_order_relaxed);
+      if (auto e = k.ejections.load(std::memory_order_relaxed); e != 0) [[unlikely]]
+        k.ejections.compare_exchange_strong(e, e - 1, std::memory_order_relaxed);
+      if (l.probe_) [[unlikely]]
+        finish_probe(k, l);
+      return;
+    }
+    if (!blames_key(o.kind)) {
+      // Not the key's fault; a probe that got this far proved the key works.
+      if (l.probe_) finish_probe(k, l);
+      return;
+    }
+    const std::uint32_t consecutive = k.consecutive.fetch_add(1, std::memory_order_relaxed) + 1;
+    const clock_ms now = clock_.now();
+    const bool shared_limit = !l.account().empty() && o.kind != outcome_kind::invalid_key &&
+                              o.kind != outcome_kind::forbidden;
+    if (disables_key(o.kind)) {
+      const std::uint64_t until = recheck_.count() <= 0 ? detail::key_state::never
+                                                        : detail::key_state::to_until(now + recheck_);
+      apply(slot, key_status::disabled, o.kind, until);
+      if (shared_limit) apply_to_account(slot, l.account(), key_status::disabled, o.kind, until);
+      return;
+    }
+    const lockout_context ctx{consecutive, k.ejections.load(std::memory_order_relaxed),
+                              static_cast<std::uint64_t>(now.count()) * 31 + slot};
+    const std::chrono::milliseconds d = lockout_.lockout_for(o, ctx);
+    if (d.count() <= 0) {
+      if (l.probe_) finish_probe(k, l);
+      return;
+    }
+    if (k.ejections.load(std::memory_order_relaxed) < 64)
+      k.ejections.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t until = detail::key_state::to_until(now + d);
+    apply(slot, key_status::locked, o.kind, until);
+    if (shared_limit) apply_to_account(slot, l.account(), key_status::locked, o.kind, until);
+  }
+
+  /// Put a disabled or locked key back into rotation now. Returns false when
+  /// no key of that variable is configured.
+  bool enable(std::string_view variable) {
+    std::lock_guard g(mu_);
+    for (std::uint32_t s : active_) {
+      const auto* rec = slots_[s].record.load(std::memory_order_acquire);
+      if (rec->variable != variable) continue;
+      slot_data& k = slots_[s];
+      std::uint64_t w = k.state.load(std::memory_order_acquire);
+      const auto gen = detail::key_state::decode(w).gen;
+      k.state.store(detail::key_state{key_status::available, outcome_kind::success, gen + 1, 0}.encode(),
+                    std::memory_order_release);
+      k.consecutive.store(0, std::memory_order_relaxed);
+      k.ejections.store(0, std::memory_order_relaxed);
+      return true;
+    }
+    return false;
+  }
+
+  /// Replace the key set. Keys whose secret stays keep their state and
+  /// statistics (matched by fingerprint); new keys start fresh; removed keys
+  /// stop being handed out. Pickers are never blocked. Throws (and changes
+  /// nothing) for an invalid list or when capacity would be exceeded.
+  reload_result reload(std::vector<key_spec> keys) {
+    validate(keys);
+    std::lock_guard g(mu_);
+    std::vector<std::uint32_t> ids(keys.size(), 0);
+    std::vector<std::string> fps(keys.size());
+    std::uint32_t fresh = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      fps[i] = fingerprint(keys[i].secret);
+      ids[i] = find_slot(fps[i], keys[i].secret);
+      if (ids[i] == no_slot) ++fresh;
+    }
+    if (used_ + fresh > capacity_)
+      throw std::length_error("keypool: the " + info_.display_name + " pool holds at most " +
+                              std::to_string(capacity_) +
+                              " distinct keys over its lifetime; construct it with a larger "
+                              "options.capacity");
+    reload_result res;
+    std::vector<std::uint32_t> weights;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      key_spec& spec = keys[i];
+      if (ids[i] == no_slot) {
+        ids[i] = used_++;
+        res.added.push_back(spec.variable);
+      } else {
+        res.kept.push_back(spec.variable);
+      }
+      slot_data& k = slots_[ids[i]];
+      const auto* old = k.record.load(std::memory_order_acquire);
+      if (!old || old->variable != spec.variable || old->weight != spec.weight ||
+          old->account != spec.account || old->daily_limit != spec.daily_limit) {
+        auto rec = std::make_unique<detail::key_record>();
+        rec->variable = spec.variable;
+        rec->redacted = redact(spec.secret);
+        rec->fingerprint = fps[i];
+        rec->account = spec.account;
+        rec->weight = spec.weight;
+        rec->daily_limit = spec.daily_limit;
+        rec->secret = std::move(spec.secret);
+        k.daily_limit.store(rec->daily_limit, std::memory_order_relaxed);
+        // The old record stays alive: leases may still point at it.
+        k.record.store(rec.get(), std::memory_order_release);
+        records_.push_back(std::move(rec));
+      }
+      weights.push_back(spec.weight);
+    }
+    for (std::uint32_t s : active_)
+      if (std::find(ids.begin(), ids.end(), s) == ids.end())
+        res.removed.push_back(slots_[s].record.load(std::memory_order_acquire)->variable);
+
+    std::vector<std::uint32_t> sched;
+    if constexpr (uses_weights_v<selection_type>) sched = detail::weighted_schedule(weights, max_schedule_);
+    const std::uint32_t next = 1 - current_.load(std::memory_order_relaxed);
+    lists_[next].write(ids, sched);
+    current_.store(next, std::memory_order_release);
+    active_ = std::move(ids);
+    return res;
+  }
+
+  /// Every key in rotation with its counters and state. Never blocks pickers.
+  pool_snapshot snapshot() const {
+    std::lock_guard g(mu_);
+    pool_snapshot snap;
+    snap.provider = info_.display_name;
+    snap.provider_id = info_.id;
+    const clock_ms now = clock_.now();
+    for (std::uint32_t s : active_) {
+      const slot_data& k = slots_[s];
+      const auto* rec = k.record.load(std::memory_order_acquire);
+      key_snapshot ks;
+      ks.variable = rec->variable;
+      ks.redacted = rec->redacted;
+      ks.fingerprint = rec->fingerprint;
+      ks.account = rec->account;
+      ks.weight = rec->weight;
+      ks.daily_limit = rec->daily_limit;
+      ks.slot = s;
+      const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
+      ks.status = st.status;
+      ks.reason = st.reason;
+      ks.available_in = wait_of(st, now);
+      ks.consecutive_failures = k.consecutive.load(std::memory_order_relaxed);
+      if (rec->daily_limit) {
+        const auto d = k.daily.load(std::memory_order_relaxed);
+        if ((d >> 32) == day_index(clock_.wall_now())) ks.daily_used = static_cast<std::uint32_t>(d);
+      }
+      std::uint64_t last = 0;
+      for (std::uint32_t t = 0; t <= detail::max_thread_slots; ++t) {
+        const shard* sh = shards_[t].load(std::memory_order_acquire);
+        if (!sh) continue;
+        const auto* c = &sh->counters[std::size_t{s} * counters_per_key];
+        ks.requests += c[counter_requests].load(std::memory_order_relaxed);
+        for (std::size_t o = 0; o < outcome_kind_count; ++o)
+          ks.outcomes[o] += c[counter_outcome + o].load(std::memory_order_relaxed);
+        last = std::max(last, c[counter_last_used].load(std::memory_order_relaxed));
+      }
+      if (last) {
+        ks.last_used = clock_ms(static_cast<long long>(last));
+        ks.last_used_ago = std::max(clock_ms(0), clock_.coarse_now() - *ks.last_used);
+      }
+      snap.keys.push_back(std::move(ks));
+    }
+    return snap;
+  }
+
+ private:
+  static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+  static constexpr std::size_t counter_requests = 0;
+  static constexpr std::size_t counter_last_used = 1;
+  static constexpr std::size_t counter_outcome = 2;
+  static constexpr std::size_t counters_per_key = counter_outcome + outcome_kind_count;
+
+  /// Everything shared about one key, on its own 128-byte block (adjacent-line
+  /// prefetch pairs 64-byte lines on x86). Read on every pick, written only on
+  /// transitions.
+  struct alignas(128) slot_data {
+    std::atomic<std::uint64_t> state{0};
+    std::atomic<const detail::key_record*> record{nullptr};
+    std::atomic<std::uint32_t> consecutive{0};
+    std::atomic<std::uint32_t> ejections{0};
+    std::atomic<std::uint32_t> daily_limit{0};
+    std::atomic<std::int32_t> in_flight{0};
+    std::atomic<std::uint64_t> daily{0};  ///< day << 32 | count
+  };
+  static_assert(sizeof(slot_data) == 128);
+
+  /// One thread's private counters and strategy state. Single writer (its
+  /// thread), so counters are bumped with a plain load+store; the overflow
+  /// shard (shared == true) uses fetch_add and a lock for the strategy state.
+  struct alignas(128) shard {
+    explicit shard(std::uint32_t capacity)
+        : counters(new std::atomic<std::uint64_t>[std::size_t{capacity} * counters_per_key]) {
+      for (std::size_t i = 0; i < std::size_t{capacity} * counters_per_key; ++i)
+        counters[i].store(0, std::memory_order_relaxed);
+    }
+    typename selection_type::thread_state ts{};
+    bool shared = false;
+    std::mutex mu;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> counters;
+  };
+
+  /// Reads each clock at most once per acquire, and only if needed: a locked
+  /// key whose lockout is clearly not over (beyond the coarse clock's lag) is
+  /// skipped on the coarse clock alone (4 ns instead of 20).
+  struct lazy_now {
+    const clock_type& clock;
+    std::uint64_t value = 0, coarse_value = 0;
+    bool read = false, coarse_read = false;
+    std::uint64_t get() noexcept {
+      if (!read) {
+        value = detail::key_state::to_until(clock.now());
+        read = true;
+      }
+      return value;
+    }
+    /// A time no earlier than now().
+    std::uint64_t upper_bound() noexcept {
+      if (read) return value;
+      if (!coarse_read) {
+        coarse_value = detail::key_state::to_until(clock.coarse_now() + clock.coarse_lag());
+        coarse_read = true;
+      }
+      return coarse_value;
+    }
+  };
+
+  shard& my_shard() {
+    const std::uint32_t s = detail::this_thread_slot();
+    shard* p = shards_[s].load(std::memory_order_acquire);
+    if (p) [[likely]]
+      return *p;
+    return make_shard(s);
+  }
+
+  /// A thread's first pick on this pool: allocate its shard.
+  [[gnu::noinline]] shard& make_shard(std::uint32_t s) {
+    auto fresh = std::make_unique<shard>(capacity_);
+    shard* expected = nullptr;
+    // Only this thread owns slot s, but be safe against a racing reuse.
+    if (shards_[s].compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel))
+      return *fresh.release();
+    return *expected;
+  }
+
+  static void bump(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
+    auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
+    if (sh.shared) [[unlikely]]
+      a.fetch_add(1, std::memory_order_relaxed);
+    else
+      a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  static void set(shard& sh, std::uint32_t slot, std::size_t c, std::uint64_t v) noexcept {
+    sh.counters[std::size_t{slot} * counters_per_key + c].store(v, std::memory_order_relaxed);
+  }
+
+  candidates make_candidates(const detail::key_list& l, std::uint32_t n) const noexcept {
+    if constexpr (uses_weights_v<selection_type>)
+      return candidates(l.order_size.load(std::memory_order_relaxed), l.keys.get(), l.order.get(),
+                        &slots_[0].in_flight, sizeof(slot_data));
+    else
+      return candidates(n, l.keys.get(), nullptr, &slots_[0].in_flight, sizeof(slot_data));
+  }
+
+  /// Asks the strategy for a key and maps it to a slot, consistently with one
+  /// published key list (seqlock read; retries only if a reload published).
+  bool pick_slot(shard& sh, std::uint32_t& slot, std::uint32_t& n) noexcept {
+    for (;;) {
+      const detail::key_list& l = lists_[current_.load(std::memory_order_acquire)];
+      const std::uint32_t s1 = l.seq.load(std::memory_order_acquire);
+      if (s1 & 1) [[unlikely]]
+        continue;
+      n = l.size.load(std::memory_order_relaxed);
+      bool ok = n != 0;
+      if (ok) {
+        const candidates c = make_candidates(l, n);
+        std::uint32_t pos = c.size() ? sel_.next(sh.ts, c) : 0;
+        if constexpr (uses_weights_v<selection_type>) pos = l.order[pos].load(std::memory_order_relaxed);
+        if (pos >= n) pos = 0;  // torn read: the seq check below retries
+        slot = l.keys[pos].load(std::memory_order_relaxed);
+      }
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (l.seq.load(std::memory_order_relaxed) == s1) return ok;
+    }
+  }
+
+  /// The slots in rotation, as one consistent copy (error and scan paths).
+  std::vector<std::uint32_t> read_active() const {
+    std::vector<std::uint32_t> out;
+    for (;;) {
+      const detail::key_list& l = lists_[current_.load(std::memory_order_acquire)];
+      const std::uint32_t s1 = l.seq.load(std::memory_order_acquire);
+      if (s1 & 1) continue;
+      const std::uint32_t n = std::min(l.size.load(std::memory_order_relaxed), capacity_);
+      out.resize(n);
+      for (std::uint32_t i = 0; i < n; ++i) out[i] = l.keys[i].load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (l.seq.load(std::memory_order_relaxed) == s1) return out;
+    }
+  }
+
+  /// The strategy's first choice (`first`, of `n` keys) was not simply
+  /// available: probe it if its lockout is over, else ask the strategy again
+  /// (once per key), then scan, then build the error.
+  [[gnu::noinline]] acquire_result acquire_slow(shard& sh, std::uint32_t first, std::uint32_t n) {
+    lazy_now now{clock_};
+    if (n == 0) return unavailable_error(info_.display_name, {});
+    if (auto l = try_take(sh, first, now)) return *l;
+    for (std::uint32_t attempt = 1; attempt < n; ++attempt) {
+      std::uint32_t slot = 0;
+      if (!pick_slot(sh, slot, n)) return unavailable_error(info_.display_name, {});
+      if (auto l = try_take(sh, slot, now)) return *l;
+    }
+    for (int round = 0; round < 3; ++round) {
+      const auto active = read_active();
+      for (std::uint32_t s : active)
+        if (auto l = try_take(sh, s, now)) return *l;
+      auto err = make_error(active, now);
+      if (err) return std::move(*err);
+      // A key came back between the scan and the error: scan again.
+    }
+    return *make_error(read_active(), now);
+  }
+
+  std::optional<lease> try_take(shard& sh, std::uint32_t slot, lazy_now& now) noexcept {
+    slot_data& k = slots_[slot];
+    std::uint64_t w = k.state.load(std::memory_order_acquire);
+    if (detail::key_state::is_available(w)) [[likely]] {
+      if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !take_daily(k, now)) [[unlikely]]
+        return std::nullopt;
+      return hand_out(sh, k, slot, 0, false);
+    }
+    // Locked, disabled or probing: only now read the fine clock.
+    const auto st = detail::key_state::decode(w);
+    if (st.until > now.upper_bound()) return std::nullopt;
+    const std::uint64_t t = now.get();
+    if (st.until > t) return std::nullopt;
+    if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !daily_left(k)) return std::nullopt;
+    // The lockout is over: exactly one caller wins the CAS and probes.
+    const detail::key_state probe{key_status::probing, st.reason, st.gen + 1,
+                                  detail::key_state::to_until(clock_ms(static_cast<long long>(t)) + probe_timeout_)};
+    if (!k.state.compare_exchange_strong(w, probe.encode(), std::memory_order_acq_rel,
+                                         std::memory_order_relaxed))
+      return std::nullopt;
+    if (k.daily_limit.load(std::memory_order_relaxed) != 0) take_daily(k, now);
+    return hand_out(sh, k, slot, probe.gen & detail::key_state::gen_mask, true);
+  }
+
+  lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe) noexcept {
+    if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_add(1, std::memory_order_relaxed);
+    bump(sh, slot, counter_requests);
+    return lease(slot, gen, probe, k.record.load(std::memory_order_acquire));
+  }
+
+  std::uint32_t day_index(std::chrono::system_clock::time_point wall) const noexcept {
+    const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
+    return static_cast<std::uint32_t>(std::chrono::floor<std::chrono::days>(since).count());
+  }
+
+  bool daily_left(slot_data& k) const noexcept {
+    const auto d = k.daily.load(std::memory_order_relaxed);
+    return (d >> 32) != day_index(clock_.wall_now()) ||
+           static_cast<std::uint32_t>(d) < k.daily_limit.load(std::memory_order_relaxed);
+  }
+
+  /// Counts one request against the key's daily limit. When the day's budget
+  /// is spent the key is locked (quota_exhausted) until the provider's day
+  /// boundary instead of being sent to a certain 429.
+  bool take_daily(slot_data& k, lazy_now& now) noexcept {
+    const std::uint32_t limit = k.daily_limit.load(std::memory_order_relaxed);
+    const auto wall = clock_.wall_now();
+    const std::uint64_t day = day_index(wall);
+    std::uint64_t cur = k.daily.load(std::memory_order_relaxed);
+    for (;;) {
+      std::uint32_t count = (cur >> 32) == day ? static_cast<std::uint32_t>(cur) : 0;
+      if (count >= limit) {
+        const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
+        const auto next_day = std::chrono::floor<std::chrono::days>(since) + std::chrono::days{1};
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_day - since);
+        std::uint64_t w = k.state.load(std::memory_order_acquire);
+        const auto st = detail::key_state::decode(w);
+        if (st.status == key_status::available)
+          k.state.compare_exchange_strong(
+              w,
+              detail::key_state{key_status::locked, outcome_kind::quota_exhausted, st.gen + 1,
+                                detail::key_state::to_until(clock_ms(static_cast<long long>(now.get())) + left)}
+                  .encode(),
+              std::memory_order_acq_rel);
+        return false;
+      }
+      if (k.daily.compare_exchange_weak(cur, day << 32 | (count + 1), std::memory_order_relaxed))
+        return true;
+    }
+  }
+
+  /// Moves a key to a worse state. Never shortens a lockout: a later, longer
+  /// hint extends it, a shorter one leaves it. A disabled key stays disabled
+  /// when a late rate limit arrives.
+  void apply(std::uint32_t slot, key_status st, outcome_kind reason, std::uint64_t until) noexcept {
+    slot_data& k = slots_[slot];
+    std::uint64_t w = k.state.load(std::memory_order_acquire);
+    for (;;) {
+      const auto cur = detail::key_state::decode(w);
+      detail::key_state nx{st, reason, cur.gen + 1, until};
+      if (cur.status == key_status::locked || cur.status == key_status::disabled) {
+        if (cur.status == key_status::disabled && st == key_status::locked) return;
+        if (cur.status == st && cur.until >= until) return;
+      }
+      if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        return;
+    }
+  }
+
+  /// Keys of one account share its limits (Groq: organisation, Gemini:
+  /// project, Z.AI: account), so a limit seen on one holds for all.
+  void apply_to_account(std::uint32_t origin, std::string_view account, key_status st,
+                        outcome_kind reason, std::uint64_t until) {
+    for (std::uint32_t s : read_active()) {
+      if (s == origin) continue;
+      const auto* rec = slots_[s].record.load(std::memory_order_acquire);
+      if (rec && rec->account == account) apply(s, st, reason, until);
+    }
+  }
+
+  /// The probe's verdict: the key works. Ignored when the probe is stale
+  /// (expired and handed to someone else, or the state moved on).
+  void finish_probe(slot_data& k, const lease& l) noexcept {
+    std::uint64_t w = k.state.load(std::memory_order_acquire);
+    const auto cur = detail::key_state::decode(w);
+    if (cur.status != key_status::probing || cur.gen != l.gen_) return;
+    k.state.compare_exchange_strong(
+        w, detail::key_state{key_status::available, outcome_kind::success, cur.gen + 1, 0}.encode(),
+        std::memory_order_acq_rel);
+  }
+
+  std::optional<std::chrono::milliseconds> wait_of(const detail::key_state& st, clock_ms now) const noexcept {
+    if (st.status == key_status::available) return std::nullopt;
+    if (st.until == detail::key_state::never) return std::nullopt;
+    const auto left = static_cast<long long>(st.until) - now.count();
+    return std::chrono::milliseconds(std::max<long long>(left, 0));
+  }
+
+  /// Empty when some key turned out to be available after all.
+  std::optional<unavailable_error> make_error(const std::vector<std::uint32_t>& active, lazy_now& now) const {
+    std::vector<key_unavailability> why;
+    const clock_ms t(static_cast<long long>(now.get()));
+    for (std::uint32_t s : active) {
+      const slot_data& k = slots_[s];
+      const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
+      if (st.status == key_status::available) return std::nullopt;
+      key_unavailability u;
+      u.variable = k.record.load(std::memory_order_acquire)->variable;
+      u.status = st.status;
+      u.reason = st.reason;
+      u.available_in = wait_of(st, t);
+      if (st.status != key_status::probing && u.available_in && u.available_in->count() == 0)
+        return std::nullopt;  // expired meanwhile: worth another scan
+      why.push_back(std::move(u));
+    }
+    return unavailable_error(info_.display_name, std::move(why));
+  }
+
+  std::uint32_t find_slot(const std::string& fp, const std::string& secret) const {
+    for (std::uint32_t s = 0; s < used_; ++s) {
+      const auto* rec = slots_[s].record.load(std::memory_order_acquire);
+      if (rec && rec->fingerprint == fp && rec->secret == secret) return s;
+    }
+    return no_slot;
+  }
+
+  provider_info info_;
+  selection_type sel_;
+  lockout_type lockout_;
+  clock_type clock_;
+  std::chrono::milliseconds recheck_;
+  std::chrono::milliseconds probe_timeout_;
+  std::uint32_t capacity_;
+  std::uint32_t max_schedule_;
+  std::unique_ptr<slot_data[]> slots_;
+  detail::key_list lists_[2];
+  alignas(128) std::atomic<std::uint32_t> current_{0};
+  std::unique_ptr<std::atomic<shard*>[]> shards_;
+
+  // Writers' side (reload, enable, snapshot), never taken by pickers.
+  mutable std::mutex mu_;
+  std::uint32_t used_ = 0;
+  std::vector<std::uint32_t> active_;
+  std::vector<std::unique_ptr<detail::key_record>> records_;
+};
+
+/// The common composition: round-robin, 60 s fixed lockout, steady clock.
+template <class Provider>
+using pool = basic_pool<Provider>;
+
+/// A pool whose provider is described at run time.
+using dynamic_pool = basic_pool<runtime_provider>;
+
+}  // namespace keypool

@@ -1,0 +1,58 @@
+#pragma once
+/// A selection strategy chooses the next position among the keys in
+/// rotation. The pool owns one strategy object (shared state, e.g. a global
+/// counter) and one `thread_state` per thread (e.g. a cursor), so a strategy
+/// that keeps its state per thread writes no shared memory on a pick.
+///
+/// The pool checks the chosen key; if it is locked it asks again (up to once
+/// per key), then scans, so a strategy never sees lockouts.
+
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+
+namespace keypool {
+
+/// What a strategy sees: `size()` positions, and for strategies that declare
+/// `tracks_in_flight`, the number of unfinished requests at each position.
+class candidates {
+ public:
+  candidates(std::uint32_t size, const std::atomic<std::uint32_t>* keys,
+             const std::atomic<std::uint32_t>* order, const std::atomic<std::int32_t>* in_flight,
+             std::size_t in_flight_stride) noexcept
+      : size_(size), keys_(keys), order_(order), in_flight_(in_flight), stride_(in_flight_stride) {}
+
+  std::uint32_t size() const noexcept { return size_; }
+
+  /// Requests acquired and not yet reported on the key at `pos`.
+  std::int32_t in_flight(std::uint32_t pos) const noexcept {
+    if (order_) pos = order_[pos].load(std::memory_order_relaxed);
+    const auto slot = keys_[pos].load(std::memory_order_relaxed);
+    const auto* p = reinterpret_cast<const std::atomic<std::int32_t>*>(
+        reinterpret_cast<const char*>(in_flight_) + slot * stride_);
+    return p->load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::uint32_t size_;
+  const std::atomic<std::uint32_t>* keys_;
+  const std::atomic<std::uint32_t>* order_;  ///< weighted schedule, or null
+  const std::atomic<std::int32_t>* in_flight_;
+  std::size_t stride_;
+};
+
+template <class S>
+concept selection_strategy =
+    std::default_initializable<typename S::thread_state> && std::copy_constructible<S> &&
+    requires(S& s, typename S::thread_state& ts, const candidates& c) {
+      /// Returns a position in [0, c.size()); c.size() is at least 1.
+      { s.next(ts, c) } noexcept -> std::same_as<std::uint32_t>;
+    };
+
+/// Optional traits, read with defaults by the pool.
+template <class S>
+inline constexpr bool uses_weights_v = requires { requires S::uses_weights; };
+template <class S>
+inline constexpr bool tracks_in_flight_v = requires { requires S::tracks_in_flight; };
+
+}  // namespace keypool

@@ -1,0 +1,516 @@
+// Every selection strategy × every lockout policy through one behavioural
+// suite, then each policy's own rules.
+#include <keypool/keypool.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace kp = keypool;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct groq {
+  static kp::provider_info info() { return {"groq", "GROQ"}; }
+};
+
+std::vector<kp::key_spec> keys(int n) {
+  std::vector<kp::key_spec> out;
+  for (int i = 1; i <= n; ++i)
+    out.push_back({"GROQ_API_KEY_" + std::to_string(i), "gsk_fake_test_key_" + std::to_string(i)});
+  return out;
+}
+
+template <class S, class L>
+struct combo {
+  using pool = kp::basic_pool<groq, kp::policy::selection<S>, kp::policy::lockout<L>,
+                              kp::policy::clock<kp::clock::manual>>;
+  static constexpr bool locks = !std::is_same_v<L, kp::lockout::none>;
+};
+
+template <class T>
+class every_policy : public ::testing::Test {};
+
+using combos = ::testing::Types<
+    combo<kp::selection::round_robin, kp::lockout::fixed>,
+    combo<kp::selection::round_robin, kp::lockout::retry_after>,
+    combo<kp::selection::round_robin, kp::lockout::exponential>,
+    combo<kp::selection::round_robin, kp::lockout::none>,
+    combo<kp::selection::strict_round_robin, kp::lockout::fixed>,
+    combo<kp::selection::strict_round_robin, kp::lockout::retry_after>,
+    combo<kp::selection::strict_round_robin, kp::lockout::exponential>,
+    combo<kp::selection::strict_round_robin, kp::lockout::none>,
+    combo<kp::selection::weighted, kp::lockout::fixed>,
+    combo<kp::selection::weighted, kp::lockout::retry_after>,
+    combo<kp::selection::weighted, kp::lockout::exponential>,
+    combo<kp::selection::weighted, kp::lockout::none>,
+    combo<kp::selection::random, kp::lockout::fixed>,
+    combo<kp::selection::random, kp::lockout::retry_after>,
+    combo<kp::selection::random, kp::lockout::exponential>,
+    combo<kp::selection::random, kp::lockout::none>,
+    combo<kp::selection::least_loaded, kp::lockout::fixed>,
+    combo<kp::selection::least_loaded, kp::lockout::retry_after>,
+    combo<kp::selection::least_loaded, kp::lockout::exponential>,
+    combo<kp::selection::least_loaded, kp::lockout::none>>;
+TYPED_TEST_SUITE(every_policy, combos);
+
+TYPED_TEST(every_policy, EveryKeyGetsUsedAndCountsAddUp) {
+  typename TypeParam::pool p(keys(4));
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 400; ++i) {
+    auto l = p.acquire();
+    ASSERT_TRUE(l);
+    ++seen[std::string(l->variable())];
+    p.report(*l, kp::outcome::success());
+  }
+  EXPECT_EQ(seen.size(), 4u);
+  for (auto& [k, n] : seen) EXPECT_GT(n, 40) << k;
+  const auto s = p.snapshot();
+  EXPECT_EQ(s.requests(), 400u);
+  EXPECT_EQ(s.successes(), 400u);
+}
+
+TYPED_TEST(every_policy, RateLimitedKeyIsSkippedThenProbedOnce) {
+  typename TypeParam::pool p(keys(3));
+  // Rate-limit whichever key comes first, with a 10 s hint.
+  auto first = p.acquire();
+  ASSERT_TRUE(first);
+  const std::string limited(first->variable());
+  p.report(*first, kp::outcome::rate_limited(10s));
+  for (int i = 0; i < 60; ++i) {
+    auto l = p.acquire();
+    ASSERT_TRUE(l);
+    if (TypeParam::locks) {
+      EXPECT_NE(l->variable(), limited);
+    }
+    p.report(*l, kp::outcome::success());
+  }
+  if (!TypeParam::locks) return;
+  EXPECT_EQ(p.snapshot().rate_limited(), 1u);
+  p.clock().advance(std::chrono::hours(2));  // past every policy's lockout
+  // Exactly one probe of the recovered key while it is outstanding.
+  std::vector<kp::lease> held;
+  int probes = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto l = p.acquire();
+    ASSERT_TRUE(l);
+    if (l->variable() == limited) {
+      ++probes;
+      EXPECT_TRUE(l->is_probe());
+    }
+    held.push_back(*l);
+  }
+  EXPECT_EQ(probes, 1);
+  for (auto& l : held) p.report(l, kp::outcome::success());
+  EXPECT_EQ(p.snapshot().available(), 3u);
+}
+
+TYPED_TEST(every_policy, InvalidKeyIsDisabledWhateverTheLockoutPolicy) {
+  typename TypeParam::pool p(keys(2));
+  auto l = p.acquire();
+  const std::string bad(l->variable());
+  p.report(*l, kp::outcome::invalid_key());
+  for (int i = 0; i < 20; ++i) {
+    auto m = p.acquire();
+    ASSERT_TRUE(m);
+    EXPECT_NE(m->variable(), bad);
+    p.report(*m, kp::outcome::success());
+  }
+  EXPECT_EQ(p.snapshot().keys[bad == "GROQ_API_KEY_1" ? 0 : 1].state_name(), "invalid");
+}
+
+TYPED_TEST(every_policy, CallersMistakesAndProviderTroubleDoNotBurnKeys) {
+  typename TypeParam::pool p(keys(2));
+  for (int i = 0; i < 10; ++i) {
+    auto l = p.acquire();
+    ASSERT_TRUE(l);
+    p.report(*l, i % 3 == 0 ? kp::outcome::bad_request()
+                 : i % 3 == 1 ? kp::outcome::transient()
+                              : kp::outcome::model_unavailable());
+  }
+  EXPECT_EQ(p.snapshot().available(), 2u);
+  EXPECT_EQ(p.snapshot().failures(), 10u);
+}
+
+// ---- lockout policies -------------------------------------------------------
+
+TEST(Lockout, FixedIgnoresRateHintsButHonoursQuotaResets) {
+  kp::lockout::fixed f;
+  EXPECT_EQ(f.lockout_for(kp::outcome::rate_limited(5s), {}), 60s);
+  EXPECT_EQ(f.lockout_for(kp::outcome::quota_exhausted(5h), {}), 5h);
+}
+
+TEST(Lockout, RetryAfterUsesHintClampsAndFallsBack) {
+  kp::lockout::retry_after r;
+  EXPECT_EQ(r.lockout_for(kp::outcome::rate_limited(7s), {}), 7s);
+  EXPECT_EQ(r.lockout_for(kp::outcome::rate_limited(), {}), 60s);
+  EXPECT_EQ(r.lockout_for(kp::outcome::rate_limited(1ms), {}), 1s);
+  EXPECT_EQ(r.lockout_for(kp::outcome::rate_limited(std::chrono::hours(24 * 365)), {}), 1h);
+  EXPECT_EQ(r.lockout_for(kp::outcome::quota_exhausted(20h), {}), 20h);
+}
+
+TEST(Lockout, ExponentialDoublesUpToCapWithBoundedJitter) {
+  kp::lockout::exponential e{.base = 1s, .cap = 60s, .jitter_percent = 0};
+  EXPECT_EQ(e.lockout_for(kp::outcome::rate_limited(), {.ejections = 0}), 1s);
+  EXPECT_EQ(e.lockout_for(kp::outcome::rate_limited(), {.ejections = 3}), 8s);
+  EXPECT_EQ(e.lockout_for(kp::outcome::rate_limited(), {.ejections = 40}), 60s);
+  EXPECT_EQ(e.lockout_for(kp::outcome::rate_limited(90s), {.ejections = 0}), 90s);  // hint wins
+  kp::lockout::exponential j{.base = 10s, .cap = 60s, .jitter_percent = 20};
+  std::set<long long> values;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    const auto d = j.lockout_for(kp::outcome::rate_limited(), {.seed = seed});
+    EXPECT_GE(d, 8s);
+    EXPECT_LE(d, 12s);
+    values.insert(d.count());
+  }
+  EXPECT_GT(values.size(), 50u);  // actually jittered
+}
+
+TEST(Lockout, ExponentialGrowsInThePoolAndDecaysAfterSuccesses) {
+  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::exponential>,
+                              kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(1), {.lockout = {.base = 1s, .cap = 1min, .jitter_percent = 0}});
+  auto fail = [&] {
+    auto l = p.acquire();
+    EXPECT_TRUE(l);
+    p.report(*l, kp::outcome::rate_limited());
+    return *p.snapshot().keys[0].available_in;
+  };
+  EXPECT_EQ(fail(), 1s);
+  p.clock().advance(1s);
+  EXPECT_EQ(fail(), 2s);
+  p.clock().advance(2s);
+  EXPECT_EQ(fail(), 4s);
+  p.clock().advance(4s);
+  for (int i = 0; i < 3; ++i) {  // three successes undo three ejections
+    auto l = p.acquire();
+    p.report(*l, kp::outcome::success());
+  }
+  EXPECT_EQ(fail(), 1s);
+}
+
+TEST(Lockout, LaterLongerHintExtendsShorterNeverShortens) {
+  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::retry_after>,
+                              kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(1));
+  auto a = *p.acquire();
+  p.report(a, kp::outcome::rate_limited(30s));
+  p.report(a, kp::outcome::rate_limited(90s));  // a second in-flight request, longer hint
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
+  p.report(a, kp::outcome::rate_limited(5s));
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
+}
+
+TEST(Lockout, NoneNeverLocks) {
+  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>,
+                              kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(1));
+  for (int i = 0; i < 5; ++i) {
+    auto l = p.acquire();
+    ASSERT_TRUE(l);
+    p.report(*l, kp::outcome::rate_limited(30s));
+  }
+  EXPECT_EQ(p.snapshot().keys[0].count(kp::outcome_kind::rate_limited), 5u);
+}
+
+// ---- disabling, probes, half-open ---------------------------------------------
+
+using manual_pool = kp::basic_pool<groq, kp::policy::clock<kp::clock::manual>>;
+
+TEST(Probe, DisabledKeyIsRecheckedBySingleProbeAndEnableWorks) {
+  manual_pool p(keys(1), {.recheck_disabled_after = 10min});
+  auto l = *p.acquire();
+  p.report(l, kp::outcome::out_of_credit());
+  EXPECT_EQ(p.snapshot().keys[0].state_name(), "out_of_credit");
+  p.clock().advance(10min);
+  auto probe = *p.acquire();
+  EXPECT_EQ(probe.variable(), "GROQ_API_KEY_1");
+  EXPECT_TRUE(probe.is_probe());
+  p.report(probe, kp::outcome::out_of_credit());  // still no credit
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 10min);
+  EXPECT_TRUE(p.enable("GROQ_API_KEY_1"));
+  EXPECT_TRUE(p.snapshot().keys[0].available());
+  EXPECT_FALSE(p.enable("GROQ_API_KEY_9"));
+}
+
+TEST(Probe, NeverRecheckedWhenIntervalIsZero) {
+  manual_pool p(keys(1), {.recheck_disabled_after = 0ms});
+  p.report(*p.acquire(), kp::outcome::invalid_key());
+  p.clock().advance(std::chrono::hours(24 * 30));
+  auto r = p.acquire();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "All GROQ API keys are invalid");
+}
+
+TEST(Probe, LostProbePassesToAnotherCallerAfterTimeout) {
+  manual_pool p(keys(1), {.lockout = kp::lockout::fixed{1s}, .probe_timeout = 5s});
+  p.report(*p.acquire(), kp::outcome::rate_limited());
+  p.clock().advance(1s);
+  auto lost = *p.acquire();  // never reported
+  EXPECT_TRUE(lost.is_probe());
+  EXPECT_FALSE(p.acquire());
+  p.clock().advance(5s);
+  auto second = p.acquire();
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->is_probe());
+  p.report(lost, kp::outcome::success());  // stale probe: ignored
+  EXPECT_EQ(p.snapshot().keys[0].status, kp::key_status::probing);
+  p.report(*second, kp::outcome::success());
+  EXPECT_TRUE(p.snapshot().keys[0].available());
+}
+
+TEST(Probe, ModelUnavailableDuringProbeStillProvesTheKey) {
+  manual_pool p(keys(1), {.lockout = kp::lockout::fixed{1s}});
+  p.report(*p.acquire(), kp::outcome::rate_limited());
+  p.clock().advance(1s);
+  p.report(*p.acquire(), kp::outcome::model_unavailable());
+  EXPECT_TRUE(p.snapshot().keys[0].available());
+}
+
+// ---- accounts, daily limits ----------------------------------------------------
+
+TEST(Account, LimitOnOneKeyLocksTheWholeAccount) {
+  auto k = keys(4);
+  k[0].account = k[1].account = "team-a";
+  k[2].account = "team-b";
+  manual_pool p(k);
+  p.report(*p.acquire(), kp::outcome::rate_limited());  // key 1, team-a
+  const auto s = p.snapshot();
+  EXPECT_EQ(s.keys[0].state_name(), "rate_limited");
+  EXPECT_EQ(s.keys[1].state_name(), "rate_limited");
+  EXPECT_EQ(s.keys[2].state_name(), "available");
+  EXPECT_EQ(s.keys[3].state_name(), "available");
+  // An invalid key is that key's own problem.
+  manual_pool q(k);
+  q.report(*q.acquire(), kp::outcome::invalid_key());
+  EXPECT_TRUE(q.snapshot().keys[1].available());
+}
+
+TEST(Daily, KeySkippedAtLimitAndBackAtUtcMidnight) {
+  auto k = keys(2);
+  k[0].daily_limit = 3;
+  manual_pool p(k);  // manual clock starts 2026-01-01 10:00 UTC
+  int first = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto l = *p.acquire();
+    first += l.variable() == "GROQ_API_KEY_1";
+    p.report(l, kp::outcome::success());
+  }
+  EXPECT_EQ(first, 3);
+  auto s = p.snapshot();
+  EXPECT_EQ(s.keys[0].state_name(), "quota_exhausted");
+  EXPECT_EQ(s.keys[0].daily_used, 3u);
+  EXPECT_EQ(s.keys[0].available_in, 14h);  // until 2026-01-02 00:00 UTC
+  p.clock().advance(14h);
+  int back = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto l = *p.acquire();
+    back += l.variable() == "GROQ_API_KEY_1";
+    p.report(l, kp::outcome::success());
+  }
+  EXPECT_EQ(back, 2);
+  EXPECT_EQ(p.snapshot().keys[0].daily_used, 2u);
+}
+
+// ---- selection specifics -------------------------------------------------------
+
+TEST(Selection, WeightedFollowsWeightsSmoothly) {
+  auto k = keys(3);
+  k[0].weight = 5;
+  using pool = kp::basic_pool<groq, kp::policy::selection<kp::selection::weighted>>;
+  pool p(k);
+  std::string order;
+  for (int i = 0; i < 7; ++i) {
+    auto l = *p.acquire();
+    order += l.variable().back();
+    p.report(l, kp::outcome::success());
+  }
+  EXPECT_EQ(order, "1121311");  // smooth: never all five in a row
+}
+
+TEST(Selection, StrictRoundRobinIsOneGlobalOrderAcrossThreads) {
+  using pool = kp::basic_pool<groq, kp::policy::selection<kp::selection::strict_round_robin>>;
+  pool p(keys(3));
+  std::string order;
+  for (int i = 0; i < 3; ++i) {
+    std::thread t([&] {  // each pick on a fresh thread
+      auto l = *p.acquire();
+      order += l.variable().back();
+      p.report(l, kp::outcome::success());
+    });
+    t.join();
+  }
+  EXPECT_EQ(order, "123");
+}
+
+TEST(Selection, RoundRobinRotatesPerThread) {
+  kp::basic_pool<groq> p(keys(3));
+  std::string a, b;
+  std::thread ta([&] {
+    for (int i = 0; i < 4; ++i) {
+      auto l = *p.acquire();
+      a += l.variable().back();
+      p.report(l, kp::outcome::success());
+    }
+  });
+  ta.join();
+  ASSERT_EQ(a, "1231");
+  // A second thread alive at the same time as the first has its own rotation.
+  std::atomic<int> step{0};
+  std::thread t1([&] {
+    auto l = *p.acquire();
+    a = std::string(1, l.variable().back());
+    step = 1;
+    while (step != 2) std::this_thread::yield();
+  });
+  std::thread t2([&] {
+    while (step != 1) std::this_thread::yield();
+    auto l = *p.acquire();
+    b = std::string(1, l.variable().back());
+    step = 2;
+  });
+  t1.join();
+  t2.join();
+  EXPECT_NE(a, b) << "two live threads use two shards";
+}
+
+TEST(Selection, LeastLoadedAvoidsBusyKeys) {
+  using pool = kp::basic_pool<groq, kp::policy::selection<kp::selection::least_loaded>>;
+  pool p(keys(2));
+  std::vector<kp::lease> busy;
+  for (int i = 0; i < 50; ++i) busy.push_back(*p.acquire());  // never reported
+  int k1 = 0;
+  for (auto& l : busy) k1 += l.variable() == "GROQ_API_KEY_1";
+  EXPECT_NEAR(k1, 25, 3);  // in-flight counts balance the two
+  for (auto& l : busy) p.report(l, kp::outcome::success());
+}
+
+// ---- custom policies (docs/policies.md shows these) ----------------------------
+
+/// Always the last key: a strategy in six lines.
+struct last_key_first {
+  struct thread_state {};
+  std::uint32_t next(thread_state&, const kp::candidates& c) noexcept { return c.size() - 1; }
+};
+
+/// Lock for as many seconds as the key has failed in a row.
+struct linear_lockout {
+  std::chrono::milliseconds lockout_for(const kp::outcome&, const kp::lockout_context& c) const noexcept {
+    return std::chrono::seconds(c.consecutive_failures);
+  }
+};
+
+TEST(Custom, UserStrategyAndLockoutPlugIn) {
+  using pool = kp::basic_pool<groq, kp::policy::selection<last_key_first>,
+                              kp::policy::lockout<linear_lockout>, kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(3));
+  auto l = *p.acquire();
+  EXPECT_EQ(l.variable(), "GROQ_API_KEY_3");
+  p.report(l, kp::outcome::rate_limited());
+  EXPECT_EQ(p.snapshot().keys[2].available_in, 1s);
+  EXPECT_EQ(p.acquire()->variable(), "GROQ_API_KEY_1");  // falls back when its choice is locked
+}
+
+TEST(Compose, PolicyTagsAreOrderIndependentAndRebindable) {
+  using a = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>,
+                           kp::policy::selection<kp::selection::random>>;
+  using b = kp::basic_pool<groq, kp::policy::selection<kp::selection::random>,
+                           kp::policy::lockout<kp::lockout::none>>;
+  static_assert(std::is_same_v<a::selection_type, b::selection_type>);
+  static_assert(std::is_same_v<a::lockout_type, kp::lockout::none>);
+  static_assert(std::is_same_v<kp::pool<groq>::selection_type, kp::selection::round_robin>);
+  static_assert(std::is_same_v<kp::pool<groq>::lockout_type, kp::lockout::fixed>);
+  using c = kp::pool<groq>::with<kp::policy::clock<kp::clock::manual>>;
+  static_assert(std::is_same_v<c::clock_type, kp::clock::manual>);
+  static_assert(std::is_same_v<c::selection_type, kp::selection::round_robin>);
+  SUCCEED();
+}
+
+// ---- reload ----------------------------------------------------------------------
+
+TEST(Reload, KeptKeysKeepStateAndStatsNewKeysStartFresh) {
+  manual_pool p(keys(3));
+  for (int i = 0; i < 6; ++i) p.report(*p.acquire(), kp::outcome::success());
+  p.report(*p.acquire(), kp::outcome::rate_limited());  // key 1 locked
+  auto k = keys(4);
+  k.erase(k.begin() + 1);                 // drop key 2
+  k[0].variable = "GROQ_API_KEY_10";      // same secret, renamed
+  const auto r = p.reload(k);
+  EXPECT_EQ(r.removed, std::vector<std::string>{"GROQ_API_KEY_2"});
+  EXPECT_EQ(r.added, std::vector<std::string>{"GROQ_API_KEY_4"});
+  EXPECT_EQ(r.kept.size(), 2u);
+  const auto s = p.snapshot();
+  ASSERT_EQ(s.keys.size(), 3u);
+  EXPECT_EQ(s.keys[0].variable, "GROQ_API_KEY_10");
+  EXPECT_EQ(s.keys[0].requests, 3u);
+  EXPECT_EQ(s.keys[0].state_name(), "rate_limited");  // state survives the rename
+  EXPECT_EQ(s.keys[1].requests, 2u);
+  EXPECT_EQ(s.keys[2].requests, 0u);
+  for (int i = 0; i < 10; ++i) {
+    auto l = *p.acquire();
+    EXPECT_NE(l.variable(), "GROQ_API_KEY_2");
+    EXPECT_NE(l.variable(), "GROQ_API_KEY_10");
+    p.report(l, kp::outcome::success());
+  }
+}
+
+TEST(Reload, BadListChangesNothing) {
+  manual_pool p(keys(2));
+  auto k = keys(3);
+  k[2].secret = "gsk_with space";
+  try {
+    p.reload(k);
+    FAIL() << "expected invalid_key_spec";
+  } catch (const kp::invalid_key_spec& e) {
+    EXPECT_EQ(e.variable(), "GROQ_API_KEY_3");
+    EXPECT_EQ(std::string(e.what()).find("gsk_with"), std::string::npos);  // never the secret
+  }
+  EXPECT_EQ(p.snapshot().keys.size(), 2u);
+  manual_pool small(keys(1), {.capacity = 2});
+  EXPECT_THROW(small.reload(keys(3)), std::length_error);
+  EXPECT_EQ(small.snapshot().keys.size(), 1u);
+}
+
+// ---- keys: validation, redaction, fingerprint ----------------------------------
+
+TEST(Keys, Sha256KnownVectors) {
+  const auto h = kp::detail::sha256::hash("abc");
+  EXPECT_EQ(kp::detail::to_hex(h.data(), h.size()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const auto e = kp::detail::sha256::hash("");
+  EXPECT_EQ(kp::detail::to_hex(e.data(), e.size()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const std::string million(1000000, 'a');
+  const auto m = kp::detail::sha256::hash(million);
+  EXPECT_EQ(kp::detail::to_hex(m.data(), m.size()),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(kp::fingerprint("abc"), "ba7816bf8f01");
+}
+
+TEST(Keys, RedactionShowsPrefixAndTailOnlyForLongKeys) {
+  EXPECT_EQ(kp::redact("gsk_fakefakefakefakefake9xQz"), "gsk_\xE2\x80\xA6" "9xQz");
+  EXPECT_EQ(kp::redact("sk-ant-fakefakefakefakefakeAB12"), "sk-ant-\xE2\x80\xA6" "AB12");
+  EXPECT_EQ(kp::redact("short"), "\xE2\x80\xA6");
+  EXPECT_EQ(kp::redact("nvapi-short"), "nvapi-\xE2\x80\xA6");
+}
+
+TEST(Keys, WhitespaceAndControlCharactersRejectedByName) {
+  EXPECT_FALSE(kp::secret_problem("gsk_ok").has_value());
+  EXPECT_EQ(*kp::secret_problem(""), "empty value");
+  EXPECT_EQ(*kp::secret_problem("ab\ncd"), "control character at position 3");
+  EXPECT_EQ(*kp::secret_problem("ab cd"), "whitespace at position 3");
+  EXPECT_EQ(*kp::secret_problem(std::string("ab\0cd", 5)), "control character at position 3");
+  using specs = std::vector<kp::key_spec>;
+  EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "gsk\r"}}), kp::invalid_key_spec);
+  EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "same"}, {"GROQ_API_KEY_2", "same"}}),
+               kp::invalid_key_spec);
+}
+
+}  // namespace

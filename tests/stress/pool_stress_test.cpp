@@ -1,0 +1,156 @@
+// Real threads, meant to run under ThreadSanitizer (make tsan): pickers,
+// a thread reporting rate limits, a thread reloading the key set and a thread
+// moving the clock, all at once. Checks invariants, not timings.
+#include <keypool/keypool.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kp = keypool;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct zai {
+  static kp::provider_info info() { return {"zai", "ZAI"}; }
+};
+
+kp::key_spec key(int i) {
+  return {"ZAI_API_KEY_" + std::to_string(i), "zai-fake-stress-" + std::to_string(i)};
+}
+
+std::vector<kp::key_spec> keys(std::initializer_list<int> ids) {
+  std::vector<kp::key_spec> out;
+  for (int i : ids) out.push_back(key(i));
+  return out;
+}
+
+template <class Selection>
+void run_stress() {
+  using pool = kp::basic_pool<zai, kp::policy::selection<Selection>,
+                              kp::policy::lockout<kp::lockout::retry_after>,
+                              kp::policy::clock<kp::clock::manual>>;
+  // Probes never time out here, so "one probe per key at a time" is exact.
+  pool p(keys({1, 2, 3, 4, 5, 6}), {.lockout = {.fallback = 20ms, .min = 1ms},
+                                     .recheck_disabled_after = 0ms,
+                                     .probe_timeout = 24h});
+  constexpr int pickers = 4;
+  constexpr int per_picker = 20000;
+  std::atomic<long> acquired{0}, reported{0}, unavailable{0};
+  std::array<std::atomic<int>, 16> probes_out{};
+  std::atomic<int> probe_violations{0}, disabled_violations{0}, probes{0};
+  std::atomic<bool> key1_disabled{false};
+  std::atomic<bool> done{false}, limiter_done{false};
+
+  auto on_lease = [&](const kp::lease& l) {
+    acquired.fetch_add(1, std::memory_order_relaxed);
+    const int id = std::stoi(std::string(l.variable().substr(12)));
+    if (l.is_probe()) probes.fetch_add(1, std::memory_order_relaxed);
+    if (l.is_probe() && probes_out[static_cast<std::size_t>(id)].fetch_add(1) != 0)
+      probe_violations.fetch_add(1);
+    return id;
+  };
+  auto give_back = [&](const kp::lease& l, int id, kp::outcome o) {
+    if (l.is_probe()) probes_out[static_cast<std::size_t>(id)].fetch_sub(1);
+    p.report(l, o);
+    reported.fetch_add(1, std::memory_order_relaxed);
+  };
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < pickers; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < per_picker || !limiter_done.load(std::memory_order_acquire); ++i) {
+        const bool must_skip_key1 = key1_disabled.load(std::memory_order_acquire);
+        auto r = p.acquire();
+        if (!r) {
+          unavailable.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        const int id = on_lease(*r);
+        if (must_skip_key1 && id == 1) disabled_violations.fetch_add(1);
+        give_back(*r, id, kp::outcome::success());
+      }
+    });
+  // Rate limits with short hints: keys lock, expire, get probed, recover.
+  // Runs until it has reported enough of them (bounded either way).
+  threads.emplace_back([&] {
+    int limits = 0;
+    for (long i = 0; limits < 600 && i < 5'000'000; ++i) {
+      auto r = p.acquire();
+      if (!r) {
+        std::this_thread::yield();
+        continue;
+      }
+      const int id = on_lease(*r);
+      if (i % 3 == 0) {
+        give_back(*r, id, kp::outcome::rate_limited(std::chrono::milliseconds(1 + i % 7)));
+        ++limits;
+      } else {
+        give_back(*r, id, kp::outcome::success());
+      }
+    }
+    limiter_done.store(true, std::memory_order_release);
+  });
+  // Disable key 1 permanently once, then announce it.
+  threads.emplace_back([&] {
+    for (;;) {
+      auto r = p.acquire();
+      if (!r) continue;
+      const int id = on_lease(*r);
+      if (id == 1 && !r->is_probe()) {
+        give_back(*r, id, kp::outcome::invalid_key());
+        key1_disabled.store(true, std::memory_order_release);
+        return;
+      }
+      give_back(*r, id, kp::outcome::success());
+    }
+  });
+  // Reload between overlapping key sets; key 1 is in every set.
+  threads.emplace_back([&] {
+    for (int i = 0; !done.load(std::memory_order_acquire) && i < 2000; ++i) {
+      if (i % 2) p.reload(keys({1, 2, 3, 4, 5, 6}));
+      else p.reload(keys({1, 3, 5, 7, 8}));
+      std::this_thread::yield();
+    }
+  });
+  // The clock: 1 ms per step.
+  threads.emplace_back([&] {
+    while (!done.load(std::memory_order_acquire)) {
+      p.clock().advance(1ms);
+      std::this_thread::yield();
+    }
+  });
+
+  for (int t = 0; t < pickers + 2; ++t) threads[static_cast<std::size_t>(t)].join();
+  done.store(true, std::memory_order_release);
+  for (std::size_t t = pickers + 2; t < threads.size(); ++t) threads[t].join();
+
+  p.reload(keys({1, 2, 3, 4, 5, 6, 7, 8}));  // every slot visible again
+  const auto s = p.snapshot();
+  EXPECT_EQ(static_cast<long>(s.requests()), acquired.load()) << "an acquire was not counted";
+  std::uint64_t outcomes = s.successes() + s.failures();
+  EXPECT_EQ(acquired.load(), reported.load());
+  EXPECT_EQ(static_cast<long>(outcomes), reported.load()) << "a report was lost";
+  EXPECT_EQ(probe_violations.load(), 0) << "two probes of one key at once";
+  EXPECT_EQ(disabled_violations.load(), 0) << "a disabled key was handed out";
+  EXPECT_EQ(s.keys[0].state_name(), "invalid");
+  EXPECT_GT(acquired.load(), pickers * per_picker / 10);
+  EXPECT_GT(probes.load(), 10) << "lockouts should have expired and been probed";
+  std::uint64_t limited = 0;
+  for (const auto& k : s.keys) limited += k.count(kp::outcome_kind::rate_limited);
+  EXPECT_GE(limited, 600u);
+}
+
+}  // namespace
+
+TEST(Stress, RoundRobinUnderReloadsAndRateLimits) { run_stress<kp::selection::round_robin>(); }
+TEST(Stress, WeightedUnderReloadsAndRateLimits) { run_stress<kp::selection::weighted>(); }
+TEST(Stress, LeastLoadedUnderReloadsAndRateLimits) { run_stress<kp::selection::least_loaded>(); }
+TEST(Stress, StrictRoundRobinUnderReloadsAndRateLimits) {
+  run_stress<kp::selection::strict_round_robin>();
+}
