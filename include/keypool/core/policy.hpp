@@ -8,6 +8,7 @@
 #include <keypool/clock/steady.hpp>
 #include <keypool/lockout/fixed.hpp>
 #include <keypool/selection/round_robin.hpp>
+#include <keypool/state/concept.hpp>
 
 #include <boost/hana/count_if.hpp>
 #include <boost/hana/find_if.hpp>
@@ -32,10 +33,15 @@ template <class C>
 struct clock {
   using type = C;
 };
+template <class B>
+struct state {
+  using type = B;
+};
 
 using default_selection = keypool::selection::round_robin;
 using default_lockout = keypool::lockout::fixed;
 using default_clock = keypool::clock::steady;
+using default_state = keypool::state::local;
 
 }  // namespace keypool::policy
 
@@ -49,7 +55,8 @@ struct is_tag<Tag, Tag<U>> : std::true_type {};
 template <class T>
 inline constexpr bool is_policy_tag_v = is_tag<policy::selection, T>::value ||
                                         is_tag<policy::lockout, T>::value ||
-                                        is_tag<policy::clock, T>::value;
+                                        is_tag<policy::clock, T>::value ||
+                                        is_tag<policy::state, T>::value;
 
 template <template <class> class Tag>
 struct tag_pred {

@@ -26,27 +26,32 @@
 #include <keypool/core/stats.hpp>
 #include <keypool/lockout/concept.hpp>
 #include <keypool/selection/concept.hpp>
+#include <keypool/state/concept.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <concepts>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace keypool {
 
 /// Run-time settings of a pool; the policy objects carry their own knobs
 /// (e.g. lockout::fixed{std::chrono::seconds{30}}).
-template <class Selection, class Lockout, class Clock>
+template <class Selection, class Lockout, class Clock, class State = state::local>
 struct pool_options {
   Selection selection{};
   Lockout lockout{};
   Clock clock{};
+  State state{};
   /// How long a disabled key (invalid, forbidden, out of credit) waits before
   /// a single probe re-checks it. Zero: never; only enable() or a reload
   /// that re-adds the key brings it back.
@@ -74,20 +79,23 @@ class basic_pool {
                 "`static provider_info info()` (see keypool/providers) or keypool::runtime_provider");
   static_assert((detail::is_policy_tag_v<Policies> && ...),
                 "keypool::basic_pool: every policy must be wrapped in a tag: "
-                "policy::selection<S>, policy::lockout<L> or policy::clock<C>");
+                "policy::selection<S>, policy::lockout<L>, policy::clock<C> or policy::state<B>");
   using sel_find = detail::find_policy<policy::selection, policy::default_selection, Policies...>;
   using lock_find = detail::find_policy<policy::lockout, policy::default_lockout, Policies...>;
   using clock_find = detail::find_policy<policy::clock, policy::default_clock, Policies...>;
+  using state_find = detail::find_policy<policy::state, policy::default_state, Policies...>;
   static_assert(sel_find::count <= 1, "keypool::basic_pool: policy::selection<> given more than once");
   static_assert(lock_find::count <= 1, "keypool::basic_pool: policy::lockout<> given more than once");
   static_assert(clock_find::count <= 1, "keypool::basic_pool: policy::clock<> given more than once");
+  static_assert(state_find::count <= 1, "keypool::basic_pool: policy::state<> given more than once");
 
  public:
   using provider_type = Provider;
   using selection_type = typename sel_find::type;
   using lockout_type = typename lock_find::type;
   using clock_type = typename clock_find::type;
-  using options = pool_options<selection_type, lockout_type, clock_type>;
+  using state_type = typename state_find::type;
+  using options = pool_options<selection_type, lockout_type, clock_type, state_type>;
   using acquire_result = result<lease, unavailable_error>;
 
   static_assert(selection_strategy<selection_type>,
@@ -100,7 +108,10 @@ class basic_pool {
                 "lockout_context&) const noexcept`)");
   static_assert(clock_source<clock_type>,
                 "keypool::basic_pool: policy::clock<C>: C is not a keypool::clock_source (it needs "
-                "now(), coarse_now() and wall_now(), all const noexcept)");
+                "now(), coarse_now(), coarse_lag() and wall_now(), all const noexcept)");
+  static_assert(state_backend<state_type>,
+                "keypool::basic_pool: policy::state<B>: B is not a keypool::state_backend (it needs "
+                "`void publish(const state_change&) noexcept`)");
 
  private:
   template <class... New>
@@ -111,7 +122,8 @@ class basic_pool {
         Provider,
         policy::selection<typename detail::find_policy<policy::selection, selection_type, New...>::type>,
         policy::lockout<typename detail::find_policy<policy::lockout, lockout_type, New...>::type>,
-        policy::clock<typename detail::find_policy<policy::clock, clock_type, New...>::type>>;
+        policy::clock<typename detail::find_policy<policy::clock, clock_type, New...>::type>,
+        policy::state<typename detail::find_policy<policy::state, state_type, New...>::type>>;
   };
 
  public:
@@ -119,17 +131,31 @@ class basic_pool {
   template <class... New>
   using with = typename rebind<New...>::type;
 
-  /// Throws invalid_key_spec (naming the variable, never the secret) for an
-  /// unusable key list.
+  /// A pool of a compile-time provider. Throws invalid_key_spec (naming the
+  /// variable, never the secret) for an unusable key list.
   explicit basic_pool(std::vector<key_spec> keys, options opts = {})
     requires static_provider<Provider>
-      : basic_pool(Provider::info(), std::move(keys), std::move(opts)) {}
+      : basic_pool(init_tag{}, Provider::info(), std::move(keys), std::move(opts)) {}
 
+  /// pool({{"GROQ_API_KEY_1", "gsk_…"}, …}): preferred over the copy
+  /// constructor for brace lists, which would otherwise be ambiguous.
+  basic_pool(std::initializer_list<key_spec> keys, options opts = {})
+    requires static_provider<Provider>
+      : basic_pool(init_tag{}, Provider::info(), std::vector<key_spec>(keys), std::move(opts)) {}
+
+  /// A pool of a provider described at run time (basic_pool<runtime_provider>).
   basic_pool(provider_info info, std::vector<key_spec> keys, options opts = {})
+    requires std::same_as<Provider, runtime_provider>
+      : basic_pool(init_tag{}, std::move(info), std::move(keys), std::move(opts)) {}
+
+ private:
+  struct init_tag {};
+  basic_pool(init_tag, provider_info info, std::vector<key_spec> keys, options opts)
       : info_(std::move(info)),
         sel_(std::move(opts.selection)),
         lockout_(std::move(opts.lockout)),
         clock_(std::move(opts.clock)),
+        state_(std::move(opts.state)),
         recheck_(opts.recheck_disabled_after),
         probe_timeout_(opts.probe_timeout),
         capacity_(opts.capacity ? opts.capacity
@@ -147,6 +173,7 @@ class basic_pool {
     reload(std::move(keys));
   }
 
+ public:
   basic_pool(const basic_pool&) = delete;
   basic_pool& operator=(const basic_pool&) = delete;
 
@@ -157,6 +184,7 @@ class basic_pool {
 
   const provider_info& provider() const noexcept { return info_; }
   const clock_type& clock() const noexcept { return clock_; }
+  state_type& backend() noexcept { return state_; }
   selection_type& selection() noexcept { return sel_; }
 
   /// A key to use for one request, or why there is none. Lock-free.
@@ -249,6 +277,7 @@ class basic_pool {
                     std::memory_order_release);
       k.consecutive.store(0, std::memory_order_relaxed);
       k.ejections.store(0, std::memory_order_relaxed);
+      publish(*rec, detail::key_state{key_status::available, outcome_kind::success, 0, 0});
       return true;
     }
     return false;
@@ -314,6 +343,39 @@ class basic_pool {
     current_.store(next, std::memory_order_release);
     active_ = std::move(ids);
     return res;
+  }
+
+  /// A transition another process made (through the state backend): lock,
+  /// disable or release the key with that fingerprint here too, without
+  /// publishing it again. A remote lockout never shortens a local one.
+  /// Returns false when no key of this pool has that fingerprint.
+  bool apply_remote(std::string_view fp, key_status status, outcome_kind reason,
+                    std::chrono::system_clock::time_point until) {
+    std::uint32_t slot = no_slot;
+    {
+      std::lock_guard g(mu_);
+      for (std::uint32_t s = 0; s < used_; ++s)
+        if (slots_[s].record.load(std::memory_order_acquire)->fingerprint == fp) slot = s;
+    }
+    if (slot == no_slot) return false;
+    slot_data& k = slots_[slot];
+    if (status == key_status::available) {
+      std::uint64_t w = k.state.load(std::memory_order_acquire);
+      const auto cur = detail::key_state::decode(w);
+      if (cur.status == key_status::available) return true;
+      k.state.compare_exchange_strong(
+          w, detail::key_state{key_status::available, outcome_kind::success, cur.gen + 1, 0}.encode(),
+          std::memory_order_acq_rel);
+      return true;
+    }
+    std::uint64_t u = detail::key_state::never;
+    if (until != std::chrono::system_clock::time_point::max()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_.wall_now());
+      if (left.count() <= 0) return true;  // already over
+      u = detail::key_state::to_until(clock_.now() + left);
+    }
+    apply(slot, status, reason, u, false);
+    return true;
   }
 
   /// Every key in rotation with its counters and state. Never blocks pickers.
@@ -594,7 +656,8 @@ class basic_pool {
   /// Moves a key to a worse state. Never shortens a lockout: a later, longer
   /// hint extends it, a shorter one leaves it. A disabled key stays disabled
   /// when a late rate limit arrives.
-  void apply(std::uint32_t slot, key_status st, outcome_kind reason, std::uint64_t until) noexcept {
+  void apply(std::uint32_t slot, key_status st, outcome_kind reason, std::uint64_t until,
+             bool publish_change = true) noexcept {
     slot_data& k = slots_[slot];
     std::uint64_t w = k.state.load(std::memory_order_acquire);
     for (;;) {
@@ -605,8 +668,10 @@ class basic_pool {
         if (cur.status == st && cur.until >= until) return;
       }
       if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel,
-                                        std::memory_order_acquire))
+                                        std::memory_order_acquire)) {
+        if (publish_change) publish(*k.record.load(std::memory_order_acquire), nx);
         return;
+      }
     }
   }
 
@@ -627,9 +692,25 @@ class basic_pool {
     std::uint64_t w = k.state.load(std::memory_order_acquire);
     const auto cur = detail::key_state::decode(w);
     if (cur.status != key_status::probing || cur.gen != l.gen_) return;
-    k.state.compare_exchange_strong(
-        w, detail::key_state{key_status::available, outcome_kind::success, cur.gen + 1, 0}.encode(),
-        std::memory_order_acq_rel);
+    const detail::key_state nx{key_status::available, outcome_kind::success, cur.gen + 1, 0};
+    if (k.state.compare_exchange_strong(w, nx.encode(), std::memory_order_acq_rel))
+      publish(*k.record.load(std::memory_order_acquire), nx);
+  }
+
+  /// Tells the state backend, in wall-clock time.
+  void publish(const detail::key_record& rec, const detail::key_state& st) noexcept {
+    if constexpr (!std::is_same_v<state_type, state::local>) {
+      state_change c{info_.id, rec.fingerprint, st.status, st.reason, {}};
+      if (st.status == key_status::available) {
+        c.until = clock_.wall_now();
+      } else if (st.until == detail::key_state::never) {
+        c.until = std::chrono::system_clock::time_point::max();
+      } else {
+        const auto left = clock_ms(static_cast<long long>(st.until)) - clock_.now();
+        c.until = clock_.wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+      }
+      state_.publish(c);
+    }
   }
 
   std::optional<std::chrono::milliseconds> wait_of(const detail::key_state& st, clock_ms now) const noexcept {
@@ -671,6 +752,7 @@ class basic_pool {
   selection_type sel_;
   lockout_type lockout_;
   clock_type clock_;
+  state_type state_;
   std::chrono::milliseconds recheck_;
   std::chrono::milliseconds probe_timeout_;
   std::uint32_t capacity_;

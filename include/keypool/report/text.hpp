@@ -35,7 +35,8 @@ inline std::string key_line(const key_snapshot& k) {
   if (!k.available()) {
     line += " (";
     line += describe(k.status, k.reason);
-    if (k.available_in) line += ", available in " + format_wait(*k.available_in);
+    if (k.available_in && k.available_in->count() == 0) line += ", re-checked on next use";
+    else if (k.available_in) line += ", available in " + format_wait(*k.available_in);
     line += ")";
   }
   return line;
