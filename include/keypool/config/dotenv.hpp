@@ -1,0 +1,380 @@
+#pragma once
+/// A `.env` parser that accepts what the widely used dotenv packages accept
+/// and reports, instead of throwing, every line it cannot use.
+///
+/// Syntax (one assignment per line, values may span lines inside quotes):
+/// - blank lines and lines whose first non-blank character is `#` are skipped;
+/// - an optional `export ` prefix; spaces and tabs around `=` are ignored;
+/// - names are letters, digits, `_`, `.` and `-`, not starting with a digit;
+/// - unquoted values run to the end of the line, trailing blanks trimmed; a
+///   `#` starts a comment only after a blank (`KEY=a#b` keeps `a#b`, as
+///   python-dotenv and shells do; the JS package would cut at the `#`);
+/// - 'single' and `back` quotes are literal (only \' or \` inside them
+///   stands for the quote itself); "double" quotes understand the escapes
+///   \n \r \t \" \\ \' \` \$ \a \b \f \v \uXXXX (unknown ones are kept as
+///   written);
+/// - quoted values may span lines; after the closing quote only blanks and
+///   a `# comment` may follow;
+/// - CRLF and lone CR line ends, and a UTF-8 byte-order mark, are accepted;
+/// - the last assignment of a name wins (earlier ones get a warning);
+/// - no `${VAR}` expansion: `$` is an ordinary character.
+///
+/// Diagnostics name file:line and the variable, never a value: a malformed
+/// line may hold a secret.
+
+#include <keypool/config/diagnostic.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+namespace keypool::config {
+
+/// One `NAME=value` assignment as it appeared in a file.
+struct dotenv_entry {
+  std::string name;
+  std::string value;     ///< unquoted and unescaped; may be a secret
+  std::string file;
+  std::size_t line = 0;  ///< 1-based line where the assignment starts
+};
+
+/// Everything read from one file: assignments in file order (repeated
+/// names included) and the problems found.
+struct dotenv_document {
+  std::vector<dotenv_entry> entries;
+  std::vector<diagnostic> diagnostics;
+
+  /// The winning (last) assignment of `name`, or nullptr.
+  const dotenv_entry* find(std::string_view name) const {
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+      if (it->name == name) return &*it;
+    return nullptr;
+  }
+
+  /// One entry per name, the last assignment, in order of first appearance.
+  std::vector<dotenv_entry> effective() const {
+    std::vector<dotenv_entry> out;
+    std::unordered_map<std::string, std::size_t> index;
+    for (const auto& e : entries) {
+      auto [it, inserted] = index.try_emplace(e.name, out.size());
+      if (inserted) out.push_back(e);
+      else out[it->second] = e;
+    }
+    return out;
+  }
+};
+
+/// Thrown by load_dotenv when the file cannot be read at all. Bad lines
+/// inside a readable file are diagnostics, not exceptions.
+class dotenv_file_error : public std::runtime_error {
+ public:
+  dotenv_file_error(std::filesystem::path p, const std::string& why)
+      : std::runtime_error(p.string() + ": " + why), path_(std::move(p)) {}
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+namespace detail {
+
+inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
+inline bool is_name_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+inline void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+inline int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Decodes the inside of a double-quoted value. Sets `unknown_escape` when
+/// an escape was kept as written.
+inline std::string unescape_double(std::string_view in, bool& unknown_escape) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c != '\\' || i + 1 == in.size()) {
+      out += c;
+      continue;
+    }
+    const char e = in[++i];
+    switch (e) {
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'v': out += '\v'; break;
+      case '"': case '\\': case '\'': case '`': case '$': out += e; break;
+      case 'u': {
+        std::uint32_t cp = 0;
+        bool ok = i + 4 < in.size();
+        for (std::size_t k = 1; ok && k <= 4; ++k) {
+          if (i + k >= in.size()) { ok = false; break; }
+          const int h = hex_value(in[i + k]);
+          if (h < 0) ok = false;
+          else cp = cp * 16 + static_cast<std::uint32_t>(h);
+        }
+        if (ok && !(cp >= 0xD800 && cp <= 0xDFFF)) {
+          append_utf8(out, cp);
+          i += 4;
+        } else {
+          unknown_escape = true;
+          out += '\\';
+          out += e;
+        }
+        break;
+      }
+      default:
+        unknown_escape = true;
+        out += '\\';
+        out += e;
+    }
+  }
+  return out;
+}
+
+/// Decodes single- or back-quoted text: only `\<quote>` is special.
+inline std::string unescape_literal(std::string_view in, char quote) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\\' && i + 1 < in.size() && in[i + 1] == quote) {
+      out += quote;
+      ++i;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+inline std::string_view quote_name(char q) noexcept {
+  return q == '"' ? "double" : q == '\'' ? "single" : "back";
+}
+
+}  // namespace detail
+
+/// Parses `.env` text. Never throws for bad content; see the file comment
+/// for the accepted syntax. `file` is used in entries and diagnostics.
+inline dotenv_document parse_dotenv(std::string_view input, std::string_view file = "<string>") {
+  using detail::is_blank;
+  dotenv_document doc;
+  // Normalise line ends first so every later step sees '\n' only.
+  std::string text;
+  text.reserve(input.size());
+  if (input.substr(0, 3) == "\xEF\xBB\xBF") input.remove_prefix(3);
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    if (input[i] == '\r') {
+      text += '\n';
+      if (i + 1 < input.size() && input[i + 1] == '\n') ++i;
+    } else {
+      text += input[i];
+    }
+  }
+  const std::string_view s = text;
+  const std::size_t n = s.size();
+  std::unordered_map<std::string, std::size_t> first_line;
+
+  auto report = [&](std::size_t line, std::string variable, std::string message,
+                    severity level = severity::error) {
+    doc.diagnostics.push_back({std::string(file), line, std::move(variable), std::move(message), level});
+  };
+  auto line_end = [&](std::size_t from) {
+    const auto e = s.find('\n', from);
+    return e == std::string_view::npos ? n : e;
+  };
+
+  std::size_t pos = 0;
+  std::size_t line = 1;
+  while (pos < n) {
+    const std::size_t eol = line_end(pos);
+    const std::size_t this_line = line;
+    std::size_t next = eol + 1;  // where the next line starts (past '\n')
+    std::size_t next_line = line + 1;
+    std::size_t i = pos;
+    while (i < eol && is_blank(s[i])) ++i;
+    if (i == eol || s[i] == '#') {
+      pos = next;
+      line = next_line;
+      continue;
+    }
+    // Optional "export" prefix (only when followed by a blank: "export=1"
+    // assigns a variable called export).
+    if (s.substr(i, 6) == "export" && i + 6 < eol && is_blank(s[i + 6])) {
+      i += 6;
+      while (i < eol && is_blank(s[i])) ++i;
+    }
+    const std::size_t name_begin = i;
+    while (i < eol && detail::is_name_char(s[i])) ++i;
+    const std::string_view name = s.substr(name_begin, i - name_begin);
+    std::size_t j = i;
+    while (j < eol && is_blank(s[j])) ++j;
+    if (name.empty() || j == eol || s[j] != '=') {
+      // The text could be a pasted secret: do not echo any of it.
+      report(this_line, "", name.empty() ? "expected NAME=value; line ignored"
+                                         : "no '=' after the name; line ignored (expected NAME=value)");
+      pos = next;
+      line = next_line;
+      continue;
+    }
+    if (name.front() >= '0' && name.front() <= '9') {
+      report(this_line, "", "variable names must not start with a digit; line ignored");
+      pos = next;
+      line = next_line;
+      continue;
+    }
+    ++j;  // past '='
+    const std::size_t after_eq = j;
+    while (j < eol && is_blank(s[j])) ++j;
+
+    std::string value;
+    bool ok = true;
+    if (j < eol && (s[j] == '"' || s[j] == '\'' || s[j] == '`')) {
+      const char q = s[j];
+      std::size_t k = j + 1;
+      bool closed = false;
+      while (k < n) {
+        if (s[k] == '\\' && k + 1 < n && (q == '"' || s[k + 1] == q)) {
+          k += 2;
+          continue;
+        }
+        if (s[k] == q) {
+          closed = true;
+          break;
+        }
+        ++k;
+      }
+      if (!closed) {
+        report(this_line, std::string(name),
+               "unterminated " + std::string(detail::quote_name(q)) +
+                   "-quoted value; line ignored");
+        pos = next;
+        line = next_line;
+        continue;
+      }
+      const std::string_view inner = s.substr(j + 1, k - j - 1);
+      const std::size_t close_eol = line_end(k);
+      std::size_t t = k + 1;
+      while (t < close_eol && is_blank(s[t])) ++t;
+      const bool junk_after = t < close_eol && s[t] != '#';
+      if (junk_after && close_eol != eol) {
+        // The "closing" quote is really the opening quote of a later line:
+        // treat this one as unterminated and keep the later lines.
+        report(this_line, std::string(name),
+               "unterminated " + std::string(detail::quote_name(q)) +
+                   "-quoted value; line ignored");
+        pos = next;
+        line = next_line;
+        continue;
+      }
+      // The closing quote may be on a later line: continue after that line.
+      for (char c : inner) next_line += c == '\n';
+      next = close_eol + 1;
+      if (junk_after) {
+        report(this_line, std::string(name),
+               "unexpected text after the closing quote; line ignored");
+        ok = false;
+      } else if (q == '"') {
+        bool unknown = false;
+        value = detail::unescape_double(inner, unknown);
+        if (unknown)
+          report(this_line, std::string(name),
+                 "unknown escape sequence in double quotes, kept as written", severity::warning);
+      } else {
+        value = detail::unescape_literal(inner, q);
+      }
+    } else {
+      // Unquoted: a '#' preceded by a blank (or by the blanks after '=')
+      // starts a comment.
+      std::size_t end = eol;
+      for (std::size_t k = j; k < eol; ++k)
+        if (s[k] == '#' && (k == after_eq ? false : is_blank(s[k - 1]))) {
+          end = k;
+          break;
+        }
+      std::size_t b = j;
+      while (end > b && is_blank(s[end - 1])) --end;
+      value = std::string(s.substr(b, end - b));
+    }
+    if (ok) {
+      auto [it, inserted] = first_line.try_emplace(std::string(name), this_line);
+      if (!inserted)
+        report(this_line, std::string(name),
+               "assigned again (first at line " + std::to_string(it->second) +
+                   "); the last assignment wins",
+               severity::warning);
+      doc.entries.push_back({std::string(name), std::move(value), std::string(file), this_line});
+    }
+    pos = next;
+    line = next_line;
+  }
+  return doc;
+}
+
+/// Reads and parses a file. A missing or unreadable file sets `ec` (and
+/// returns an empty document); bad lines are diagnostics.
+inline dotenv_document load_dotenv(const std::filesystem::path& path, std::error_code& ec) {
+  ec.clear();
+  std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec) return {};
+  if (!std::filesystem::exists(st)) {
+    ec = std::make_error_code(std::errc::no_such_file_or_directory);
+    return {};
+  }
+  if (std::filesystem::is_directory(st)) {
+    ec = std::make_error_code(std::errc::is_a_directory);
+    return {};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ec = std::make_error_code(std::errc::permission_denied);
+    return {};
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parse_dotenv(buf.str(), path.string());
+}
+
+/// Reads and parses a file; throws dotenv_file_error ("path: No such file
+/// or directory") when it cannot be read.
+inline dotenv_document load_dotenv(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto doc = load_dotenv(path, ec);
+  if (ec) throw dotenv_file_error(path, ec.message());
+  return doc;
+}
+
+}  // namespace keypool::config
