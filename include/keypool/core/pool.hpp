@@ -575,11 +575,12 @@ class basic_pool {
       const auto active = read_active();
       for (std::uint32_t s : active)
         if (auto l = try_take(sh, s, now)) return *l;
-      auto err = make_error(active, now);
+      auto err = make_error(active, now, false);
       if (err) return std::move(*err);
       // A key came back between the scan and the error: scan again.
     }
-    return *make_error(read_active(), now);
+    // Keys keep flipping under us; report what we saw rather than spin.
+    return std::move(*make_error(read_active(), now, true));
   }
 
   std::optional<lease> try_take(shard& sh, std::uint32_t slot, lazy_now& now) noexcept {
@@ -720,20 +721,23 @@ class basic_pool {
     return std::chrono::milliseconds(std::max<long long>(left, 0));
   }
 
-  /// Empty when some key turned out to be available after all.
-  std::optional<unavailable_error> make_error(const std::vector<std::uint32_t>& active, lazy_now& now) const {
+  /// Empty when some key turned out to be available after all (unless
+  /// `always`, which builds the error whatever it finds).
+  std::optional<unavailable_error> make_error(const std::vector<std::uint32_t>& active, lazy_now& now,
+                                              bool always) const {
     std::vector<key_unavailability> why;
     const clock_ms t(static_cast<long long>(now.get()));
     for (std::uint32_t s : active) {
       const slot_data& k = slots_[s];
       const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
-      if (st.status == key_status::available) return std::nullopt;
+      if (st.status == key_status::available && !always) return std::nullopt;
       key_unavailability u;
       u.variable = k.record.load(std::memory_order_acquire)->variable;
       u.status = st.status;
       u.reason = st.reason;
       u.available_in = wait_of(st, t);
-      if (st.status != key_status::probing && u.available_in && u.available_in->count() == 0)
+      if (!always && st.status != key_status::probing && u.available_in &&
+          u.available_in->count() == 0)
         return std::nullopt;  // expired meanwhile: worth another scan
       why.push_back(std::move(u));
     }
