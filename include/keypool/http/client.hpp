@@ -1,0 +1,511 @@
+#pragma once
+/// The failover engine: one chat request walks a chain of key pools —
+/// acquire a key, encode for that provider's wire format, send, classify the
+/// response, report the outcome to the pool — and moves on by the rules
+/// below until an answer, a caller mistake, the attempt budget or the
+/// deadline ends it.
+///
+///  - rate_limited, quota_exhausted, out_of_credit, invalid_key, forbidden:
+///    another key of the same provider (the chain offers the same provider
+///    first again; its pool no longer hands out that key), then the next.
+///  - model_unavailable: the next model of the route with the same key; with
+///    no model left, the next provider. The model is remembered as
+///    unavailable for that account (or key) for `model_unavailable_ttl`.
+///  - transient (5xx, overload, connection failures, a 2xx body that does not
+///    decode): the next provider.
+///  - bad_request: returned at once; no other key or provider is tried.
+///
+/// Thread safety: a client may be shared by any number of threads; chat and
+/// async_chat may run concurrently (the chain's acquire/report are
+/// lock-free, the remembered-model table takes a short mutex).
+
+#include <keypool/chain/chain.hpp>
+#include <keypool/classify/classifier.hpp>
+#include <keypool/core/outcome.hpp>
+#include <keypool/http/transport.hpp>
+#include <keypool/http/wire_request.hpp>
+#include <keypool/providers/descriptor.hpp>
+#include <keypool/wire/anthropic_messages.hpp>
+#include <keypool/wire/gemini_generate_content.hpp>
+#include <keypool/wire/openai_chat.hpp>
+#include <keypool/wire/sse.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace keypool::http {
+
+/// What the client needs for one chain position: the provider's descriptor
+/// (base URL, wire format, error dialect) and the models to try, in order.
+struct route {
+  providers::provider_descriptor provider;
+  std::vector<std::string> models;  ///< api identifiers, first preferred
+  /// How images go into an openai_chat request for this provider.
+  wire::openai_chat::image_form image_form = wire::openai_chat::image_form::data_url_object;
+};
+
+struct failover_options {
+  /// HTTP requests one chat() may make, across all keys and providers.
+  unsigned max_attempts = 8;
+  /// Overall deadline of one chat(), waiting included.
+  std::chrono::milliseconds deadline{120'000};
+  /// When every key is unavailable: false fails at once with the structured
+  /// error; true waits for the earliest key if it frees before the deadline.
+  bool wait_for_key = false;
+  /// How long a model that answered model_unavailable is skipped for the
+  /// account (or key) that got that answer.
+  std::chrono::milliseconds model_unavailable_ttl{std::chrono::hours(1)};
+  classify::classify_options classify{};
+};
+
+/// One HTTP attempt, as recorded in the result. Never holds the secret.
+struct attempt {
+  std::string provider;      ///< provider id: "groq"
+  std::string model;         ///< api identifier sent
+  std::string key_variable;  ///< "GROQ_API_KEY_2"
+  keypool::outcome outcome;  ///< as reported to the pool
+  std::string reason;        ///< classifier reason, transport or decode error
+  unsigned status = 0;       ///< HTTP status; 0 when no response arrived
+  std::chrono::microseconds latency{0};
+};
+
+struct chat_result {
+  wire::chat_response response;
+  std::string provider;
+  std::string model;
+  std::string key_variable;
+  std::vector<attempt> attempts;  ///< every attempt, the successful one last
+};
+
+enum class failover_errc : std::uint8_t {
+  bad_request,         ///< the provider rejected the request itself (the caller's mistake)
+  invalid_request,     ///< the request cannot be encoded (bad MIME type, model name)
+  all_unavailable,     ///< no provider has a usable key (see `unavailable`)
+  attempts_exhausted,  ///< max_attempts reached
+  deadline_exceeded,   ///< the overall deadline passed
+  stream_failed,       ///< a streamed answer broke after text was delivered (no failover then)
+};
+
+constexpr std::string_view to_string(failover_errc e) noexcept {
+  switch (e) {
+    case failover_errc::bad_request: return "bad_request";
+    case failover_errc::invalid_request: return "invalid_request";
+    case failover_errc::all_unavailable: return "all_unavailable";
+    case failover_errc::attempts_exhausted: return "attempts_exhausted";
+    case failover_errc::deadline_exceeded: return "deadline_exceeded";
+    case failover_errc::stream_failed: return "stream_failed";
+  }
+  return "unknown";
+}
+
+struct failover_error {
+  failover_errc code;
+  std::string message;
+  std::vector<attempt> attempts;
+  /// Why each provider had no key (all_unavailable), with availability times.
+  std::optional<chain_error> unavailable{};
+  /// For bad_request: the provider's status and the start of its body.
+  unsigned status = 0;
+  std::string body{};
+};
+
+using chat_outcome = ::keypool::detail::expected<chat_result, failover_error>;
+
+/// Receives streamed text deltas, in order, on the transport's strand.
+using text_sink = std::function<void(std::string_view)>;
+
+namespace detail {
+
+inline std::string clip_body(std::string_view b) {
+  std::string out(b.substr(0, 500));
+  if (b.size() > 500) out += "...";
+  return out;
+}
+
+/// Encodes for the route's wire format with the key of the lease.
+inline wire::encode_result encode_for(const route& r, const url& base, const wire::chat_request& req,
+                                      std::string_view secret, bool stream) {
+  switch (r.provider.wire) {
+    case providers::wire_format::openai_chat: {
+      wire::openai_chat::options o;
+      o.base_path = base.target;
+      o.images = r.image_form;
+      o.stream = stream;
+      return wire::openai_chat::encode(req, secret, o);
+    }
+    case providers::wire_format::anthropic_messages: {
+      wire::anthropic_messages::options o;
+      o.base_path = base.target;
+      o.stream = stream;
+      return wire::anthropic_messages::encode(req, secret, o);
+    }
+    case providers::wire_format::gemini_generate_content: {
+      wire::gemini_generate_content::options o;
+      o.base_path = base.target;
+      o.stream = stream;
+      return wire::gemini_generate_content::encode(req, secret, o);
+    }
+  }
+  return ::keypool::detail::unexpected<wire::encode_error>{{wire::encode_errc::invalid_model, "unknown wire format"}};
+}
+
+inline wire::decode_result decode_for(const route& r, std::string_view body) {
+  switch (r.provider.wire) {
+    case providers::wire_format::openai_chat: return wire::openai_chat::decode(body);
+    case providers::wire_format::anthropic_messages: return wire::anthropic_messages::decode(body);
+    case providers::wire_format::gemini_generate_content: return wire::gemini_generate_content::decode(body);
+  }
+  return ::keypool::detail::unexpected<wire::decode_error>{{wire::decode_errc::internal, "unknown wire format"}};
+}
+
+/// A streamed response of any of the three formats.
+class any_chat_stream {
+ public:
+  explicit any_chat_stream(providers::wire_format f) {
+    switch (f) {
+      case providers::wire_format::openai_chat: s_.emplace<1>(); break;
+      case providers::wire_format::anthropic_messages: s_.emplace<2>(); break;
+      case providers::wire_format::gemini_generate_content: s_.emplace<3>(); break;
+    }
+  }
+  template <class OnText>
+  bool feed(std::string_view bytes, OnText&& on_text) {
+    return std::visit(
+        [&](auto& s) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) return false;
+          else return s.feed(bytes, on_text);
+        },
+        s_);
+  }
+  wire::decode_result finish() {
+    return std::visit(
+        [](auto& s) -> wire::decode_result {
+          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
+            return ::keypool::detail::unexpected<wire::decode_error>{{wire::decode_errc::internal, "no stream"}};
+          else return s.finish();
+        },
+        s_);
+  }
+
+ private:
+  std::variant<std::monostate, wire::chat_stream<wire::openai_chat>, wire::chat_stream<wire::anthropic_messages>,
+               wire::chat_stream<wire::gemini_generate_content>>
+      s_;
+};
+
+}  // namespace detail
+
+template <class Chain>
+class client {
+ public:
+  using signature = void(chat_outcome);
+  using clock = std::chrono::steady_clock;
+
+  /// `routes[i]` describes chain position i (same provider id). The chain and
+  /// the transport must outlive the client. Throws std::invalid_argument for
+  /// a mismatched route or an unusable base URL.
+  client(Chain& chain, transport& t, std::vector<route> routes, failover_options opts = {})
+      : chain_(chain), transport_(t), routes_(std::move(routes)), opts_(std::move(opts)) {
+    if (routes_.size() != Chain::size)
+      throw std::invalid_argument("keypool::http::client: " + std::to_string(routes_.size()) + " routes for a chain of " +
+                                  std::to_string(Chain::size) + " providers");
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+      const auto& r = routes_[i];
+      if (chain_.provider_id(i) != r.provider.id)
+        throw std::invalid_argument("keypool::http::client: route " + std::to_string(i) + " is '" + r.provider.id +
+                                    "' but the chain has '" + std::string(chain_.provider_id(i)) + "' there");
+      if (r.models.empty())
+        throw std::invalid_argument("keypool::http::client: route '" + r.provider.id + "' has no models");
+      auto u = parse_url(r.provider.base_url);
+      if (!u) throw std::invalid_argument("keypool::http::client: provider '" + r.provider.id + "': " + u.error().message);
+      bases_.push_back(std::move(*u));
+    }
+  }
+
+  /// Starts a chat; `req.model` is ignored (each route's models are used).
+  /// Completes with chat_outcome through `token` (callback, use_future,
+  /// use_awaitable).
+  template <class CompletionToken>
+  auto async_chat(wire::chat_request req, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        [this](auto handler, wire::chat_request r) {
+          auto ex = transport_.get_executor();
+          boost::asio::co_spawn(ex, run_and_complete(std::move(r), text_sink{}, std::move(handler)),
+                                boost::asio::detached);
+        },
+        token, std::move(req));
+  }
+
+  /// Streams the answer: `on_text` receives text deltas as they arrive (on
+  /// the transport's strand), and the completion gets the whole response.
+  /// Failover happens only before the first delta; a stream that breaks
+  /// after it ends with failover_errc::stream_failed.
+  template <class CompletionToken>
+  auto async_chat_stream(wire::chat_request req, text_sink on_text, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        [this](auto handler, wire::chat_request r, text_sink sink) {
+          auto ex = transport_.get_executor();
+          boost::asio::co_spawn(ex, run_and_complete(std::move(r), std::move(sink), std::move(handler)),
+                                boost::asio::detached);
+        },
+        token, std::move(req), std::move(on_text));
+  }
+
+  /// Blocking async_chat_stream.
+  chat_outcome chat_stream(wire::chat_request req, text_sink on_text) {
+    if (transport_.get_executor().running_in_this_thread())
+      return fail(failover_errc::invalid_request,
+                  "chat_stream() called from the transport's own executor; use async_chat_stream");
+    return async_chat_stream(std::move(req), std::move(on_text), boost::asio::use_future).get();
+  }
+
+  /// Blocks until done. Not from a thread running the transport's executor.
+  chat_outcome chat(wire::chat_request req) {
+    if (transport_.get_executor().running_in_this_thread())
+      return fail(failover_errc::invalid_request, "chat() called from the transport's own executor; use async_chat");
+    return async_chat(std::move(req), boost::asio::use_future).get();
+  }
+
+  const std::vector<route>& routes() const noexcept { return routes_; }
+  const failover_options& options() const noexcept { return opts_; }
+
+  /// Forgets every model remembered as unavailable.
+  void clear_unavailable_models() {
+    std::lock_guard lock(mu_);
+    gone_.clear();
+  }
+
+ private:
+  using gone_key = std::tuple<std::string, std::string, std::string>;  // provider, account-or-variable, model
+
+  /// Takes the attempts by reference and moves them only after every
+  /// argument (messages built from them) has been evaluated.
+  static chat_outcome fail(failover_errc c, std::string msg, std::vector<attempt>& attempts) {
+    return ::keypool::detail::unexpected<failover_error>{
+        {c, std::string(to_string(c)) + ": " + std::move(msg), std::move(attempts), std::nullopt, 0, {}}};
+  }
+  static chat_outcome fail(failover_errc c, std::string msg) {
+    std::vector<attempt> none;
+    return fail(c, std::move(msg), none);
+  }
+
+  static std::string account_of(const keypool::lease& l) {
+    return std::string(l.account().empty() ? l.variable() : l.account());
+  }
+
+  bool model_gone(const std::string& provider, const std::string& account, const std::string& model) {
+    std::lock_guard lock(mu_);
+    const auto it = gone_.find({provider, account, model});
+    if (it == gone_.end()) return false;
+    if (clock::now() < it->second) return true;
+    gone_.erase(it);
+    return false;
+  }
+
+  void remember_gone(const std::string& provider, const std::string& account, const std::string& model) {
+    std::lock_guard lock(mu_);
+    gone_[{provider, account, model}] = clock::now() + opts_.model_unavailable_ttl;
+  }
+
+  /// The first model of route `p`, from `from`, not remembered as gone for
+  /// this account; routes_[p].models.size() when none is left.
+  std::size_t next_model(std::size_t p, std::size_t from, const std::string& account) {
+    const auto& r = routes_[p];
+    while (from < r.models.size() && model_gone(r.provider.id, account, r.models[from])) ++from;
+    return from;
+  }
+
+  template <class Handler>
+  boost::asio::awaitable<void> run_and_complete(wire::chat_request req, text_sink sink, Handler handler) {
+    std::optional<chat_outcome> out;
+    try {
+      out.emplace(co_await run(std::move(req), std::move(sink)));
+    } catch (const std::exception& e) {
+      out.emplace(fail(failover_errc::invalid_request, std::string("internal error: ") + e.what()));
+    }
+    auto ex = boost::asio::get_associated_executor(handler, transport_.get_executor());
+    boost::asio::dispatch(ex, [h = std::move(handler), r = std::move(*out)]() mutable { std::move(h)(std::move(r)); });
+  }
+
+  boost::asio::awaitable<chat_outcome> run(wire::chat_request req, text_sink sink) {
+    const bool streaming = static_cast<bool>(sink);
+    bool delivered = false;  // text reached the caller: no failover after that
+    const auto deadline = clock::now() + opts_.deadline;
+    std::vector<attempt> attempts;
+    typename Chain::skip_set skip;
+    for (;;) {
+      if (attempts.size() >= opts_.max_attempts)
+        co_return fail(failover_errc::attempts_exhausted,
+                       "gave up after " + std::to_string(attempts.size()) + " attempts" + last_reason(attempts),
+                       attempts);
+      if (clock::now() >= deadline)
+        co_return fail(failover_errc::deadline_exceeded,
+                       "the deadline of " + std::to_string(opts_.deadline.count()) + " ms passed" + last_reason(attempts),
+                       attempts);
+      if (skip.all())
+        co_return fail(failover_errc::all_unavailable, "every provider failed" + last_reason(attempts),
+                       attempts);
+      auto acquired = chain_.acquire(skip);
+      if (!acquired) {
+        const chain_error& why = acquired.error();
+        const auto wait = why.next_available();
+        if (opts_.wait_for_key && wait && clock::now() + *wait < deadline) {
+          boost::asio::steady_timer t(transport_.get_executor(), std::max(*wait, std::chrono::milliseconds(1)));
+          boost::system::error_code ec;
+          co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+          continue;
+        }
+        auto e = fail(failover_errc::all_unavailable, why.message(), attempts);
+        e.error().unavailable = why;
+        co_return e;
+      }
+      chain_lease cl = std::move(*acquired);
+      const std::size_t p = cl.index;
+      const route& rt = routes_[p];
+      const std::string account = account_of(cl.lease);
+      std::size_t m = next_model(p, 0, account);
+      bool next_provider = false;
+      // One lease may serve several models (model_unavailable keeps the key);
+      // it is reported exactly once.
+      for (;;) {
+        if (m >= rt.models.size()) {
+          chain_.report(cl, keypool::outcome::model_unavailable());
+          next_provider = true;
+          break;
+        }
+        if (attempts.size() >= opts_.max_attempts || clock::now() >= deadline) {
+          // Budget ran out while holding a key that did nothing wrong.
+          chain_.report(cl, keypool::outcome::transient());
+          break;
+        }
+        wire::chat_request r = req;
+        r.model = rt.models[m];
+        auto enc = detail::encode_for(rt, bases_[p], r, cl.lease.secret(), streaming);
+        if (!enc) {
+          chain_.report(cl, keypool::outcome::bad_request());
+          co_return fail(failover_errc::invalid_request, enc.error().message, attempts);
+        }
+        auto hreq = make_request(bases_[p], std::move(*enc));
+        for (const auto& [n, v] : rt.provider.extra_headers)
+          if (hreq.headers.find(n) == hreq.headers.end()) hreq.headers.set(n, v);
+        hreq.deadline = deadline;
+        std::optional<detail::any_chat_stream> stream;
+        if (streaming) {
+          stream.emplace(rt.provider.wire);
+          // Runs on the strand while this coroutine is suspended in the send.
+          hreq.on_body = [&stream, &sink, &delivered](std::string_view bytes) {
+            return stream->feed(bytes, [&](std::string_view t) {
+              delivered = true;
+              sink(t);
+            });
+          };
+        }
+        const auto start = clock::now();
+        auto resp = co_await transport_.async_send(std::move(hreq), boost::asio::use_awaitable);
+        attempt a{rt.provider.id, r.model, std::string(cl.lease.variable()), {}, {}, 0,
+                  std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start)};
+        if (!resp && stream && resp.error().code == errc::cancelled) {
+          // The stream decoder stopped the body: report its reason.
+          auto bad = stream->finish();
+          a.outcome = keypool::outcome::transient();
+          a.reason = bad ? resp.error().message : bad.error().message;
+          attempts.push_back(std::move(a));
+          chain_.report(cl, keypool::outcome::transient());
+          if (delivered) co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
+          next_provider = true;
+          break;
+        }
+        if (!resp) {
+          // Nothing the key did: connection trouble is the provider's (or the
+          // network's), so move on to the next provider.
+          a.outcome = keypool::outcome::transient();
+          a.reason = resp.error().message;
+          if (delivered) {
+            attempts.push_back(std::move(a));
+            chain_.report(cl, keypool::outcome::transient());
+            co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
+          }
+          attempts.push_back(std::move(a));
+          chain_.report(cl, keypool::outcome::transient());
+          next_provider = true;
+          break;
+        }
+        a.status = resp->status;
+        const auto lookup = [&resp](std::string_view n) { return resp->header(n); };
+        auto c = classify::classify(rt.provider, static_cast<int>(resp->status), lookup, resp->body,
+                                    std::chrono::system_clock::now(), opts_.classify);
+        a.outcome = c.result;
+        a.reason = c.reason;
+        if (c.result.kind == outcome_kind::success) {
+          auto decoded = stream ? stream->finish() : detail::decode_for(rt, resp->body);
+          if (decoded) {
+            attempts.push_back(std::move(a));
+            chain_.report(cl, keypool::outcome::success());
+            chat_result ok{std::move(*decoded), rt.provider.id, r.model, std::string(cl.lease.variable()),
+                           std::move(attempts)};
+            co_return ok;
+          }
+          // A 2xx the codec cannot read: the provider's problem, not the key's.
+          a.outcome = keypool::outcome::transient();
+          a.reason = decoded.error().message;
+          attempts.push_back(std::move(a));
+          chain_.report(cl, keypool::outcome::transient());
+          if (delivered) co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
+          next_provider = true;
+          break;
+        }
+        attempts.push_back(std::move(a));
+        switch (c.result.kind) {
+          case outcome_kind::model_unavailable:
+            remember_gone(rt.provider.id, account, r.model);
+            m = next_model(p, m + 1, account);
+            continue;  // same key, next model (or report and leave above)
+          case outcome_kind::bad_request: {
+            chain_.report(cl, c.result);
+            auto e = fail(failover_errc::bad_request,
+                          rt.provider.id + " rejected the request (" + c.reason + ")", attempts);
+            e.error().status = resp->status;
+            e.error().body = detail::clip_body(resp->body);
+            co_return e;
+          }
+          case outcome_kind::transient:
+            chain_.report(cl, c.result);
+            next_provider = true;
+            break;
+          default:  // the key's problem: its pool locks or disables it; try another key
+            chain_.report(cl, c.result);
+            break;
+        }
+        break;
+      }
+      if (next_provider) skip.set(p);
+    }
+  }
+
+  static std::string last_reason(const std::vector<attempt>& attempts) {
+    if (attempts.empty()) return {};
+    const auto& a = attempts.back();
+    return "; last: " + a.provider + " " + a.model + " with " + a.key_variable + ": " + a.reason;
+  }
+
+  Chain& chain_;
+  transport& transport_;
+  std::vector<route> routes_;
+  std::vector<url> bases_;
+  failover_options opts_;
+  std::mutex mu_;
+  std::map<gone_key, clock::time_point> gone_;
+};
+
+}  // namespace keypool::http

@@ -1,0 +1,460 @@
+#pragma once
+/// Sends one HTTP/1.1 request and reads its response: keep-alive connection
+/// pool, TLS verified by default, connect / read / total deadlines, a
+/// response size limit, plain http only to loopback, HTTPS proxies through
+/// CONNECT. Asynchronous with any Asio completion token (callback,
+/// use_future, use_awaitable) plus a blocking send().
+///
+/// Thread safety: a transport may be shared by any number of threads;
+/// async_send, send and stats are safe to call concurrently. All I/O of one
+/// transport runs on one strand of its executor, so the io_context may run on
+/// several threads.
+
+#include <keypool/http/connection_pool.hpp>
+#include <keypool/http/error.hpp>
+#include <keypool/http/proxy.hpp>
+#include <keypool/http/tls.hpp>
+#include <keypool/http/url.hpp>
+#include <keypool/wire/base64.hpp>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keypool::http {
+
+namespace bhttp = boost::beast::http;
+
+struct transport_options {
+  /// DNS + TCP connect (+ proxy CONNECT) + TLS handshake of a new connection.
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// From sending the request to the last byte of the response. Vision
+  /// models can think for a while before answering; tighten for chat.
+  std::chrono::milliseconds read_timeout{120'000};
+  /// Everything, including waiting for a pooled connection; a request's own
+  /// `deadline` can only shorten it.
+  std::chrono::milliseconds total_timeout{180'000};
+  /// Largest response body accepted; a larger one fails with body_too_large
+  /// (a broken or hostile server cannot exhaust memory).
+  std::size_t max_response_bytes = 8u << 20;
+  /// Largest response header block accepted.
+  std::size_t max_header_bytes = 64u << 10;
+  /// Allow plain http:// to hosts other than loopback. The API key would
+  /// cross the network in clear text: only for trusted test networks.
+  bool allow_insecure_http = false;
+  tls_options tls{};
+  pool_options pool{};
+  /// Read HTTPS_PROXY / NO_PROXY at construction (ignored when `proxy` has a
+  /// value).
+  bool proxy_from_environment = true;
+  std::optional<proxy_options> proxy{};
+  std::string user_agent = "keypool/0.1";
+};
+
+/// Receives a 2xx response body piece by piece as it arrives (server-sent
+/// events); runs on the transport's strand. Return false to abandon the
+/// response (errc::cancelled; the connection is closed).
+using body_sink = std::function<bool(std::string_view)>;
+
+struct request {
+  bhttp::verb method = bhttp::verb::post;
+  http::url url;
+  /// Sent as given (Authorization included); never logged or put in errors.
+  bhttp::fields headers{};
+  std::string body{};
+  /// An absolute deadline for this request (e.g. the failover engine's
+  /// overall deadline); the earlier of it and total_timeout applies.
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
+  /// When set, a 2xx body goes to the sink as it arrives instead of into
+  /// response::body (other statuses are still collected, for classifying),
+  /// and read_timeout becomes an inactivity timeout.
+  body_sink on_body{};
+};
+
+struct response {
+  unsigned status = 0;
+  bhttp::fields headers{};
+  std::string body{};
+  bool reused_connection = false;           ///< served on a kept-alive connection
+  std::chrono::microseconds elapsed{0};     ///< from send to the last byte
+
+  /// Case-insensitive header lookup (the classifier's name/value view).
+  std::optional<std::string_view> header(std::string_view name) const {
+    const auto it = headers.find(boost::beast::string_view(name.data(), name.size()));
+    if (it == headers.end()) return std::nullopt;
+    const auto v = it->value();
+    return std::string_view(v.data(), v.size());
+  }
+};
+
+namespace detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+using ::keypool::detail::unexpected;
+
+struct transport_state {
+  transport_state(const asio::any_io_executor& ex, transport_options o)
+      : strand(asio::make_strand(ex)),
+        opts(std::move(o)),
+        pool(opts.pool),
+        tls(make_tls_context(opts.tls)),
+        proxy(opts.proxy ? *opts.proxy
+                         : (opts.proxy_from_environment ? proxy_options::from_environment() : proxy_options{})) {}
+  asio::strand<asio::any_io_executor> strand;
+  transport_options opts;
+  connection_pool pool;
+  std::shared_ptr<ssl::context> tls;
+  proxy_options proxy;
+};
+
+inline unexpected<error> fail(errc c, std::string msg, boost::system::error_code cause = {}) {
+  return {{c, std::string(to_string(c)) + ": " + std::move(msg), cause}};
+}
+
+inline std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+/// Server gone or connection dropped: on a reused connection with no
+/// response bytes this is the keep-alive race, safe to retry once.
+inline bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+/// Runs DNS resolution against a deadline. getaddrinfo cannot be cancelled,
+/// so a late answer is simply dropped.
+struct resolve_race {
+  explicit resolve_race(const asio::any_io_executor& ex) : resolver(ex), timer(ex) {}
+  tcp::resolver resolver;
+  asio::steady_timer timer;
+  bool done = false;
+  boost::system::error_code ec;
+  tcp::resolver::results_type results;
+};
+
+inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<transport_state> s, host_key key,
+                                                               clock::time_point total_deadline) {
+  const auto& o = s->opts;
+  std::optional<proxy_endpoint> proxy;
+  if (key.scheme == scheme::https) {
+    auto sel = select_proxy(s->proxy, key.host);
+    if (!sel) co_return fail(errc::proxy_failed, sel.error().message);
+    proxy = std::move(*sel);
+  }
+  const std::string peer = key.to_string();
+  const std::string hop = proxy ? "proxy " + proxy->authority() + " (for " + peer + ")" : peer;
+  const auto now = clock::now();
+  const bool total_bound = total_deadline <= now + o.connect_timeout;
+  const auto deadline = total_bound ? total_deadline : now + o.connect_timeout;
+  auto timed_out = [&](std::string_view phase) {
+    return fail(errc::timeout, std::string(phase) + " " + hop +
+                                   (total_bound ? " passed the total deadline of " + ms(o.total_timeout)
+                                                : " took longer than the connect timeout of " + ms(o.connect_timeout)));
+  };
+  const asio::any_io_executor ex(s->strand);
+
+  auto rr = std::make_shared<resolve_race>(ex);
+  rr->timer.expires_at(deadline);
+  rr->resolver.async_resolve(proxy ? proxy->host : key.host, std::to_string(proxy ? proxy->port : key.port),
+                             tcp::resolver::numeric_service,
+                             [rr](const boost::system::error_code& ec, tcp::resolver::results_type res) {
+                               if (rr->done) return;
+                               rr->done = true;
+                               rr->ec = ec;
+                               rr->results = std::move(res);
+                               rr->timer.cancel();
+                             });
+  boost::system::error_code ec;
+  co_await rr->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!rr->done) {
+    rr->done = true;
+    rr->resolver.cancel();
+    co_return timed_out("resolving");
+  }
+  if (rr->ec) co_return fail(errc::resolve_failed, "cannot resolve " + hop + ": " + rr->ec.message(), rr->ec);
+
+  auto c = std::make_unique<connection>(key, ex, key.scheme == scheme::https ? s->tls.get() : nullptr,
+                                        s->pool.next_id());
+  auto& stream = c->tcp();
+  stream.expires_at(deadline);
+  co_await stream.async_connect(rr->results, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == boost::beast::error::timeout) co_return timed_out("connecting to");
+  if (ec) co_return fail(errc::connect_failed, "cannot connect to " + hop + ": " + ec.message(), ec);
+
+  if (proxy) {
+    bhttp::request<bhttp::empty_body> creq{bhttp::verb::connect, peer, 11};
+    creq.set(bhttp::field::host, peer);
+    if (!proxy->userinfo.empty())
+      creq.set(bhttp::field::proxy_authorization, "Basic " + wire::base64::encode(proxy->userinfo));
+    co_await bhttp::async_write(stream, creq, asio::redirect_error(asio::use_awaitable, ec));
+    bhttp::response_parser<bhttp::empty_body> p;
+    p.skip(true);  // a CONNECT answer has no body, whatever its headers say
+    if (!ec) co_await bhttp::async_read_header(stream, c->buffer(), p, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == boost::beast::error::timeout) co_return timed_out("CONNECT through");
+    if (ec) co_return fail(errc::proxy_failed, "CONNECT through " + hop + " failed: " + ec.message(), ec);
+    if (p.get().result_int() != 200)
+      co_return fail(errc::proxy_failed, "proxy " + proxy->authority() + " answered " +
+                                             std::to_string(p.get().result_int()) + " to CONNECT " + peer);
+    if (c->buffer().size() != 0)
+      co_return fail(errc::proxy_failed, "proxy " + proxy->authority() + " sent data before the TLS handshake");
+  }
+
+  if (auto* t = c->tls()) {
+    if (auto e = set_peer_identity(t->native_handle(), key.host))
+      co_return fail(errc::tls_failed, "cannot set up TLS for " + peer + ": " + e.message(), e);
+    co_await t->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == boost::beast::error::timeout) co_return timed_out("TLS handshake with");
+    if (ec)
+      co_return fail(errc::tls_failed,
+                     "TLS handshake with " + peer + " failed: " + describe_tls_failure(t->native_handle(), ec), ec);
+  }
+  stream.expires_never();
+  s->pool.note_opened();
+  co_return std::move(c);
+}
+
+/// Writes the request and reads the response on `c`. Sets `reusable` when the
+/// connection may serve another request and `stale` when it failed before any
+/// response byte arrived (the keep-alive race).
+inline asio::awaitable<result<response>> exchange(transport_state& s, connection& c,
+                                                  bhttp::request<bhttp::string_body>& req,
+                                                  clock::time_point total_deadline, const body_sink& sink,
+                                                  bool& reusable, bool& stale) {
+  const auto& o = s.opts;
+  const std::string peer = c.key().to_string();
+  const auto start = clock::now();
+  const bool total_bound = total_deadline <= start + o.read_timeout;
+  c.tcp().expires_at(total_bound ? total_deadline : start + o.read_timeout);
+  auto timed_out = [&] {
+    return fail(errc::timeout, "no complete response from " + peer +
+                                   (total_bound ? " before the total deadline of " + ms(o.total_timeout)
+                                                : " within the read timeout of " + ms(o.read_timeout)));
+  };
+  boost::system::error_code ec;
+  co_await c.visit([&](auto& st) { return bhttp::async_write(st, req, asio::redirect_error(asio::use_awaitable, ec)); });
+  if (ec) {
+    if (ec == boost::beast::error::timeout) co_return timed_out();
+    stale = is_disconnect(ec);
+    co_return fail(errc::write_failed, "sending the request to " + peer + " failed: " + ec.message(), ec);
+  }
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(o.max_response_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+  if (req.method() == bhttp::verb::head) parser.skip(true);
+  auto read_failed = [&](const boost::system::error_code& e) -> unexpected<error> {
+    if (e == boost::beast::error::timeout) return timed_out();
+    if (e == bhttp::error::body_limit)
+      return fail(errc::body_too_large, "response from " + peer + " is larger than the limit of " +
+                                            std::to_string(o.max_response_bytes) + " bytes", e);
+    if (e == bhttp::error::header_limit)
+      return fail(errc::malformed_response, "response headers from " + peer + " exceed " +
+                                                std::to_string(o.max_header_bytes) + " bytes", e);
+    if (is_disconnect(e) || e == bhttp::error::partial_message) {
+      stale = !parser.got_some() && e != bhttp::error::partial_message;
+      return fail(errc::connection_closed,
+                  peer + (parser.got_some() ? " closed the connection in the middle of the response"
+                                            : " closed the connection without responding"),
+                  e);
+    }
+    if (e.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
+      return fail(errc::malformed_response, "invalid HTTP response from " + peer + ": " + e.message(), e);
+    return fail(errc::connection_closed, "reading the response from " + peer + " failed: " + e.message(), e);
+  };
+  if (!sink) {
+    co_await c.visit([&](auto& st) {
+      return bhttp::async_read(st, c.buffer(), parser, asio::redirect_error(asio::use_awaitable, ec));
+    });
+    if (ec) co_return read_failed(ec);
+  } else {
+    co_await c.visit([&](auto& st) {
+      return bhttp::async_read_header(st, c.buffer(), parser, asio::redirect_error(asio::use_awaitable, ec));
+    });
+    if (ec) co_return read_failed(ec);
+    const unsigned status = parser.get().result_int();
+    const bool stream = status >= 200 && status < 300;
+    while (!parser.is_done()) {
+      // Streaming: the read timeout is an inactivity timeout, reset by
+      // every piece that arrives.
+      const auto now = clock::now();
+      c.tcp().expires_at(total_deadline <= now + o.read_timeout ? total_deadline : now + o.read_timeout);
+      co_await c.visit([&](auto& st) {
+        return bhttp::async_read_some(st, c.buffer(), parser, asio::redirect_error(asio::use_awaitable, ec));
+      });
+      if (ec) co_return read_failed(ec);
+      auto& piece = parser.get().body();
+      if (stream && !piece.empty()) {
+        if (!sink(std::string_view(piece)))
+          co_return fail(errc::cancelled, "the body consumer stopped the response from " + peer);
+        piece.clear();
+      }
+    }
+  }
+  c.tcp().expires_never();
+  c.count_request();
+  auto msg = parser.release();
+  reusable = msg.keep_alive();
+  response r;
+  r.status = msg.result_int();
+  r.body = std::move(msg.body());
+  r.headers = std::move(static_cast<bhttp::fields&>(msg));
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
+  co_return r;
+}
+
+inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s, request req) {
+  const auto& o = s->opts;
+  const auto start = clock::now();
+  auto deadline = start + o.total_timeout;
+  if (req.deadline && *req.deadline < deadline) deadline = *req.deadline;
+  const url& u = req.url;
+  if (u.host.empty() || u.target.empty() || u.target.front() != '/')
+    co_return fail(errc::invalid_url, "request has no valid URL (use parse_url)");
+  const host_key key{u.scheme, u.host, u.port};
+  if (u.scheme == scheme::http && !o.allow_insecure_http && !is_loopback_host(u.host))
+    co_return fail(errc::insecure_http_refused,
+                   "plain http:// to " + key.to_string() +
+                       " refused: the API key would cross the network unencrypted (use https, or set "
+                       "allow_insecure_http)");
+  bhttp::request<bhttp::string_body> breq{req.method, u.target, 11};
+  for (const auto& f : req.headers) breq.insert(f.name_string(), f.value());
+  breq.set(bhttp::field::host, u.host_header());
+  if (breq.find(bhttp::field::user_agent) == breq.end()) breq.set(bhttp::field::user_agent, o.user_agent);
+  breq.body() = std::move(req.body);
+  breq.keep_alive(true);
+  breq.prepare_payload();
+
+  // A kept-alive connection may have been closed by the server while idle;
+  // that shows as a disconnect before any response byte: retry on another.
+  for (int attempt = 0;; ++attempt) {
+    auto acquired = co_await s->pool.acquire(key, deadline);
+    if (!acquired) co_return unexpected<error>{std::move(acquired.error())};
+    connection_ptr c = std::move(*acquired);
+    const bool reused = c != nullptr;
+    if (!c) {
+      auto made = co_await open_connection(s, key, deadline);
+      if (!made) {
+        s->pool.forfeit(key);
+        co_return unexpected<error>{std::move(made.error())};
+      }
+      c = std::move(*made);
+    }
+    bool reusable = false, stale = false;
+    auto r = co_await exchange(*s, *c, breq, deadline, req.on_body, reusable, stale);
+    s->pool.release(std::move(c), r.has_value() && reusable);
+    if (!r && stale && reused && attempt < 3) continue;
+    if (r) {
+      r->reused_connection = reused;
+      r->elapsed = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
+    }
+    co_return r;
+  }
+}
+
+template <class Handler>
+asio::awaitable<void> run_and_complete(std::shared_ptr<transport_state> s, request req, Handler handler) {
+  std::optional<result<response>> out;
+  try {
+    out.emplace(co_await run(s, std::move(req)));
+  } catch (const std::exception& e) {
+    out.emplace(fail(errc::internal, e.what()));
+  }
+  auto ex = asio::get_associated_executor(handler, s->strand);
+  asio::dispatch(ex, [h = std::move(handler), r = std::move(*out)]() mutable { std::move(h)(std::move(r)); });
+}
+
+}  // namespace detail
+
+class transport {
+ public:
+  using executor_type = boost::asio::strand<boost::asio::any_io_executor>;
+  /// Completion signature of async_send.
+  using signature = void(result<response>);
+
+  /// Runs I/O on `ex` (its io_context must be run by the application and
+  /// outlive the transport). Throws tls_config_error for a bad TLS setup.
+  explicit transport(const boost::asio::any_io_executor& ex, transport_options opts = {})
+      : state_(std::make_shared<detail::transport_state>(ex, std::move(opts))) {}
+
+  /// Owns one I/O thread: the simplest way to use send().
+  explicit transport(transport_options opts = {})
+      : own_(std::make_unique<boost::asio::thread_pool>(1)),
+        state_(std::make_shared<detail::transport_state>(own_->get_executor(), std::move(opts))) {}
+
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  /// With an owned thread, in-flight requests are abandoned (their handlers
+  /// are destroyed, a use_future future reports broken_promise).
+  ~transport() {
+    if (own_) {
+      own_->stop();
+      own_->join();
+    }
+    state_.reset();
+  }
+
+  /// Starts a request; completes with result<response> through `token`:
+  /// a callback `void(result<response>)`, asio::use_future, or
+  /// asio::use_awaitable.
+  template <class CompletionToken>
+  auto async_send(request req, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        [](auto handler, std::shared_ptr<detail::transport_state> s, request r) {
+          auto strand = s->strand;
+          boost::asio::co_spawn(strand, detail::run_and_complete(std::move(s), std::move(r), std::move(handler)),
+                                boost::asio::detached);
+        },
+        token, state_, std::move(req));
+  }
+
+  /// Blocks until the response or an error. Must not be called from a thread
+  /// running this transport's executor (it would wait on itself).
+  result<response> send(request req) {
+    if (state_->strand.running_in_this_thread())
+      return detail::fail(errc::internal, "send() called from the transport's own executor; use async_send");
+    return async_send(std::move(req), boost::asio::use_future).get();
+  }
+
+  /// Parses `u` and sends; URL errors come back as errc::invalid_url.
+  result<response> send(bhttp::verb method, std::string_view u, bhttp::fields headers = {}, std::string body = {}) {
+    auto parsed = parse_url(u);
+    if (!parsed) return detail::fail(errc::invalid_url, parsed.error().message);
+    return send(request{method, std::move(*parsed), std::move(headers), std::move(body), std::nullopt, {}});
+  }
+
+  pool_stats stats() const { return state_->pool.stats(); }
+  const transport_options& options() const noexcept { return state_->opts; }
+  executor_type get_executor() const noexcept { return state_->strand; }
+  /// Closes idle keep-alive connections.
+  void close_idle() { state_->pool.close_idle(); }
+
+ private:
+  std::unique_ptr<boost::asio::thread_pool> own_;  // declared first: destroyed last
+  std::shared_ptr<detail::transport_state> state_;
+};
+
+}  // namespace keypool::http

@@ -1,0 +1,207 @@
+#pragma once
+/// Absolute http(s) URLs as the transport needs them: scheme, host, port and
+/// request target. Deliberately strict: a URL that could mean two things, or
+/// that carries credentials, is rejected with a message that says why.
+
+#include <keypool/http/detail/expected.hpp>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace keypool::http {
+
+enum class scheme : std::uint8_t { http, https };
+
+constexpr std::string_view to_string(scheme s) noexcept { return s == scheme::https ? "https" : "http"; }
+constexpr std::uint16_t default_port(scheme s) noexcept { return s == scheme::https ? 443 : 80; }
+
+/// Why a URL was rejected; `message` quotes at most the start of the input
+/// and never a userinfo part.
+struct url_error {
+  std::string message;
+};
+
+/// A parsed absolute URL. IPv6 literals are stored without brackets.
+struct url {
+  http::scheme scheme = http::scheme::https;
+  std::string host;            ///< lower-cased; IPv6 literal without brackets
+  std::uint16_t port = 443;    ///< explicit or the scheme's default
+  std::string target = "/";    ///< path and query, always starting with '/'
+
+  bool is_ipv6_literal() const noexcept { return host.find(':') != std::string::npos; }
+  /// "host:port", IPv6 in brackets: how errors name the peer.
+  std::string authority() const {
+    std::string out = is_ipv6_literal() ? "[" + host + "]" : host;
+    return out + ":" + std::to_string(port);
+  }
+  /// Value for the Host header: the port only when it is not the default.
+  std::string host_header() const {
+    std::string out = is_ipv6_literal() ? "[" + host + "]" : host;
+    if (port != default_port(scheme)) out += ":" + std::to_string(port);
+    return out;
+  }
+  std::string to_string() const { return std::string(http::to_string(scheme)) + "://" + host_header() + target; }
+  friend bool operator==(const url&, const url&) = default;
+};
+
+namespace detail {
+
+inline bool is_ipv4_literal(std::string_view h) noexcept {
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= h.size()) {
+    std::size_t j = h.find('.', i);
+    if (j == std::string_view::npos) j = h.size();
+    const auto part = h.substr(i, j - i);
+    if (part.empty() || part.size() > 3) return false;
+    unsigned v = 0;
+    for (char c : part) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v > 255) return false;
+    ++parts;
+    i = j + 1;
+  }
+  return parts == 4;
+}
+
+/// Cuts long or hostile input in messages (a URL may carry a token in its
+/// query string: never echo it whole).
+inline std::string quote_prefix(std::string_view s) {
+  const auto q = s.find('?');
+  if (q != std::string_view::npos) s = s.substr(0, q);
+  std::string shown;
+  // Never echo userinfo ("user:password@"): show it as "***@".
+  if (const auto sep = s.find("://"); sep != std::string_view::npos) {
+    const auto auth_end = s.find('/', sep + 3);
+    const auto at = s.substr(0, auth_end).rfind('@');
+    if (at != std::string_view::npos && at > sep) {
+      shown.append(s.substr(0, sep > 81 ? 81 : sep));
+      shown += "://***";
+      s = s.substr(at);
+    }
+  }
+  shown.append(s.substr(0, 81));
+  // The scheme part is clipped and cleaned too: no raw CR/LF in a message.
+  std::string out = "'";
+  for (std::size_t i = 0; i < shown.size() && i < 80; ++i) {
+    const auto c = static_cast<unsigned char>(shown[i]);
+    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  }
+  if (shown.size() > 80) out += "...";
+  return out + "'";
+}
+
+}  // namespace detail
+
+/// Host names that can only mean this machine: "localhost" (and names under
+/// ".localhost", RFC 6761), 127.0.0.0/8 and ::1. Decided on the text alone, so
+/// no DNS answer can turn a remote host into a "loopback" one.
+inline bool is_loopback_host(std::string_view host) noexcept {
+  if (host.size() >= 9) {
+    std::string lower(host);
+    for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    if (lower == "localhost" || lower == "localhost." ||
+        (lower.size() > 10 && lower.ends_with(".localhost")))
+      return true;
+  }
+  if (host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
+  return detail::is_ipv4_literal(host) && host.substr(0, 4) == "127.";
+}
+
+/// Parses "scheme://host[:port][/path][?query]". Rejects: other schemes,
+/// userinfo ("user:pass@", credentials belong in headers), empty hosts, bad
+/// ports, fragments, whitespace and control characters.
+inline ::keypool::detail::expected<url, url_error> parse_url(std::string_view text) {
+  using ::keypool::detail::unexpected;
+  auto fail = [&](std::string why) {
+    return unexpected<url_error>{{"invalid URL " + detail::quote_prefix(text) + ": " + std::move(why)}};
+  };
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f) return fail("contains whitespace or a control character");
+  }
+  url u;
+  const auto sep = text.find("://");
+  if (sep == std::string_view::npos) return fail("missing scheme (expected http:// or https://)");
+  std::string sch(text.substr(0, sep));
+  for (auto& c : sch) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (sch == "https")
+    u.scheme = scheme::https;
+  else if (sch == "http")
+    u.scheme = scheme::http;
+  else
+    return fail("unsupported scheme '" + sch.substr(0, 16) + "' (expected http or https)");
+  auto rest = text.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos) return fail("fragments ('#') are not allowed");
+  const auto path_at = rest.find_first_of("/?");
+  auto authority = rest.substr(0, path_at);
+  if (path_at == std::string_view::npos)
+    u.target = "/";
+  else if (rest[path_at] == '?')
+    u.target = "/" + std::string(rest.substr(path_at));
+  else
+    u.target = std::string(rest.substr(path_at));
+  if (authority.find('@') != std::string_view::npos)
+    return fail("credentials in the URL are not allowed (use a header)");
+  if (authority.empty()) return fail("empty host");
+  std::string_view host, port;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail("unterminated IPv6 literal");
+    host = authority.substr(1, close - 1);
+    auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail("unexpected text after IPv6 literal");
+      port = after.substr(1);
+      if (port.empty()) return fail("empty port");
+    }
+    if (host.empty()) return fail("empty host");
+    for (char c : host)
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'))
+        return fail("invalid IPv6 literal");
+  } else {
+    const auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return fail("empty port");
+    } else {
+      host = authority;
+    }
+    if (host.empty()) return fail("empty host");
+    for (char c : host)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'))
+        return fail("invalid character in host name");
+  }
+  if (!port.empty()) {
+    unsigned v = 0;
+    const auto* end = port.data() + port.size();
+    const auto r = std::from_chars(port.data(), end, v);
+    if (r.ec != std::errc{} || r.ptr != end || port.size() > 5 || v == 0 || v > 65535)
+      return fail("port must be a number 1..65535");
+    u.port = static_cast<std::uint16_t>(v);
+  } else {
+    u.port = default_port(u.scheme);
+  }
+  u.host.assign(host);
+  for (auto& c : u.host) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return u;
+}
+
+/// Joins a base URL's path and a relative endpoint path with exactly one '/'.
+inline std::string join_path(std::string_view base, std::string_view suffix) {
+  std::string out(base);
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  while (!suffix.empty() && suffix.front() == '/') suffix.remove_prefix(1);
+  out += '/';
+  out.append(suffix);
+  return out;
+}
+
+}  // namespace keypool::http

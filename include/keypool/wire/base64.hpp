@@ -1,0 +1,80 @@
+#pragma once
+/// Standard base64 (RFC 4648 section 4, with padding): how every provider
+/// wants image bytes. Encoding runs once per image per attempt, so it is a
+/// simple table loop with one allocation.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keypool::wire::base64 {
+
+constexpr std::size_t encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+/// Appends the encoding of `bytes` to `out` (so a data: URL prefix and the
+/// payload share one buffer).
+inline void encode_to(std::string& out, std::string_view bytes) {
+  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::size_t start = out.size();
+  out.resize(start + encoded_size(bytes.size()));
+  char* o = out.data() + start;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+    *o++ = table[(v >> 18) & 63];
+    *o++ = table[(v >> 12) & 63];
+    *o++ = table[(v >> 6) & 63];
+    *o++ = table[v & 63];
+  }
+  if (const auto rest = bytes.size() - i; rest != 0) {
+    std::uint32_t v = std::uint32_t{p[i]} << 16;
+    if (rest == 2) v |= std::uint32_t{p[i + 1]} << 8;
+    *o++ = table[(v >> 18) & 63];
+    *o++ = table[(v >> 12) & 63];
+    *o++ = rest == 2 ? table[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+}
+
+inline std::string encode(std::string_view bytes) {
+  std::string out;
+  encode_to(out, bytes);
+  return out;
+}
+
+/// Decodes padded or unpadded base64; empty optional on any invalid
+/// character or length (no whitespace skipping: wire payloads have none).
+inline std::optional<std::string> decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (text.size() % 4 == 0 && !text.empty()) {
+    if (text.back() == '=') text.remove_suffix(1);
+    if (text.back() == '=') text.remove_suffix(1);
+  }
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int v = value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace keypool::wire::base64

@@ -1,0 +1,120 @@
+#pragma once
+/// Shared, non-throwing JSON helpers for the codecs.
+
+#include <keypool/wire/request.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <boost/json/value.hpp>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keypool::wire::detail {
+
+namespace json = boost::json;
+using ::keypool::detail::unexpected;
+
+inline unexpected<decode_error> decode_fail(std::string_view format, decode_errc code, std::string msg) {
+  return {{code, std::string(format) + ": " + std::move(msg)}};
+}
+
+/// Parses a whole body, telling a cut-off document from a malformed one.
+inline ::keypool::detail::expected<json::value, decode_error> parse(std::string_view body, std::string_view format) {
+  std::size_t ws = 0;
+  while (ws < body.size() && (body[ws] == ' ' || body[ws] == '\n' || body[ws] == '\r' || body[ws] == '\t')) ++ws;
+  if (ws == body.size()) return decode_fail(format, decode_errc::empty_body, "empty response body");
+  json::stream_parser p;
+  boost::system::error_code ec;
+  const std::size_t n = p.write(body.data(), body.size(), ec);
+  if (!ec) p.finish(ec);
+  if (ec == json::error::incomplete)
+    return decode_fail(format, decode_errc::truncated_json,
+                       "truncated JSON: the body ends after " + std::to_string(body.size()) +
+                           " bytes in the middle of a value");
+  if (ec)
+    return decode_fail(format, decode_errc::invalid_json,
+                       "invalid JSON near byte " + std::to_string(n) + ": " + ec.message());
+  return p.release();
+}
+
+inline const json::value* field(const json::object& o, std::string_view key) noexcept {
+  const auto it = o.find(key);
+  return it == o.end() ? nullptr : &it->value();
+}
+
+inline const json::object* object_field(const json::object& o, std::string_view key) noexcept {
+  const auto* v = field(o, key);
+  return v ? v->if_object() : nullptr;
+}
+
+inline const json::array* array_field(const json::object& o, std::string_view key) noexcept {
+  const auto* v = field(o, key);
+  return v ? v->if_array() : nullptr;
+}
+
+inline std::optional<std::string_view> string_field(const json::object& o, std::string_view key) noexcept {
+  const auto* v = field(o, key);
+  if (!v || !v->is_string()) return std::nullopt;
+  const auto& s = v->get_string();
+  return std::string_view(s.data(), s.size());
+}
+
+/// A non-negative integer token count, whatever JSON number type carried it.
+inline std::uint64_t count_field(const json::object* o, std::string_view key) noexcept {
+  if (!o) return 0;
+  const auto* v = field(*o, key);
+  if (!v) return 0;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
+  if (v->is_double() && v->get_double() > 0 && std::isfinite(v->get_double()))
+    // 2^64 and above saturate: converting them would be undefined behaviour.
+    return v->get_double() < 18446744073709551616.0 ? static_cast<std::uint64_t>(v->get_double())
+                                                    : ~std::uint64_t{0};
+  return 0;
+}
+
+/// At most `limit` characters of a provider-supplied message, for errors.
+inline std::string clip(std::string_view s, std::size_t limit = 200) {
+  std::string out(s.substr(0, limit));
+  if (s.size() > limit) out += "...";
+  return out;
+}
+
+/// The common {"error": {"message": ...}} / {"error": "..."} shape.
+inline std::optional<decode_error> error_object(const json::object& root, std::string_view format) {
+  const auto* e = field(root, "error");
+  if (!e || e->is_null()) return std::nullopt;
+  std::string msg = "the provider returned an error";
+  if (const auto* eo = e->if_object()) {
+    if (auto m = string_field(*eo, "message")) msg += ": " + clip(*m);
+  } else if (const auto* es = e->if_string()) {
+    msg += ": " + clip(std::string_view(es->data(), es->size()));
+  }
+  return decode_error{decode_errc::provider_error, std::string(format) + ": " + msg};
+}
+
+/// MIME types are pasted into data: URLs and JSON: only "image/<token>".
+inline bool valid_image_mime(std::string_view m) noexcept {
+  if (m.size() < 7 || m.size() > 64 || m.substr(0, 6) != "image/") return false;
+  for (char c : m.substr(6))
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-')) return false;
+  return true;
+}
+
+/// Checks what every codec needs; the secret is checked for presence only.
+inline std::optional<encode_error> check_request(const chat_request& r, std::string_view secret,
+                                                 std::string_view format) {
+  if (r.model.empty()) return encode_error{encode_errc::empty_model, std::string(format) + ": no model given"};
+  if (secret.empty()) return encode_error{encode_errc::empty_secret, std::string(format) + ": empty API key"};
+  for (std::size_t i = 0; i < r.images.size(); ++i)
+    if (!valid_image_mime(r.images[i].mime_type))
+      return encode_error{encode_errc::invalid_mime_type,
+                          std::string(format) + ": image " + std::to_string(i + 1) + " has MIME type '" +
+                              clip(r.images[i].mime_type, 40) + "' (expected image/<type>)"};
+  return std::nullopt;
+}
+
+}  // namespace keypool::wire::detail

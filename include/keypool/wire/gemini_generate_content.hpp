@@ -1,0 +1,155 @@
+#pragma once
+/// Google Gemini generateContent: POST {base}/models/{model}:generateContent
+/// with x-goog-api-key (the header, not the legacy ?key= query, so the key
+/// never lands in a URL or an access log). Sends and reads camelCase.
+
+#include <keypool/http/url.hpp>
+#include <keypool/wire/base64.hpp>
+#include <keypool/wire/detail/json.hpp>
+#include <keypool/wire/request.hpp>
+#include <keypool/wire/sse.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+namespace keypool::wire {
+
+struct gemini_generate_content {
+  static constexpr std::string_view name = "gemini_generate_content";
+
+  struct options {
+    std::string base_path = "/v1beta";
+    /// Use :streamGenerateContent?alt=sse (decode with
+    /// chat_stream<gemini_generate_content>).
+    bool stream = false;
+  };
+
+  /// "models/{model}:generateContent"; a "models/" prefix on the model is
+  /// accepted. Empty when the model name has characters unsafe in a path.
+  static std::string endpoint(std::string_view model, bool stream = false) {
+    if (model.substr(0, 7) == "models/") model.remove_prefix(7);
+    if (model.empty()) return {};
+    for (char c : model)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.'))
+        return {};
+    return "models/" + std::string(model) + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+  }
+
+  static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
+    if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
+    const auto ep = endpoint(r.model, o.stream);
+    if (ep.empty())
+      return ::keypool::detail::unexpected<encode_error>{
+          {encode_errc::invalid_model, std::string(name) + ": model '" + detail::clip(r.model, 60) +
+                                           "' has characters not allowed in a model name"}};
+    namespace json = boost::json;
+    json::array parts;
+    parts.push_back(json::object{{"text", r.prompt}});
+    for (const auto& img : r.images) {
+      std::string data;
+      base64::encode_to(data, img.bytes);
+      parts.push_back(json::object{{"inlineData", json::object{{"mimeType", img.mime_type}, {"data", std::move(data)}}}});
+    }
+    json::object config{{"maxOutputTokens", r.max_tokens}};
+    if (r.temperature) config["temperature"] = *r.temperature;
+    json::object body{{"contents", json::array{json::object{{"role", "user"}, {"parts", std::move(parts)}}}},
+                      {"generationConfig", std::move(config)}};
+    if (!r.system.empty())
+      body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", r.system}}}}};
+    encoded_request out;
+    out.path = http::join_path(o.base_path, ep);
+    out.headers = {{"Content-Type", "application/json", false}, {"x-goog-api-key", std::string(secret), true}};
+    out.body = json::serialize(body);
+    return out;
+  }
+  static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
+
+  /// Decodes a 2xx body. Never throws. A prompt blocked by safety filters
+  /// (no candidates, promptFeedback.blockReason) is decode_errc::no_output.
+  static decode_result decode(std::string_view body) noexcept {
+    try {
+      return decode_impl(body);
+    } catch (const std::exception& e) {
+      return detail::decode_fail(name, decode_errc::internal, e.what());
+    }
+  }
+
+  /// Streamed events: each is a GenerateContentResponse carrying the next
+  /// piece of text; the last has finishReason and the final usageMetadata.
+  class stream_decoder {
+   public:
+    template <class OnText>
+    std::optional<decode_error> on_event(const sse_event& e, OnText& on_text) {
+      auto parsed = detail::parse(e.data, name);
+      if (!parsed) return parsed.error();
+      const auto* root = parsed->if_object();
+      if (!root) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
+      if (auto err = detail::error_object(*root, name)) return err;
+      chat_response piece;
+      if (auto bad = read_response(*root, piece)) return bad;
+      if (!piece.text.empty()) {
+        r_.text += piece.text;
+        on_text(std::string_view(piece.text));
+      }
+      if (!piece.model.empty()) r_.model = piece.model;
+      if (!piece.finish_reason.empty()) r_.finish_reason = piece.finish_reason;
+      if (detail::object_field(*root, "usageMetadata")) r_.usage = piece.usage;
+      return std::nullopt;
+    }
+    decode_result finish() {
+      if (r_.finish_reason.empty())
+        return detail::decode_fail(name, decode_errc::truncated_stream, "the stream ended before a finishReason");
+      return r_;
+    }
+    const chat_response& partial() const noexcept { return r_; }
+
+   private:
+    chat_response r_;
+  };
+
+ private:
+  /// Reads one GenerateContentResponse object into `out`.
+  static std::optional<decode_error> read_response(const boost::json::object& root, chat_response& out) {
+    const auto* candidates = detail::array_field(root, "candidates");
+    if (!candidates || candidates->empty()) {
+      std::string why = "no candidates";
+      if (const auto* fb = detail::object_field(root, "promptFeedback"))
+        if (auto reason = detail::string_field(*fb, "blockReason")) why = "prompt blocked: " + detail::clip(*reason, 60);
+      return decode_error{decode_errc::no_output, std::string(name) + ": " + why};
+    }
+    const auto* cand = (*candidates)[0].if_object();
+    if (!cand) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": candidates[0] is not an object"};
+    if (const auto* content = detail::object_field(*cand, "content")) {
+      if (const auto* parts = detail::array_field(*content, "parts")) {
+        for (const auto& p : *parts) {
+          const auto* po = p.if_object();
+          if (!po) continue;
+          const auto* thought = detail::field(*po, "thought");
+          if (thought && thought->is_bool() && thought->get_bool()) continue;  // reasoning summary, not the answer
+          if (auto t = detail::string_field(*po, "text")) out.text += *t;
+        }
+      }
+    }
+    if (auto f = detail::string_field(*cand, "finishReason")) out.finish_reason = *f;
+    if (auto m = detail::string_field(root, "modelVersion")) out.model = *m;
+    const auto* u = detail::object_field(root, "usageMetadata");
+    out.usage.input_tokens = detail::count_field(u, "promptTokenCount");
+    out.usage.output_tokens = detail::count_field(u, "candidatesTokenCount") + detail::count_field(u, "thoughtsTokenCount");
+    return std::nullopt;
+  }
+
+  static decode_result decode_impl(std::string_view body) {
+    using detail::decode_fail;
+    auto parsed = detail::parse(body, name);
+    if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
+    const auto* root = parsed->if_object();
+    if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");
+    if (auto e = detail::error_object(*root, name)) return ::keypool::detail::unexpected<decode_error>{*e};
+    chat_response out;
+    if (auto bad = read_response(*root, out)) return ::keypool::detail::unexpected<decode_error>{*bad};
+    return out;
+  }
+};
+
+}  // namespace keypool::wire

@@ -1,0 +1,194 @@
+#pragma once
+/// OpenAI Chat Completions, the format OpenAI, Groq, Mistral, NVIDIA NIM and
+/// Z.AI (GLM) share: POST {base}/chat/completions, Authorization: Bearer.
+/// They differ in how an image may be attached; `image_form` picks one.
+
+#include <keypool/http/url.hpp>
+#include <keypool/wire/base64.hpp>
+#include <keypool/wire/detail/json.hpp>
+#include <keypool/wire/request.hpp>
+#include <keypool/wire/sse.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+namespace keypool::wire {
+
+struct openai_chat {
+  static constexpr std::string_view name = "openai_chat";
+  static constexpr std::string_view endpoint = "chat/completions";
+
+  enum class image_form : std::uint8_t {
+    /// {"type":"image_url","image_url":{"url":"data:image/jpeg;base64,..."}}: OpenAI, Groq, Z.AI,
+    /// NVIDIA list content, Mistral.
+    data_url_object,
+    /// {"type":"image_url","image_url":"data:..."}: Mistral's documented form.
+    data_url_string,
+    /// {"type":"image_url","image_url":{"url":"<base64>"}} without the data: prefix: what some
+    /// Z.AI models are reported to accept only.
+    raw_base64_object,
+    /// Content as one string with <img src="data:..." /> appended: older NVIDIA VLMs.
+    inline_img_tag,
+  };
+
+  struct options {
+    std::string base_path = "/v1";  ///< Groq: "/openai/v1", Z.AI: "/api/paas/v4"
+    image_form images = image_form::data_url_object;
+    /// OpenAI's reasoning models take "max_completion_tokens" instead.
+    std::string max_tokens_field = "max_tokens";
+    /// Ask for server-sent events (decode with chat_stream<openai_chat>).
+    bool stream = false;
+    /// With stream: ask for a final usage chunk (stream_options.include_usage;
+    /// OpenAI, Groq, Mistral, vLLM-based servers accept it).
+    bool stream_include_usage = true;
+  };
+
+  static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
+    if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
+    namespace json = boost::json;
+    json::array messages;
+    if (!r.system.empty()) messages.push_back(json::object{{"role", "system"}, {"content", r.system}});
+    json::object user{{"role", "user"}};
+    auto data_url = [](const image& img, bool prefix) {
+      std::string s;
+      if (prefix) s = "data:" + img.mime_type + ";base64,";
+      s.reserve(s.size() + base64::encoded_size(img.bytes.size()));
+      base64::encode_to(s, img.bytes);
+      return s;
+    };
+    if (r.images.empty()) {
+      user["content"] = r.prompt;
+    } else if (o.images == image_form::inline_img_tag) {
+      std::string content = r.prompt;
+      for (const auto& img : r.images) content += " <img src=\"" + data_url(img, true) + "\" />";
+      user["content"] = std::move(content);
+    } else {
+      json::array parts;
+      parts.push_back(json::object{{"type", "text"}, {"text", r.prompt}});
+      for (const auto& img : r.images) {
+        json::object part{{"type", "image_url"}};
+        if (o.images == image_form::data_url_string)
+          part["image_url"] = data_url(img, true);
+        else
+          part["image_url"] = json::object{{"url", data_url(img, o.images == image_form::data_url_object)}};
+        parts.push_back(std::move(part));
+      }
+      user["content"] = std::move(parts);
+    }
+    messages.push_back(std::move(user));
+    json::object body{{"model", r.model}, {"messages", std::move(messages)}};
+    body[o.max_tokens_field] = r.max_tokens;
+    if (r.temperature) body["temperature"] = *r.temperature;
+    if (o.stream) {
+      body["stream"] = true;
+      if (o.stream_include_usage) body["stream_options"] = json::object{{"include_usage", true}};
+    }
+    encoded_request out;
+    out.path = http::join_path(o.base_path, endpoint);
+    out.headers = {{"Content-Type", "application/json", false},
+                   {"Authorization", "Bearer " + std::string(secret), true}};
+    out.body = json::serialize(body);
+    return out;
+  }
+  static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
+
+  /// Decodes a 2xx body. Never throws.
+  static decode_result decode(std::string_view body) noexcept {
+    try {
+      return decode_impl(body);
+    } catch (const std::exception& e) {
+      return detail::decode_fail(name, decode_errc::internal, e.what());
+    }
+  }
+
+  /// Streamed chunks: {"choices":[{"delta":{"content":..},"finish_reason":..}]},
+  /// an optional usage chunk, then "data: [DONE]".
+  class stream_decoder {
+   public:
+    template <class OnText>
+    std::optional<decode_error> on_event(const sse_event& e, OnText& on_text) {
+      if (e.data == "[DONE]") {
+        done_ = true;
+        return std::nullopt;
+      }
+      auto parsed = detail::parse(e.data, name);
+      if (!parsed) return parsed.error();
+      const auto* root = parsed->if_object();
+      if (!root) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
+      if (auto err = detail::error_object(*root, name)) return err;
+      if (auto m = detail::string_field(*root, "model")) r_.model = *m;
+      if (const auto* choices = detail::array_field(*root, "choices"); choices && !choices->empty()) {
+        if (const auto* choice = (*choices)[0].if_object()) {
+          if (const auto* delta = detail::object_field(*choice, "delta"))
+            if (auto t = detail::string_field(*delta, "content"); t && !t->empty()) {
+              r_.text += *t;
+              on_text(*t);
+            }
+          if (auto f = detail::string_field(*choice, "finish_reason")) r_.finish_reason = *f;
+        }
+      }
+      const json_usage_source sources[] = {detail::object_field(*root, "usage"), groq_usage(*root)};
+      for (const auto* u : sources)
+        if (u) {
+          r_.usage.input_tokens = detail::count_field(u, "prompt_tokens");
+          r_.usage.output_tokens = detail::count_field(u, "completion_tokens");
+        }
+      return std::nullopt;
+    }
+    decode_result finish() {
+      if (!done_ && r_.finish_reason.empty())
+        return detail::decode_fail(name, decode_errc::truncated_stream,
+                                   "the stream ended before a finish_reason or [DONE]");
+      return r_;
+    }
+    const chat_response& partial() const noexcept { return r_; }
+
+   private:
+    using json_usage_source = const boost::json::object*;
+    /// Groq reports streamed usage under "x_groq".
+    static json_usage_source groq_usage(const boost::json::object& root) {
+      const auto* x = detail::object_field(root, "x_groq");
+      return x ? detail::object_field(*x, "usage") : nullptr;
+    }
+    chat_response r_;
+    bool done_ = false;
+  };
+
+ private:
+  static decode_result decode_impl(std::string_view body) {
+    using detail::decode_fail;
+    auto parsed = detail::parse(body, name);
+    if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
+    const auto* root = parsed->if_object();
+    if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");
+    if (auto e = detail::error_object(*root, name)) return ::keypool::detail::unexpected<decode_error>{*e};
+    const auto* choices = detail::array_field(*root, "choices");
+    if (!choices) return decode_fail(name, decode_errc::unexpected_shape, "no \"choices\" array");
+    if (choices->empty()) return decode_fail(name, decode_errc::no_output, "\"choices\" is empty");
+    const auto* choice = (*choices)[0].if_object();
+    if (!choice) return decode_fail(name, decode_errc::unexpected_shape, "choices[0] is not an object");
+    const auto* message = detail::object_field(*choice, "message");
+    if (!message) return decode_fail(name, decode_errc::unexpected_shape, "choices[0].message is missing");
+    chat_response out;
+    const auto* content = detail::field(*message, "content");
+    if (!content || content->is_null()) {
+      // no text (e.g. only tool calls): an empty answer, not a malformed one
+    } else if (const auto* s = content->if_string()) {
+      out.text.assign(s->data(), s->size());
+    } else if (const auto* parts = content->if_array()) {
+      for (const auto& p : *parts)
+        if (const auto* po = p.if_object())
+          if (auto t = detail::string_field(*po, "text")) out.text += *t;
+    } else {
+      return decode_fail(name, decode_errc::unexpected_shape, "choices[0].message.content is not a string");
+    }
+    if (auto f = detail::string_field(*choice, "finish_reason")) out.finish_reason = *f;
+    if (auto m = detail::string_field(*root, "model")) out.model = *m;
+    const auto* u = detail::object_field(*root, "usage");
+    out.usage.input_tokens = detail::count_field(u, "prompt_tokens");
+    out.usage.output_tokens = detail::count_field(u, "completion_tokens");
+    return out;
+  }
+};
+
+}  // namespace keypool::wire

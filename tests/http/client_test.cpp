@@ -1,0 +1,433 @@
+/// The failover engine against loopback providers: key failover, provider
+/// failover, model fallback, bad requests, budgets. Keys are obviously fake.
+
+#include "support/test_server.hpp"
+
+#include <keypool/chain/chain.hpp>
+#include <keypool/core/pool.hpp>
+#include <keypool/http/client.hpp>
+#include <keypool/providers/builtin.hpp>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = keypool::http;
+namespace wire = keypool::wire;
+namespace providers = keypool::providers;
+using keypool::outcome_kind;
+using keypool::test::received_request;
+using keypool::test::scripted_reply;
+using keypool::test::test_server;
+
+using groq_pool = keypool::basic_pool<providers::groq>;
+using anthropic_pool = keypool::basic_pool<providers::anthropic>;
+
+std::vector<keypool::key_spec> keys(const char* prefix, int n) {
+  std::vector<keypool::key_spec> out;
+  for (int i = 1; i <= n; ++i)
+    out.push_back({std::string(prefix) + "_API_KEY_" + std::to_string(i), "test-fake-" + std::string(prefix) + "-" +
+                                                                              std::to_string(i)});
+  return out;
+}
+
+http::transport_options fast_options() {
+  http::transport_options o;
+  o.connect_timeout = 2s;
+  o.read_timeout = 5s;
+  o.proxy = http::proxy_options{};
+  return o;
+}
+
+wire::chat_request vision() {
+  wire::chat_request r;
+  r.prompt = "what is this?";
+  r.images.push_back({"\x89PNG fake", "image/png"});
+  return r;
+}
+
+std::string openai_ok(const std::string& text) {
+  return R"({"model":"m","choices":[{"message":{"content":")" + text +
+         R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2}})";
+}
+
+std::string model_of(const received_request& rq) {
+  return std::string(boost::json::parse(rq.body).at("model").as_string());
+}
+
+http::route groq_route(const test_server& s, std::vector<std::string> models = {"vision-a"}) {
+  return {providers::groq::descriptor().with_base_url(s.base_url() + "/openai/v1"), std::move(models)};
+}
+
+http::route anthropic_route(const test_server& s) {
+  return {providers::anthropic::descriptor().with_base_url(s.base_url() + "/v1"), {"claude-test"}};
+}
+
+test_server anthropic_ok_server() {
+  return test_server([](const received_request& rq) {
+    EXPECT_EQ(rq.header("x-api-key").rfind("test-fake-ANTHROPIC-", 0), 0u);
+    EXPECT_EQ(rq.header("anthropic-version"), "2023-06-01");
+    return scripted_reply::json(
+        R"({"type":"message","model":"claude-test","content":[{"type":"text","text":"from claude"}],)"
+        R"("stop_reason":"end_turn","usage":{"input_tokens":7,"output_tokens":3}})");
+  });
+}
+
+TEST(Client, RateLimitedKeyFailsOverToAnotherKeyOfTheSameProvider) {
+  test_server groq([](const received_request& rq) {
+    if (rq.header("Authorization") == "Bearer test-fake-GROQ-1") {
+      auto r = scripted_reply::json(
+          R"({"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}})", 429);
+      r.headers = {{"retry-after", "30"}};
+      return r;
+    }
+    return scripted_reply::json(openai_ok("hello"));
+  });
+  groq_pool gp(keys("GROQ", 2));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(groq)});
+
+  auto r = c.chat(vision());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->response.text, "hello");
+  EXPECT_EQ(r->key_variable, "GROQ_API_KEY_2");
+  ASSERT_EQ(r->attempts.size(), 2u);
+  EXPECT_EQ(r->attempts[0].key_variable, "GROQ_API_KEY_1");
+  EXPECT_EQ(r->attempts[0].outcome.kind, outcome_kind::rate_limited);
+  EXPECT_EQ(r->attempts[0].status, 429u);
+  EXPECT_EQ(r->attempts[0].outcome.retry_after, std::optional<std::chrono::milliseconds>(30s));
+  EXPECT_EQ(r->attempts[1].outcome.kind, outcome_kind::success);
+  for (const auto& a : r->attempts) {
+    EXPECT_EQ(a.provider, "groq");
+    EXPECT_EQ(a.model, "vision-a");
+    EXPECT_EQ(a.reason.find("test-fake"), std::string::npos);
+  }
+  // Key 1 is locked now: the next chat goes straight to key 2.
+  auto again = c.chat(vision());
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->attempts.size(), 1u);
+  EXPECT_EQ(gp.snapshot().rate_limited(), 1u);
+}
+
+TEST(Client, TransientErrorMovesToTheNextProvider) {
+  test_server groq([](const received_request&) {
+    return scripted_reply::json(R"({"error":{"message":"Service Unavailable","type":"internal_server_error"}})", 503);
+  });
+  auto anthropic = anthropic_ok_server();
+  groq_pool gp(keys("GROQ", 3));
+  anthropic_pool ap(keys("ANTHROPIC", 1));
+  auto chain = keypool::make_chain(gp, ap);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(groq), anthropic_route(anthropic)});
+  auto r = c.chat(vision());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->provider, "anthropic");
+  EXPECT_EQ(r->response.text, "from claude");
+  EXPECT_EQ(r->response.usage, (wire::usage{7, 3}));
+  ASSERT_EQ(r->attempts.size(), 2u);
+  EXPECT_EQ(r->attempts[0].outcome.kind, outcome_kind::transient);
+  EXPECT_EQ(groq.requests().size(), 1u);  // one 503 is not blamed on the other keys
+  EXPECT_EQ(gp.snapshot().available(), 3u);
+}
+
+TEST(Client, ConnectionFailureMovesToTheNextProvider) {
+  std::uint16_t dead_port;
+  {
+    test_server s([](const received_request&) { return scripted_reply{}; });
+    dead_port = s.port();
+  }
+  auto anthropic = anthropic_ok_server();
+  groq_pool gp(keys("GROQ", 1));
+  anthropic_pool ap(keys("ANTHROPIC", 1));
+  auto chain = keypool::make_chain(gp, ap);
+  http::transport t(fast_options());
+  http::route dead{providers::groq::descriptor().with_base_url("http://127.0.0.1:" + std::to_string(dead_port) + "/v1"),
+                   {"m"}};
+  http::client c(chain, t, {dead, anthropic_route(anthropic)});
+  auto r = c.chat(vision());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->provider, "anthropic");
+  ASSERT_EQ(r->attempts.size(), 2u);
+  EXPECT_EQ(r->attempts[0].status, 0u);
+  EXPECT_NE(r->attempts[0].reason.find("connect_failed"), std::string::npos) << r->attempts[0].reason;
+}
+
+TEST(Client, BadRequestReturnsAtOnceAndBurnsNoKey) {
+  test_server groq([](const received_request&) {
+    return scripted_reply::json(
+        R"({"error":{"message":"'messages' must contain at least one item","type":"invalid_request_error"}})", 400);
+  });
+  auto anthropic = anthropic_ok_server();
+  groq_pool gp(keys("GROQ", 3));
+  anthropic_pool ap(keys("ANTHROPIC", 1));
+  auto chain = keypool::make_chain(gp, ap);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(groq), anthropic_route(anthropic)});
+  auto r = c.chat(vision());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::failover_errc::bad_request);
+  EXPECT_EQ(r.error().status, 400u);
+  EXPECT_NE(r.error().body.find("at least one item"), std::string::npos);
+  EXPECT_EQ(r.error().attempts.size(), 1u);
+  EXPECT_TRUE(anthropic.requests().empty());
+  EXPECT_EQ(gp.snapshot().available(), 3u);
+}
+
+TEST(Client, UnavailableModelFallsBackToTheNextModelWithTheSameKey) {
+  test_server groq([](const received_request& rq) {
+    if (model_of(rq) == "retired-vision")
+      return scripted_reply::json(
+          R"({"error":{"message":"The model `retired-vision` has been decommissioned","type":"invalid_request_error",)"
+          R"("code":"model_decommissioned"}})",
+          400);
+    return scripted_reply::json(openai_ok("new model"));
+  });
+  groq_pool gp(keys("GROQ", 2));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(groq, {"retired-vision", "current-vision"})});
+  auto r = c.chat(vision());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->model, "current-vision");
+  ASSERT_EQ(r->attempts.size(), 2u);
+  EXPECT_EQ(r->attempts[0].outcome.kind, outcome_kind::model_unavailable);
+  EXPECT_EQ(r->attempts[0].key_variable, r->attempts[1].key_variable);
+  // Remembered for that key's account: the same key skips the retired model.
+  auto again = c.chat(vision());  // round robin: the other key, which has not seen it yet
+  auto third = c.chat(vision());  // back to the first key
+  ASSERT_TRUE(again && third);
+  EXPECT_EQ(third->attempts.size(), 1u);
+  EXPECT_EQ(third->attempts[0].model, "current-vision");
+  EXPECT_EQ(gp.snapshot().available(), 2u);
+}
+
+TEST(Client, AllKeysInvalidGivesTheStructuredError) {
+  test_server groq([](const received_request&) {
+    return scripted_reply::json(R"({"error":{"message":"Invalid API Key","type":"invalid_request_error",)"
+                                R"("code":"invalid_api_key"}})",
+                                401);
+  });
+  groq_pool gp(keys("GROQ", 2));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(groq)});
+  auto r = c.chat(vision());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::failover_errc::all_unavailable) << r.error().message;
+  EXPECT_NE(r.error().message.find("All GROQ API keys are invalid"), std::string::npos) << r.error().message;
+  ASSERT_TRUE(r.error().unavailable.has_value());
+  EXPECT_EQ(r.error().attempts.size(), 2u);
+  for (const auto& a : r.error().attempts) EXPECT_EQ(a.outcome.kind, outcome_kind::invalid_key);
+  EXPECT_EQ(r.error().message.find("test-fake"), std::string::npos);
+}
+
+TEST(Client, AttemptBudgetIsHonoured) {
+  test_server groq([](const received_request&) {
+    return scripted_reply::json(R"({"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}})", 429);
+  });
+  groq_pool gp(keys("GROQ", 5));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::failover_options fo;
+  fo.max_attempts = 2;
+  http::client c(chain, t, {groq_route(groq)}, fo);
+  auto r = c.chat(vision());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::failover_errc::attempts_exhausted) << r.error().message;
+  EXPECT_EQ(r.error().attempts.size(), 2u);
+  EXPECT_EQ(groq.requests().size(), 2u);
+}
+
+TEST(Client, AsyncChatWithACoroutine) {
+  test_server groq([](const received_request&) { return scripted_reply::json(openai_ok("async")); });
+  groq_pool gp(keys("GROQ", 1));
+  auto chain = keypool::make_chain(gp);
+  boost::asio::io_context ioc;
+  http::transport t(ioc.get_executor(), fast_options());
+  http::client c(chain, t, {groq_route(groq)});
+  std::string text;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<void> {
+        auto r = co_await c.async_chat(vision(), boost::asio::use_awaitable);
+        text = r ? r->response.text : r.error().message;
+      },
+      boost::asio::detached);
+  ioc.run();
+  EXPECT_EQ(text, "async");
+}
+
+TEST(Client, RouteMismatchIsRejectedAtConstruction) {
+  groq_pool gp(keys("GROQ", 1));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::route wrong{providers::anthropic::descriptor(), {"m"}};
+  EXPECT_THROW(http::client(chain, t, {wrong}), std::invalid_argument);
+}
+
+TEST(Client, WaitsForTheEarliestKeyWhenAskedTo) {
+  std::atomic<int> calls{0};
+  test_server groq([&](const received_request&) {
+    if (calls++ == 0)
+      return scripted_reply::json(R"({"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}})", 429);
+    return scripted_reply::json(openai_ok("after the wait"));
+  });
+  groq_pool::options po;
+  po.lockout = keypool::lockout::fixed{std::chrono::milliseconds(300)};
+  groq_pool gp(keys("GROQ", 1), po);
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+
+  http::client fail_fast(chain, t, {groq_route(groq)});
+  auto r1 = fail_fast.chat(vision());
+  ASSERT_FALSE(r1);
+  EXPECT_EQ(r1.error().code, http::failover_errc::all_unavailable);
+  ASSERT_TRUE(r1.error().unavailable);
+  EXPECT_TRUE(r1.error().unavailable->next_available().has_value());
+  EXPECT_NE(r1.error().message.find("rate limited"), std::string::npos) << r1.error().message;
+
+  http::failover_options fo;
+  fo.wait_for_key = true;
+  fo.deadline = 5s;
+  http::client patient(chain, t, {groq_route(groq)}, fo);
+  const auto start = std::chrono::steady_clock::now();
+  auto r2 = patient.chat(vision());
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_EQ(r2->response.text, "after the wait");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);
+}
+
+TEST(Client, SharedByManyThreads) {
+  // Key 1 is always rate limited; the others answer. Every chat succeeds.
+  test_server groq([](const received_request& rq) {
+    if (rq.header("Authorization") == "Bearer test-fake-GROQ-1")
+      return scripted_reply::json(R"({"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}})", 429);
+    return scripted_reply::json(openai_ok("ok"));
+  });
+  groq_pool gp(keys("GROQ", 3));
+  auto chain = keypool::make_chain(gp);
+  boost::asio::io_context ioc;
+  auto work = boost::asio::make_work_guard(ioc);
+  std::vector<std::thread> io_threads;
+  for (int i = 0; i < 2; ++i) io_threads.emplace_back([&] { ioc.run(); });
+  {
+    http::transport t(ioc.get_executor(), fast_options());
+    http::client c(chain, t, {groq_route(groq)});
+    std::atomic<int> ok{0};
+    std::vector<std::thread> callers;
+    for (int n = 0; n < 4; ++n)
+      callers.emplace_back([&] {
+        for (int i = 0; i < 20; ++i)
+          if (auto r = c.chat(vision()); r && r->response.text == "ok") ++ok;
+      });
+    for (auto& th : callers) th.join();
+    EXPECT_EQ(ok.load(), 80);
+  }
+  work.reset();
+  for (auto& th : io_threads) th.join();
+  EXPECT_EQ(gp.snapshot().rate_limited(), 1u);
+}
+
+// ---------------------------------------------------------------- streaming
+
+std::vector<std::string> anthropic_stream_chunks() {
+  return {
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-test\","
+      "\"usage\":{\"input_tokens\":11,\"output_tokens\":1}}}\n\n",
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n",
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\"lo\"}}\n\n",
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+      "\"usage\":{\"output_tokens\":4}}\n\n",
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"};
+}
+
+TEST(ClientStreaming, FailsOverBeforeTheFirstDeltaThenStreams) {
+  test_server groq([](const received_request& rq) {
+    EXPECT_TRUE(boost::json::parse(rq.body).at("stream").as_bool());
+    return scripted_reply::json(R"({"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}})", 429);
+  });
+  test_server anthropic([](const received_request& rq) {
+    EXPECT_TRUE(boost::json::parse(rq.body).at("stream").as_bool());
+    scripted_reply r;
+    r.content_type = "text/event-stream";
+    r.chunks = anthropic_stream_chunks();
+    r.chunk_delay = 5ms;
+    return r;
+  });
+  groq_pool gp(keys("GROQ", 1));
+  anthropic_pool ap(keys("ANTHROPIC", 1));
+  auto chain = keypool::make_chain(gp, ap);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(groq), anthropic_route(anthropic)});
+  std::vector<std::string> deltas;
+  auto r = c.chat_stream(vision(), [&](std::string_view d) { deltas.emplace_back(d); });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(deltas, (std::vector<std::string>{"Hel", "lo"}));
+  EXPECT_EQ(r->response.text, "Hello");
+  EXPECT_EQ(r->response.usage, (wire::usage{11, 4}));
+  EXPECT_EQ(r->provider, "anthropic");
+  ASSERT_EQ(r->attempts.size(), 2u);
+  EXPECT_EQ(r->attempts[0].outcome.kind, outcome_kind::rate_limited);
+}
+
+TEST(ClientStreaming, BrokenStreamAfterTextIsNotRetried) {
+  test_server anthropic([](const received_request&) {
+    scripted_reply r;
+    r.content_type = "text/event-stream";
+    r.chunks = anthropic_stream_chunks();
+    r.cut_after = 3;  // message_start and two deltas, then the connection drops
+    return r;
+  });
+  test_server groq([](const received_request&) { return scripted_reply::json(openai_ok("should not be used")); });
+  anthropic_pool ap(keys("ANTHROPIC", 1));
+  groq_pool gp(keys("GROQ", 1));
+  auto chain = keypool::make_chain(ap, gp);
+  http::transport t(fast_options());
+  http::client c(chain, t, {anthropic_route(anthropic), groq_route(groq)});
+  std::string text;
+  auto r = c.chat_stream(vision(), [&](std::string_view d) { text += d; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::failover_errc::stream_failed) << r.error().message;
+  EXPECT_EQ(text, "Hello");
+  EXPECT_TRUE(groq.requests().empty());
+  EXPECT_EQ(ap.snapshot().available(), 1u);  // not the key's fault
+}
+
+TEST(ClientStreaming, TruncatedStreamBeforeAnyTextFailsOver) {
+  test_server anthropic([](const received_request&) {
+    scripted_reply r;
+    r.content_type = "text/event-stream";
+    r.chunks = anthropic_stream_chunks();
+    r.cut_after = 1;  // only message_start
+    return r;
+  });
+  test_server groq([](const received_request&) {
+    scripted_reply r;
+    r.content_type = "text/event-stream";
+    r.chunks = {"data: {\"choices\":[{\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}\n\n",
+                "data: [DONE]\n\n"};
+    return r;
+  });
+  anthropic_pool ap(keys("ANTHROPIC", 1));
+  groq_pool gp(keys("GROQ", 1));
+  auto chain = keypool::make_chain(ap, gp);
+  http::transport t(fast_options());
+  http::client c(chain, t, {anthropic_route(anthropic), groq_route(groq)});
+  std::string text;
+  auto r = c.chat_stream(vision(), [&](std::string_view d) { text += d; });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(text, "ok");
+  EXPECT_EQ(r->provider, "groq");
+  ASSERT_EQ(r->attempts.size(), 2u);
+  EXPECT_EQ(r->attempts[0].outcome.kind, outcome_kind::transient);
+}
+
+}  // namespace

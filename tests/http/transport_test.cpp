@@ -1,0 +1,666 @@
+/// Transport, TLS and wire round trips against the loopback test server.
+/// Every key in here is obviously fake.
+
+#include "support/test_certs.hpp"
+#include "support/test_server.hpp"
+
+#include <keypool/http/transport.hpp>
+#include <keypool/http/wire_request.hpp>
+#include <keypool/wire/anthropic_messages.hpp>
+#include <keypool/wire/base64.hpp>
+#include <keypool/wire/gemini_generate_content.hpp>
+#include <keypool/wire/openai_chat.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <atomic>
+#include <future>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = keypool::http;
+namespace wire = keypool::wire;
+namespace json = boost::json;
+using keypool::test::received_request;
+using keypool::test::scripted_reply;
+using keypool::test::test_server;
+using http::bhttp::verb;
+
+constexpr const char* fake_key = "test-FAKE-key-not-real-0000";
+
+http::transport_options fast_options() {
+  http::transport_options o;
+  o.connect_timeout = 2s;
+  o.read_timeout = 5s;
+  o.total_timeout = 10s;
+  o.proxy = http::proxy_options{};  // never pick up a proxy from the test environment
+  return o;
+}
+
+std::string ok_body() { return R"({"ok":true})"; }
+
+/// A tiny image with every byte value: base64 must survive all of them.
+std::string test_image() {
+  std::string s;
+  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  return s;
+}
+
+wire::chat_request vision_request(std::string model) {
+  wire::chat_request r;
+  r.model = std::move(model);
+  r.prompt = "What is in this picture? \"quoted\" \xC3\xA9";
+  r.images.push_back({test_image(), "image/png"});
+  r.max_tokens = 321;
+  r.temperature = 0.25;
+  return r;
+}
+
+http::url origin_of(const test_server& s) { return http::parse_url(s.base_url()).value(); }
+
+// ---------------------------------------------------------------- plain http rules
+
+TEST(Transport, PlainHttpToNonLoopbackIsRefusedBeforeAnyIo) {
+  http::transport t(fast_options());
+  for (const char* u : {"http://example.com/v1", "http://10.1.2.3:8080/", "http://[2001:db8::1]/",
+                        "http://127.0.0.1.example.com/"}) {
+    auto r = t.send(verb::get, u);
+    ASSERT_FALSE(r) << u;
+    EXPECT_EQ(r.error().code, http::errc::insecure_http_refused) << u;
+    EXPECT_NE(r.error().message.find("refused"), std::string::npos);
+  }
+  EXPECT_EQ(t.stats().opened, 0u);
+}
+
+TEST(Transport, InvalidUrlIsATypedError) {
+  http::transport t(fast_options());
+  auto r = t.send(verb::get, "ftp://x/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::invalid_url);
+}
+
+TEST(Transport, ConnectionRefusedNamesHostAndPort) {
+  // Bind then close a port: nothing listens there afterwards.
+  std::uint16_t port;
+  {
+    test_server s([](const received_request&) { return scripted_reply{}; });
+    port = s.port();
+  }
+  http::transport t(fast_options());
+  http::request req;
+  req.url = http::parse_url("http://127.0.0.1:" + std::to_string(port) + "/").value();
+  req.headers.set(http::bhttp::field::authorization, std::string("Bearer ") + fake_key);
+  auto r = t.send(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::connect_failed);
+  EXPECT_NE(r.error().message.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message.find(fake_key), std::string::npos);
+  EXPECT_TRUE(r.error().before_request_sent());
+}
+
+// ---------------------------------------------------------------- keep-alive pool
+
+TEST(Transport, KeepAliveReusesOneConnection) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); });
+  http::transport t(fast_options());
+  for (int i = 0; i < 5; ++i) {
+    auto r = t.send(verb::get, s.base_url() + "/ping");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_EQ(r->reused_connection, i > 0);
+  }
+  EXPECT_EQ(s.connections_accepted(), 1u);
+  EXPECT_EQ(t.stats().opened, 1u);
+  EXPECT_EQ(t.stats().reused, 4u);
+  for (const auto& rq : s.requests()) EXPECT_EQ(rq.connection, 1u);
+}
+
+TEST(Transport, ConnectionCloseIsHonoured) {
+  test_server s([](const received_request&) {
+    auto r = scripted_reply::json(ok_body());
+    r.close = true;
+    return r;
+  });
+  http::transport t(fast_options());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t.send(verb::get, s.base_url() + "/"));
+  EXPECT_EQ(s.connections_accepted(), 3u);
+  EXPECT_EQ(t.stats().idle, 0u);
+}
+
+TEST(Transport, StaleKeptAliveConnectionIsRetriedOnce) {
+  // The reply claims keep-alive, then the server drops the connection: the
+  // next request finds it dead before any byte and must go to a new one.
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    r.close = true;
+    return r;
+  });
+  http::transport t(fast_options());
+  for (int i = 0; i < 3; ++i) {
+    auto r = t.send(verb::post, s.base_url() + "/x", {}, "{}");
+    ASSERT_TRUE(r) << i << ": " << r.error().message;
+    EXPECT_EQ(r->body, "{}");
+  }
+  EXPECT_EQ(s.requests().size(), 3u);
+}
+
+TEST(Transport, PerHostCapLimitsConcurrentConnections) {
+  test_server s([](const received_request&) {
+    auto r = scripted_reply::json(ok_body());
+    r.delay = 50ms;
+    return r;
+  });
+  auto o = fast_options();
+  o.pool.max_connections_per_host = 2;
+  http::transport t(o);
+  std::vector<std::future<http::result<http::response>>> fs;
+  for (int i = 0; i < 8; ++i) {
+    http::request req;
+    req.method = verb::get;
+    req.url = origin_of(s);
+    fs.push_back(t.async_send(std::move(req), boost::asio::use_future));
+  }
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  EXPECT_LE(s.connections_accepted(), 2u);
+  EXPECT_GE(t.stats().waited, 1u);
+}
+
+TEST(Transport, SharedByManyThreadsOnAMultiThreadedIoContext) {
+  test_server s([](const received_request& rq) {
+    auto r = scripted_reply::json("\"" + rq.target + "\"");
+    r.delay = 2ms;
+    return r;
+  });
+  boost::asio::io_context ioc;
+  auto work = boost::asio::make_work_guard(ioc);
+  std::vector<std::thread> io_threads;
+  for (int i = 0; i < 2; ++i) io_threads.emplace_back([&] { ioc.run(); });
+  {
+    auto o = fast_options();
+    o.pool.max_connections_per_host = 3;
+    http::transport t(ioc.get_executor(), o);
+    std::atomic<int> ok{0};
+    std::vector<std::thread> callers;
+    for (int c = 0; c < 4; ++c)
+      callers.emplace_back([&, c] {
+        for (int i = 0; i < 25; ++i) {
+          const std::string path = "/t" + std::to_string(c) + "/" + std::to_string(i);
+          auto r = t.send(verb::get, s.base_url() + path);
+          if (r && r->body == "\"" + path + "\"") ++ok;
+        }
+      });
+    for (auto& th : callers) th.join();
+    EXPECT_EQ(ok.load(), 100);
+    EXPECT_LE(s.connections_accepted(), 3u);
+    EXPECT_EQ(t.stats().opened, s.connections_accepted());
+  }
+  work.reset();
+  for (auto& th : io_threads) th.join();
+}
+
+// ---------------------------------------------------------------- deadlines and limits
+
+TEST(Transport, ReadDeadline) {
+  test_server s([](const received_request&) {
+    auto r = scripted_reply::json(ok_body());
+    r.delay = 3s;
+    return r;
+  });
+  auto o = fast_options();
+  o.read_timeout = 200ms;
+  http::transport t(o);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = t.send(verb::get, s.base_url() + "/slow");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::timeout);
+  EXPECT_NE(r.error().message.find("read timeout"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("127.0.0.1:"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(Transport, TotalDeadlineBeatsReadTimeout) {
+  test_server s([](const received_request&) {
+    auto r = scripted_reply::json(ok_body());
+    r.delay = 3s;
+    return r;
+  });
+  auto o = fast_options();
+  o.total_timeout = 300ms;
+  http::transport t(o);
+  auto r = t.send(verb::get, s.base_url() + "/slow");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::timeout);
+  EXPECT_NE(r.error().message.find("total deadline"), std::string::npos) << r.error().message;
+}
+
+TEST(Transport, ConnectDeadlineCoversTheTlsHandshake) {
+  keypool::test::server_options so;
+  so.stall = true;  // accepts TCP, never answers the ClientHello
+  test_server s([](const received_request&) { return scripted_reply{}; }, so);
+  auto o = fast_options();
+  o.connect_timeout = 200ms;
+  http::transport t(o);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = t.send(verb::get, "https://localhost:" + std::to_string(s.port()) + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::timeout);
+  EXPECT_NE(r.error().message.find("TLS handshake with localhost:"), std::string::npos) << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(Transport, OversizedBodyIsRejected) {
+  test_server s([](const received_request&) { return scripted_reply::json(std::string(5000, 'x')); });
+  auto o = fast_options();
+  o.max_response_bytes = 1000;
+  http::transport t(o);
+  auto r = t.send(verb::get, s.base_url() + "/big");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::body_too_large);
+  EXPECT_NE(r.error().message.find("1000 bytes"), std::string::npos) << r.error().message;
+}
+
+TEST(Transport, MalformedHttpIsRejected) {
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.raw = "this is not HTTP at all\r\n\r\n";
+    r.close = true;
+    return r;
+  });
+  http::transport t(fast_options());
+  auto r = t.send(verb::get, s.base_url() + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::malformed_response) << r.error().message;
+}
+
+TEST(Transport, ResponseCutShortIsConnectionClosed) {
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"choices\":";
+    r.close = true;
+    return r;
+  });
+  http::transport t(fast_options());
+  auto r = t.send(verb::get, s.base_url() + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::connection_closed);
+  EXPECT_NE(r.error().message.find("middle of the response"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(r.error().before_request_sent());
+}
+
+// ---------------------------------------------------------------- streaming bodies
+
+TEST(Transport, StreamedBodyArrivesPieceByPieceWithAnInactivityTimeout) {
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.content_type = "text/event-stream";
+    r.chunks = {"data: 1\n\n", "data: 2\n\n", "data: 3\n\n", "data: 4\n\n", "data: 5\n\n"};
+    r.chunk_delay = 80ms;
+    return r;
+  });
+  auto o = fast_options();
+  o.read_timeout = 300ms;  // shorter than the whole stream, longer than any gap
+  http::transport t(o);
+  std::vector<std::string> pieces;
+  http::request req;
+  req.method = verb::get;
+  req.url = origin_of(s);
+  req.on_body = [&](std::string_view p) {
+    pieces.emplace_back(p);
+    return true;
+  };
+  auto r = t.send(req);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "");
+  EXPECT_GE(pieces.size(), 3u);  // arrived separately
+  std::string all;
+  for (const auto& p : pieces) all += p;
+  EXPECT_EQ(all, "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: 5\n\n");
+  EXPECT_GE(r->elapsed, 300ms);
+  // The connection is reusable after a complete chunked stream.
+  ASSERT_TRUE(t.send(req));
+  EXPECT_EQ(s.connections_accepted(), 1u);
+}
+
+TEST(Transport, StreamStallsPastTheInactivityTimeout) {
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.chunks = {"data: 1\n\n", "data: 2\n\n"};
+    r.chunk_delay = 2s;
+    return r;
+  });
+  auto o = fast_options();
+  o.read_timeout = 200ms;
+  http::transport t(o);
+  http::request req;
+  req.method = verb::get;
+  req.url = origin_of(s);
+  int calls = 0;
+  req.on_body = [&](std::string_view) { return ++calls > 0; };
+  auto r = t.send(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::timeout);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Transport, NonSuccessStatusIsCollectedNotStreamed) {
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.status = 429;
+    r.chunks = {"{\"error\":", "{\"message\":\"slow down\"}}"};
+    return r;
+  });
+  http::transport t(fast_options());
+  http::request req;
+  req.method = verb::get;
+  req.url = origin_of(s);
+  bool called = false;
+  req.on_body = [&](std::string_view) { return called = true; };
+  auto r = t.send(req);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 429u);
+  EXPECT_EQ(r->body, "{\"error\":{\"message\":\"slow down\"}}");
+  EXPECT_FALSE(called);
+}
+
+// ---------------------------------------------------------------- async APIs
+
+TEST(Transport, CallbackFutureAndCoroutineOnAnExternalIoContext) {
+  test_server s([](const received_request& rq) { return scripted_reply::json("\"" + rq.target + "\""); });
+  boost::asio::io_context ioc;
+  http::transport t(ioc.get_executor(), fast_options());
+  auto make = [&](std::string path) {
+    http::request r;
+    r.method = verb::get;
+    r.url = origin_of(s);
+    r.url.target = std::move(path);
+    return r;
+  };
+  std::string by_callback, by_coroutine;
+  t.async_send(make("/cb"), [&](http::result<http::response> r) { by_callback = r ? r->body : r.error().message; });
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<void> {
+        auto r = co_await t.async_send(make("/co"), boost::asio::use_awaitable);
+        by_coroutine = r ? r->body : r.error().message;
+      },
+      boost::asio::detached);
+  auto fut = t.async_send(make("/fut"), boost::asio::use_future);
+  ioc.run();
+  EXPECT_EQ(by_callback, "\"/cb\"");
+  EXPECT_EQ(by_coroutine, "\"/co\"");
+  auto r = fut.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "\"/fut\"");
+}
+
+// ---------------------------------------------------------------- wire round trips
+
+/// Checks the image part the server received against the bytes sent.
+void expect_image_b64(std::string_view b64) { EXPECT_EQ(wire::base64::decode(b64), test_image()); }
+
+TEST(WireRoundTrip, OpenAiChatWithImage) {
+  test_server s([](const received_request& rq) {
+    EXPECT_EQ(rq.method, "POST");
+    EXPECT_EQ(rq.target, "/openai/v1/chat/completions");
+    EXPECT_EQ(rq.header("Authorization"), std::string("Bearer ") + fake_key);
+    EXPECT_EQ(rq.header("Content-Type"), "application/json");
+    const auto body = json::parse(rq.body).as_object();
+    EXPECT_EQ(body.at("model").as_string(), "llama-4-scout");
+    EXPECT_EQ(body.at("max_tokens").to_number<int>(), 321);
+    EXPECT_DOUBLE_EQ(body.at("temperature").to_number<double>(), 0.25);
+    const auto& content = body.at("messages").as_array().at(0).as_object().at("content").as_array();
+    EXPECT_EQ(content.at(0).at("type").as_string(), "text");
+    EXPECT_EQ(content.at(0).at("text").as_string(), "What is in this picture? \"quoted\" \xC3\xA9");
+    const std::string url(content.at(1).at("image_url").at("url").as_string());
+    const std::string prefix = "data:image/png;base64,";
+    EXPECT_EQ(url.substr(0, prefix.size()), prefix);
+    expect_image_b64(std::string_view(url).substr(prefix.size()));
+    return scripted_reply::json(
+        R"({"id":"x","object":"chat.completion","model":"llama-4-scout-17b","choices":[{"index":0,)"
+        R"("message":{"role":"assistant","content":"A cat."},"finish_reason":"stop"}],)"
+        R"("usage":{"prompt_tokens":812,"completion_tokens":4,"total_tokens":816}})");
+  });
+  http::transport t(fast_options());
+  wire::openai_chat::options o;
+  o.base_path = "/openai/v1";
+  auto enc = wire::openai_chat::encode(vision_request("llama-4-scout"), fake_key, o);
+  ASSERT_TRUE(enc);
+  auto r = t.send(http::make_request(origin_of(s), std::move(*enc)));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->status, 200u);
+  auto d = wire::openai_chat::decode(r->body);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->text, "A cat.");
+  EXPECT_EQ(d->model, "llama-4-scout-17b");
+  EXPECT_EQ(d->finish_reason, "stop");
+  EXPECT_EQ(d->usage, (wire::usage{812, 4}));
+  EXPECT_EQ(s.requests().size(), 1u);
+}
+
+TEST(WireRoundTrip, MistralImageUrlAsPlainString) {
+  test_server s([](const received_request& rq) {
+    const auto body = json::parse(rq.body).as_object();
+    const auto& part = body.at("messages").as_array().at(0).at("content").as_array().at(1).as_object();
+    EXPECT_TRUE(part.at("image_url").is_string());
+    const std::string url(part.at("image_url").as_string());
+    expect_image_b64(std::string_view(url).substr(std::string("data:image/png;base64,").size()));
+    return scripted_reply::json(
+        R"({"model":"pixtral","choices":[{"message":{"content":[{"type":"text","text":"A "},)"
+        R"({"type":"text","text":"dog."}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2}})");
+  });
+  http::transport t(fast_options());
+  wire::openai_chat::options o;
+  o.images = wire::openai_chat::image_form::data_url_string;
+  auto r = t.send(http::make_request(origin_of(s), wire::openai_chat::encode(vision_request("pixtral"), fake_key, o).value()));
+  ASSERT_TRUE(r) << r.error().message;
+  auto d = wire::openai_chat::decode(r->body);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->text, "A dog.");
+}
+
+TEST(WireRoundTrip, AnthropicMessagesWithImage) {
+  test_server s([](const received_request& rq) {
+    EXPECT_EQ(rq.target, "/v1/messages");
+    EXPECT_EQ(rq.header("x-api-key"), fake_key);
+    EXPECT_EQ(rq.header("anthropic-version"), "2023-06-01");
+    EXPECT_EQ(rq.header("Authorization"), "");
+    const auto body = json::parse(rq.body).as_object();
+    EXPECT_EQ(body.at("max_tokens").to_number<int>(), 321);
+    const auto& content = body.at("messages").as_array().at(0).at("content").as_array();
+    const auto& src = content.at(0).at("source").as_object();
+    EXPECT_EQ(content.at(0).at("type").as_string(), "image");
+    EXPECT_EQ(src.at("type").as_string(), "base64");
+    EXPECT_EQ(src.at("media_type").as_string(), "image/png");
+    expect_image_b64(std::string_view(src.at("data").as_string()));
+    EXPECT_EQ(content.at(1).at("type").as_string(), "text");
+    return scripted_reply::json(
+        R"({"id":"msg_x","type":"message","role":"assistant","model":"claude-sonnet-4-5",)"
+        R"("content":[{"type":"text","text":"A red "},{"type":"text","text":"bicycle."}],)"
+        R"("stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1500,"output_tokens":6}})");
+  });
+  http::transport t(fast_options());
+  auto r = t.send(http::make_request(origin_of(s),
+                                     wire::anthropic_messages::encode(vision_request("claude-sonnet-4-5"), fake_key).value()));
+  ASSERT_TRUE(r) << r.error().message;
+  auto d = wire::anthropic_messages::decode(r->body);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->text, "A red bicycle.");
+  EXPECT_EQ(d->finish_reason, "end_turn");
+  EXPECT_EQ(d->usage, (wire::usage{1500, 6}));
+}
+
+TEST(WireRoundTrip, GeminiGenerateContentWithImage) {
+  test_server s([](const received_request& rq) {
+    EXPECT_EQ(rq.target, "/v1beta/models/gemini-2.5-flash:generateContent");
+    EXPECT_EQ(rq.header("x-goog-api-key"), fake_key);
+    EXPECT_EQ(rq.target.find("key="), std::string::npos);
+    const auto body = json::parse(rq.body).as_object();
+    const auto& parts = body.at("contents").as_array().at(0).at("parts").as_array();
+    EXPECT_EQ(parts.at(0).at("text").as_string(), "What is in this picture? \"quoted\" \xC3\xA9");
+    const auto& inline_data = parts.at(1).at("inlineData").as_object();
+    EXPECT_EQ(inline_data.at("mimeType").as_string(), "image/png");
+    expect_image_b64(std::string_view(inline_data.at("data").as_string()));
+    EXPECT_EQ(body.at("generationConfig").at("maxOutputTokens").to_number<int>(), 321);
+    return scripted_reply::json(
+        R"({"candidates":[{"content":{"parts":[{"text":"thinking...","thought":true},{"text":"A tree."}],)"
+        R"("role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":260,)"
+        R"("candidatesTokenCount":3,"thoughtsTokenCount":10,"totalTokenCount":273},"modelVersion":"gemini-2.5-flash"})");
+  });
+  http::transport t(fast_options());
+  auto r = t.send(http::make_request(
+      origin_of(s), wire::gemini_generate_content::encode(vision_request("gemini-2.5-flash"), fake_key).value()));
+  ASSERT_TRUE(r) << r.error().message;
+  auto d = wire::gemini_generate_content::decode(r->body);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->text, "A tree.");
+  EXPECT_EQ(d->finish_reason, "STOP");
+  EXPECT_EQ(d->model, "gemini-2.5-flash");
+  EXPECT_EQ(d->usage, (wire::usage{260, 13}));
+}
+
+TEST(WireRoundTrip, MalformedAndTruncatedJsonOverHttp) {
+  test_server s([](const received_request& rq) {
+    if (rq.target.ends_with("truncated"))
+      return scripted_reply::json(R"({"choices":[{"message":{"content":"A ca)");
+    return scripted_reply::json("<html>502 Bad Gateway</html>");
+  });
+  http::transport t(fast_options());
+  auto enc = wire::openai_chat::encode(vision_request("m"), fake_key).value();
+  auto req = http::make_request(origin_of(s), enc);
+  req.url.target = "/truncated";
+  auto r1 = t.send(req);
+  ASSERT_TRUE(r1) << r1.error().message;
+  auto d1 = wire::openai_chat::decode(r1->body);
+  ASSERT_FALSE(d1);
+  EXPECT_EQ(d1.error().code, wire::decode_errc::truncated_json) << d1.error().message;
+  req.url.target = "/html";
+  auto r2 = t.send(req);
+  ASSERT_TRUE(r2);
+  auto d2 = wire::openai_chat::decode(r2->body);
+  ASSERT_FALSE(d2);
+  EXPECT_EQ(d2.error().code, wire::decode_errc::invalid_json) << d2.error().message;
+}
+
+// ---------------------------------------------------------------- TLS
+
+struct TlsFixture : ::testing::Test {
+  keypool::test::test_ca ca;
+  static keypool::test::server_options tls_with(const keypool::test::pem_pair& p) {
+    keypool::test::server_options o;
+    o.tls = std::pair{p.cert, p.key};
+    return o;
+  }
+};
+
+TEST_F(TlsFixture, UnknownCaIsRejected) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); },
+                tls_with(ca.issue({"DNS:localhost", "IP:127.0.0.1"})));
+  http::transport t(fast_options());  // system store only: the test CA is unknown
+  auto r = t.send(verb::get, s.base_url() + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::tls_failed);
+  EXPECT_NE(r.error().message.find("certificate verify failed"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("localhost:" + std::to_string(s.port())), std::string::npos);
+  EXPECT_TRUE(s.requests().empty());
+}
+
+TEST_F(TlsFixture, WrongHostNameIsRejected) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); },
+                tls_with(ca.issue({"DNS:api.other.example"})));
+  auto o = fast_options();
+  o.tls.ca_pem = ca.cert_pem();
+  http::transport t(o);
+  auto r = t.send(verb::get, s.base_url() + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::tls_failed);
+  EXPECT_NE(r.error().message.find("mismatch"), std::string::npos) << r.error().message;
+  // Same for an IP address not in the certificate.
+  auto r2 = t.send(verb::get, "https://127.0.0.1:" + std::to_string(s.port()) + "/");
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code, http::errc::tls_failed) << r2.error().message;
+  EXPECT_TRUE(s.requests().empty());
+}
+
+TEST_F(TlsFixture, CustomCaFileIsAcceptedAndConnectionsAreReused) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); },
+                tls_with(ca.issue({"DNS:localhost", "IP:127.0.0.1"})));
+  char path[] = "/tmp/keypool-test-ca-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(path) << ca.cert_pem();
+  auto o = fast_options();
+  o.tls.ca_file = path;
+  http::transport t(o);
+  for (int i = 0; i < 3; ++i) {
+    auto r = t.send(verb::get, s.base_url() + "/");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->body, ok_body());
+  }
+  auto by_ip = t.send(verb::get, "https://127.0.0.1:" + std::to_string(s.port()) + "/");
+  ASSERT_TRUE(by_ip) << by_ip.error().message;
+  EXPECT_EQ(s.connections_accepted(), 2u);  // one per origin name
+  std::remove(path);
+}
+
+TEST_F(TlsFixture, MissingCaFileIsAConfigurationError) {
+  auto o = fast_options();
+  o.tls.ca_file = "/nonexistent/keypool-ca.pem";
+  EXPECT_THROW(http::transport t(o), http::tls_config_error);
+}
+
+TEST_F(TlsFixture, HttpsThroughConnectProxy) {
+  // The target name exists only in the certificate: the proxy, not the
+  // client, resolves it (to 127.0.0.1), exactly as with a real proxy.
+  test_server target([](const received_request&) { return scripted_reply::json(ok_body()); },
+                     tls_with(ca.issue({"DNS:api.provider.test"})));
+  keypool::test::server_options po;
+  po.connect_proxy = true;
+  test_server proxy([](const received_request& rq) {
+    EXPECT_EQ(rq.method, "CONNECT");
+    return scripted_reply{};
+  }, po);
+  auto o = fast_options();
+  o.tls.ca_pem = ca.cert_pem();
+  o.proxy = http::proxy_options{"http://user:fake-pass@127.0.0.1:" + std::to_string(proxy.port()), "localhost"};
+  http::transport t(o);
+  const std::string u = "https://api.provider.test:" + std::to_string(target.port()) + "/v1/models";
+  for (int i = 0; i < 2; ++i) {
+    auto r = t.send(verb::get, u);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->body, ok_body());
+  }
+  ASSERT_EQ(proxy.requests().size(), 1u);  // the tunnel was kept alive
+  EXPECT_EQ(proxy.requests()[0].target, "api.provider.test:" + std::to_string(target.port()));
+  EXPECT_EQ(proxy.requests()[0].header("Proxy-Authorization"), "Basic " + wire::base64::encode("user:fake-pass"));
+  EXPECT_EQ(target.requests().size(), 2u);
+}
+
+TEST_F(TlsFixture, ProxyRefusalIsProxyFailed) {
+  keypool::test::server_options po;
+  po.connect_proxy = true;
+  test_server proxy([](const received_request&) { return scripted_reply::json("", 407); }, po);
+  auto o = fast_options();
+  o.proxy = http::proxy_options{"127.0.0.1:" + std::to_string(proxy.port()), ""};
+  http::transport t(o);
+  auto r = t.send(verb::get, "https://api.provider.test/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::proxy_failed);
+  EXPECT_NE(r.error().message.find("407"), std::string::npos) << r.error().message;
+}
+
+}  // namespace

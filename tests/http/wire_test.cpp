@@ -1,0 +1,406 @@
+/// URL parsing, proxy selection, base64 and the wire codecs without any
+/// network. Every key in here is obviously fake.
+
+#include <keypool/http/proxy.hpp>
+#include <keypool/http/url.hpp>
+#include <keypool/wire/anthropic_messages.hpp>
+#include <keypool/wire/base64.hpp>
+#include <keypool/wire/gemini_generate_content.hpp>
+#include <keypool/wire/openai_chat.hpp>
+#include <keypool/wire/sse.hpp>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace {
+
+namespace http = keypool::http;
+namespace wire = keypool::wire;
+namespace json = boost::json;
+
+constexpr const char* fake_key = "test-FAKE-key-not-real-0000";
+
+// ---------------------------------------------------------------- url
+
+TEST(Url, ParsesTheUsualForms) {
+  auto u = http::parse_url("https://api.groq.com/openai/v1").value();
+  EXPECT_EQ(u.scheme, http::scheme::https);
+  EXPECT_EQ(u.host, "api.groq.com");
+  EXPECT_EQ(u.port, 443);
+  EXPECT_EQ(u.target, "/openai/v1");
+  EXPECT_EQ(u.authority(), "api.groq.com:443");
+  EXPECT_EQ(u.host_header(), "api.groq.com");
+
+  u = http::parse_url("HTTP://LocalHost:8080").value();
+  EXPECT_EQ(u.scheme, http::scheme::http);
+  EXPECT_EQ(u.host, "localhost");
+  EXPECT_EQ(u.port, 8080);
+  EXPECT_EQ(u.target, "/");
+  EXPECT_EQ(u.host_header(), "localhost:8080");
+
+  u = http::parse_url("http://[::1]:9000/x?y=1").value();
+  EXPECT_EQ(u.host, "::1");
+  EXPECT_EQ(u.authority(), "[::1]:9000");
+  EXPECT_EQ(u.target, "/x?y=1");
+
+  u = http::parse_url("https://h?q").value();
+  EXPECT_EQ(u.target, "/?q");
+  EXPECT_EQ(http::parse_url("https://a.b:8443/p").value().to_string(), "https://a.b:8443/p");
+}
+
+TEST(Url, RejectsBadInputWithAReason) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "missing scheme"},
+      {"api.openai.com/v1", "missing scheme"},
+      {"ftp://x/", "unsupported scheme"},
+      {"https://", "empty host"},
+      {"https:///path", "empty host"},
+      {"https://host:/", "empty port"},
+      {"https://host:0/", "port must be"},
+      {"https://host:65536/", "port must be"},
+      {"https://host:12ab/", "port must be"},
+      {"https://user:secret@host/", "credentials"},
+      {"https://ho st/", "whitespace"},
+      {"https://host/\n", "whitespace"},
+      {"https://host/#frag", "fragment"},
+      {"https://[::1/", "unterminated"},
+      {"https://bad$host/", "invalid character"},
+  };
+  for (const auto& [input, why] : cases) {
+    auto r = http::parse_url(input);
+    ASSERT_FALSE(r) << input;
+    EXPECT_NE(r.error().message.find(why), std::string::npos) << input << " -> " << r.error().message;
+  }
+  // Credentials are never echoed back.
+  auto r = http::parse_url("https://user:hunter2@host/");
+  EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+  auto q = http::parse_url("ftp://host/?key=AIzaFAKEFAKE");
+  EXPECT_EQ(q.error().message.find("AIzaFAKE"), std::string::npos) << q.error().message;
+}
+
+TEST(Url, LoopbackIsDecidedOnTheTextAlone) {
+  for (const char* h : {"localhost", "LOCALHOST", "api.localhost", "127.0.0.1", "127.1.2.3", "::1"})
+    EXPECT_TRUE(http::is_loopback_host(h)) << h;
+  for (const char* h : {"localhost.example.com", "127.0.0.1.nip.io", "10.0.0.1", "128.0.0.1", "example.com",
+                        "127.0.0.256", "::2", ""})
+    EXPECT_FALSE(http::is_loopback_host(h)) << h;
+}
+
+TEST(Url, JoinPath) {
+  EXPECT_EQ(http::join_path("/v1/", "/chat/completions"), "/v1/chat/completions");
+  EXPECT_EQ(http::join_path("", "messages"), "/messages");
+}
+
+// ---------------------------------------------------------------- proxy
+
+TEST(Proxy, NoProxyRulesAndLoopbackBypass) {
+  http::proxy_options o{"http://proxy.corp:3128", "internal.example, .svc.local,10.1.2.3:443"};
+  auto use = [&](const char* host) { return http::select_proxy(o, host).value().has_value(); };
+  EXPECT_TRUE(use("api.openai.com"));
+  EXPECT_FALSE(use("internal.example"));
+  EXPECT_FALSE(use("a.internal.example"));
+  EXPECT_TRUE(use("notinternal.example"));
+  EXPECT_FALSE(use("x.svc.local"));
+  EXPECT_TRUE(use("svc.local"));
+  EXPECT_FALSE(use("10.1.2.3"));
+  EXPECT_FALSE(use("localhost"));
+  EXPECT_FALSE(use("127.0.0.1"));
+  auto ep = http::select_proxy(o, "api.openai.com").value().value();
+  EXPECT_EQ(ep.authority(), "proxy.corp:3128");
+  EXPECT_TRUE(ep.userinfo.empty());
+
+  o.no_proxy = "*";
+  EXPECT_FALSE(use("api.openai.com"));
+  EXPECT_FALSE(http::select_proxy(http::proxy_options{}, "api.openai.com").value().has_value());
+}
+
+TEST(Proxy, BareHostPortAndCredentials) {
+  auto ep = http::select_proxy({"u:p@10.0.0.5:8080", ""}, "api.x.ai").value().value();
+  EXPECT_EQ(ep.host, "10.0.0.5");
+  EXPECT_EQ(ep.port, 8080);
+  EXPECT_EQ(ep.userinfo, "u:p");
+  auto bad = http::select_proxy({"socks5://10.0.0.5:1080", ""}, "api.x.ai");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("HTTPS_PROXY"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- base64
+
+TEST(Base64, Rfc4648Vectors) {
+  const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+                                                   {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, enc] : v) {
+    EXPECT_EQ(wire::base64::encode(plain), enc);
+    EXPECT_EQ(wire::base64::decode(enc), plain);
+  }
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  EXPECT_EQ(wire::base64::decode(wire::base64::encode(all)), all);
+  EXPECT_EQ(wire::base64::decode("Zm9vYg"), "foob");  // unpadded
+  EXPECT_FALSE(wire::base64::decode("Zm9v!"));
+  EXPECT_FALSE(wire::base64::decode("Z"));
+}
+
+// ---------------------------------------------------------------- encoders
+
+wire::chat_request request_with_image() {
+  wire::chat_request r;
+  r.model = "m";
+  r.prompt = "describe";
+  r.images.push_back({"\xFF\xD8\xFF", "image/jpeg"});
+  r.system = "be brief";
+  return r;
+}
+
+TEST(OpenAiChat, TextOnlyUsesAStringContent) {
+  wire::chat_request r;
+  r.model = "gpt-4o";
+  r.prompt = "hi";
+  auto e = wire::openai_chat::encode(r, fake_key).value();
+  EXPECT_EQ(e.path, "/v1/chat/completions");
+  const auto body = json::parse(e.body).as_object();
+  EXPECT_EQ(body.at("messages").at(0).at("content").as_string(), "hi");
+  EXPECT_FALSE(body.contains("temperature"));
+  ASSERT_EQ(e.headers.size(), 2u);
+  EXPECT_EQ(e.headers[1].name, "Authorization");
+  EXPECT_TRUE(e.headers[1].sensitive);
+}
+
+TEST(OpenAiChat, ImageForms) {
+  using form = wire::openai_chat::image_form;
+  auto encode = [](form f) {
+    wire::openai_chat::options o;
+    o.images = f;
+    o.base_path = "/api/paas/v4";
+    o.max_tokens_field = "max_completion_tokens";
+    return json::parse(wire::openai_chat::encode(request_with_image(), fake_key, o).value().body).as_object();
+  };
+  auto b = encode(form::data_url_object);
+  EXPECT_EQ(b.at("messages").at(0).at("role").as_string(), "system");
+  EXPECT_TRUE(b.contains("max_completion_tokens"));
+  EXPECT_EQ(b.at("messages").at(1).at("content").at(1).at("image_url").at("url").as_string(),
+            "data:image/jpeg;base64,/9j/");
+  b = encode(form::data_url_string);
+  EXPECT_EQ(b.at("messages").at(1).at("content").at(1).at("image_url").as_string(), "data:image/jpeg;base64,/9j/");
+  b = encode(form::raw_base64_object);
+  EXPECT_EQ(b.at("messages").at(1).at("content").at(1).at("image_url").at("url").as_string(), "/9j/");
+  b = encode(form::inline_img_tag);
+  EXPECT_EQ(b.at("messages").at(1).at("content").as_string(),
+            "describe <img src=\"data:image/jpeg;base64,/9j/\" />");
+}
+
+TEST(Encoders, RejectBadRequests) {
+  auto r = request_with_image();
+  r.images[0].mime_type = "image/png\"}";
+  auto e = wire::openai_chat::encode(r, fake_key);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, wire::encode_errc::invalid_mime_type);
+  r = request_with_image();
+  r.model.clear();
+  EXPECT_EQ(wire::anthropic_messages::encode(r, fake_key).error().code, wire::encode_errc::empty_model);
+  r = request_with_image();
+  EXPECT_EQ(wire::anthropic_messages::encode(r, "").error().code, wire::encode_errc::empty_secret);
+  r.model = "../../v1/files";
+  auto g = wire::gemini_generate_content::encode(r, fake_key);
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().code, wire::encode_errc::invalid_model);
+  r.model = "models/gemini-2.5-pro";
+  EXPECT_EQ(wire::gemini_generate_content::encode(r, fake_key).value().path,
+            "/v1beta/models/gemini-2.5-pro:generateContent");
+}
+
+TEST(Encoders, AnthropicAndGeminiSystemAndHeaders) {
+  auto a = wire::anthropic_messages::encode(request_with_image(), fake_key).value();
+  EXPECT_EQ(json::parse(a.body).at("system").as_string(), "be brief");
+  ASSERT_EQ(a.headers.size(), 3u);
+  EXPECT_EQ(a.headers[1].name, "x-api-key");
+  EXPECT_TRUE(a.headers[1].sensitive);
+  EXPECT_EQ(a.headers[2].value, "2023-06-01");
+  auto g = wire::gemini_generate_content::encode(request_with_image(), fake_key).value();
+  EXPECT_EQ(json::parse(g.body).at("systemInstruction").at("parts").at(0).at("text").as_string(), "be brief");
+  EXPECT_EQ(g.headers[1].name, "x-goog-api-key");
+  EXPECT_EQ(g.path.find(fake_key), std::string::npos);
+}
+
+// ---------------------------------------------------------------- decoders
+
+TEST(Decoders, MalformedTruncatedAndEmptyBodies) {
+  using wire::decode_errc;
+  const std::pair<const char*, decode_errc> cases[] = {
+      {"", decode_errc::empty_body},
+      {"  \n", decode_errc::empty_body},
+      {"{\"choices\":[{\"message\":{\"content\":\"hel", decode_errc::truncated_json},
+      {"{\"choices\":[", decode_errc::truncated_json},
+      {"{\"choices\":]}", decode_errc::invalid_json},
+      {"<html>bad gateway</html>", decode_errc::invalid_json},
+      {"{} trailing", decode_errc::invalid_json},
+      {"[1,2]", decode_errc::unexpected_shape},
+      {"{\"id\":\"x\"}", decode_errc::unexpected_shape},
+      {"{\"choices\":[]}", decode_errc::no_output},
+      {"{\"choices\":[{\"message\":{\"content\":42}}]}", decode_errc::unexpected_shape},
+      {"{\"error\":{\"message\":\"Rate limit exceeded\",\"code\":\"1302\"}}", decode_errc::provider_error},
+  };
+  for (const auto& [body, code] : cases) {
+    auto d = wire::openai_chat::decode(body);
+    ASSERT_FALSE(d) << body;
+    EXPECT_EQ(d.error().code, code) << body << " -> " << d.error().message;
+    EXPECT_EQ(d.error().message.rfind("openai_chat: ", 0), 0u) << d.error().message;
+  }
+  EXPECT_NE(wire::openai_chat::decode(cases[11].first).error().message.find("Rate limit exceeded"), std::string::npos);
+  // The same guarantees hold for the other formats.
+  EXPECT_EQ(wire::anthropic_messages::decode("{\"content\":[{\"type\":\"te").error().code, decode_errc::truncated_json);
+  EXPECT_EQ(wire::gemini_generate_content::decode("{\"candidates\":").error().code, decode_errc::truncated_json);
+  EXPECT_EQ(wire::anthropic_messages::decode(
+                R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")
+                .error()
+                .code,
+            decode_errc::provider_error);
+  EXPECT_EQ(wire::anthropic_messages::decode(R"({"content":[{"type":"text","text":7}]})").error().code,
+            decode_errc::unexpected_shape);
+}
+
+TEST(Decoders, OpenAiTolerance) {
+  // null content (tool calls only), usage as doubles, missing usage.
+  auto d = wire::openai_chat::decode(
+      R"({"choices":[{"message":{"content":null},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5.0,"completion_tokens":-1}})");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->text, "");
+  EXPECT_EQ(d->finish_reason, "tool_calls");
+  EXPECT_EQ(d->usage, (wire::usage{5, 0}));
+  auto z = wire::openai_chat::decode(
+      R"({"choices":[{"message":{"content":"ok","reasoning_content":"..."},"finish_reason":"stop"}]})");
+  ASSERT_TRUE(z);
+  EXPECT_EQ(z->text, "ok");
+  EXPECT_EQ(z->usage, (wire::usage{0, 0}));
+}
+
+TEST(Decoders, GeminiBlockedPromptIsNoOutput) {
+  auto d = wire::gemini_generate_content::decode(R"({"promptFeedback":{"blockReason":"SAFETY"}})");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, wire::decode_errc::no_output);
+  EXPECT_NE(d.error().message.find("SAFETY"), std::string::npos);
+  auto s = wire::gemini_generate_content::decode(R"({"candidates":[{"finishReason":"SAFETY"}]})");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->text, "");
+  EXPECT_EQ(s->finish_reason, "SAFETY");
+}
+
+// ---------------------------------------------------------------- streaming
+
+TEST(Sse, EventsSplitAnywhereAndAllLineEndings) {
+  const std::string stream =
+      ": comment\r\nevent: first\r\ndata: a\r\ndata:b\r\n\r\n"
+      "data: second\n\nid: 7\rretry: 10\rdata: third\r\r"
+      "event: empty\n\n"  // no data: not dispatched
+      "data: {\"x\": 1}\n\n";
+  for (std::size_t step = 1; step <= stream.size(); ++step) {
+    wire::sse_parser p;
+    std::vector<wire::sse_event> got;
+    for (std::size_t i = 0; i < stream.size(); i += step)
+      ASSERT_TRUE(p.feed(std::string_view(stream).substr(i, step), [&](const wire::sse_event& e) {
+        got.push_back(e);
+        return true;
+      }));
+    ASSERT_EQ(got.size(), 4u) << "step " << step;
+    EXPECT_EQ(got[0].event, "first");
+    EXPECT_EQ(got[0].data, "a\nb");
+    EXPECT_EQ(got[1].event, "");
+    EXPECT_EQ(got[1].data, "second");
+    EXPECT_EQ(got[2].data, "third");
+    EXPECT_EQ(got[3].data, "{\"x\": 1}");
+    EXPECT_FALSE(p.pending());
+  }
+  wire::sse_parser small(16);
+  EXPECT_FALSE(small.feed("data: " + std::string(64, 'x'), [](const wire::sse_event&) { return true; }));
+  EXPECT_TRUE(small.overflowed());
+}
+
+/// Feeds `body` one byte at a time; returns the decoded response and the
+/// text deltas seen.
+template <class Codec>
+std::pair<wire::decode_result, std::string> stream_bytewise(std::string_view body) {
+  wire::chat_stream<Codec> s;
+  std::string deltas;
+  for (char c : body)
+    if (!s.feed(std::string_view(&c, 1), [&](std::string_view t) { deltas += t; deltas += '|'; })) break;
+  return {s.finish(), deltas};
+}
+
+TEST(Streaming, OpenAiChunksAndGroqUsage) {
+  const std::string body =
+      "data: {\"model\":\"m\",\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"A \"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"cat.\"},\"finish_reason\":\"stop\"}],"
+      "\"x_groq\":{\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}}\n\n"
+      "data: [DONE]\n\n";
+  auto [r, deltas] = stream_bytewise<wire::openai_chat>(body);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, "A cat.");
+  EXPECT_EQ(deltas, "A |cat.|");
+  EXPECT_EQ(r->finish_reason, "stop");
+  EXPECT_EQ(r->model, "m");
+  EXPECT_EQ(r->usage, (wire::usage{9, 2}));
+  auto cut = stream_bytewise<wire::openai_chat>(body.substr(0, body.find("data: {\"choices\":[{\"delta\":{\"content\":\"cat")));
+  ASSERT_FALSE(cut.first);
+  EXPECT_EQ(cut.first.error().code, wire::decode_errc::truncated_stream);
+  auto err = stream_bytewise<wire::openai_chat>("data: {\"error\":{\"message\":\"overloaded\"}}\n\n");
+  ASSERT_FALSE(err.first);
+  EXPECT_EQ(err.first.error().code, wire::decode_errc::provider_error);
+  auto bad = stream_bytewise<wire::openai_chat>("data: {\"choices\":[\n\n");
+  ASSERT_FALSE(bad.first);
+  EXPECT_EQ(bad.first.error().code, wire::decode_errc::truncated_json);
+}
+
+TEST(Streaming, AnthropicEvents) {
+  const std::string body =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-x\","
+      "\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n"
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+      "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+      "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\" world\"}}\n\n"
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+      "\"usage\":{\"output_tokens\":15}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  auto [r, deltas] = stream_bytewise<wire::anthropic_messages>(body);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, "Hello world");
+  EXPECT_EQ(deltas, "Hello| world|");
+  EXPECT_EQ(r->finish_reason, "end_turn");
+  EXPECT_EQ(r->model, "claude-x");
+  EXPECT_EQ(r->usage, (wire::usage{25, 15}));
+  auto cut = stream_bytewise<wire::anthropic_messages>(body.substr(0, body.find("event: message_stop")));
+  EXPECT_EQ(cut.first.error().code, wire::decode_errc::truncated_stream);
+  auto err = stream_bytewise<wire::anthropic_messages>(
+      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+  EXPECT_EQ(err.first.error().code, wire::decode_errc::provider_error);
+  EXPECT_NE(err.first.error().message.find("Overloaded"), std::string::npos);
+}
+
+TEST(Streaming, GeminiChunks) {
+  const std::string body =
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"The \"}],\"role\":\"model\"}}],"
+      "\"usageMetadata\":{\"promptTokenCount\":8},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n"
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"sky.\"}],\"role\":\"model\"},"
+      "\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":3},"
+      "\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n";
+  auto [r, deltas] = stream_bytewise<wire::gemini_generate_content>(body);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, "The sky.");
+  EXPECT_EQ(deltas, "The |sky.|");
+  EXPECT_EQ(r->finish_reason, "STOP");
+  EXPECT_EQ(r->usage, (wire::usage{8, 3}));
+  auto cut = stream_bytewise<wire::gemini_generate_content>(body.substr(0, body.find("data: ", 10)));
+  EXPECT_EQ(cut.first.error().code, wire::decode_errc::truncated_stream);
+  wire::gemini_generate_content::options o;
+  o.stream = true;
+  EXPECT_EQ(wire::gemini_generate_content::encode(request_with_image(), fake_key, o).value().path,
+            "/v1beta/models/m:streamGenerateContent?alt=sse");
+}
+
+}  // namespace
