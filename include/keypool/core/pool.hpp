@@ -65,6 +65,12 @@ struct pool_options {
   std::uint32_t capacity = 0;
   /// Longest weighted schedule; larger weight sums are scaled down.
   std::uint32_t max_schedule = 4096;
+  /// Keys with a daily_limit, with a backend that shares budgets
+  /// (shared_budget_backend, e.g. state::redis): units reserved from the
+  /// fleet per round trip. 1: exact, one round trip per such request; N: one
+  /// round trip per N requests, and at most N-1 units per instance and key
+  /// left unused at the end of the day (never more than the limit granted).
+  std::uint32_t daily_chunk = 1;
 };
 
 /// What reload() changed, by variable name.
@@ -161,6 +167,7 @@ class basic_pool {
         capacity_(opts.capacity ? opts.capacity
                                 : std::max<std::uint32_t>(64, static_cast<std::uint32_t>(keys.size()) * 4)),
         max_schedule_(std::max<std::uint32_t>(opts.max_schedule, 1)),
+        daily_chunk_(std::max<std::uint32_t>(opts.daily_chunk, 1)),
         slots_(new slot_data[capacity_]),
         lists_{detail::key_list(capacity_, max_schedule_ + capacity_),
                detail::key_list(capacity_, max_schedule_ + capacity_)},
@@ -442,6 +449,7 @@ class basic_pool {
     std::atomic<std::uint32_t> daily_limit{0};
     std::atomic<std::int32_t> in_flight{0};
     std::atomic<std::uint64_t> daily{0};  ///< day << 32 | count
+    std::atomic<std::uint64_t> daily_granted{0};  ///< day << 32 | units the backend granted
   };
   static_assert(sizeof(slot_data) == 128);
 
@@ -634,7 +642,10 @@ class basic_pool {
     std::uint64_t cur = k.daily.load(std::memory_order_relaxed);
     for (;;) {
       std::uint32_t count = (cur >> 32) == day ? static_cast<std::uint32_t>(cur) : 0;
-      if (count >= limit) {
+      bool spent = count >= limit;
+      if constexpr (shared_budget_backend<state_type>)
+        if (!spent && !shared_allows(k, day, count, limit)) spent = true;
+      if (spent) {
         const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
         const auto next_day = std::chrono::floor<std::chrono::days>(since) + std::chrono::days{1};
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_day - since);
@@ -650,6 +661,25 @@ class basic_pool {
         return false;
       }
       if (k.daily.compare_exchange_weak(cur, day << 32 | (count + 1), std::memory_order_relaxed))
+        return true;
+    }
+  }
+
+  /// Whether the fleet-wide budget has a unit for local request count + 1;
+  /// reserves daily_chunk units from the backend when those granted so far
+  /// are used up. Without an answer from the backend (Redis down), the local
+  /// count decides alone.
+  bool shared_allows(slot_data& k, std::uint64_t day, std::uint32_t count, std::uint32_t limit) noexcept {
+    std::uint64_t g = k.daily_granted.load(std::memory_order_acquire);
+    if (count < ((g >> 32) == day ? static_cast<std::uint32_t>(g) : 0)) return true;
+    const auto* rec = k.record.load(std::memory_order_acquire);
+    const std::optional<std::uint32_t> got = state_.reserve_daily(
+        info_.id, rec->fingerprint, static_cast<std::uint32_t>(day), limit, daily_chunk_, info_.day_boundary_utc);
+    if (!got) return true;
+    if (*got == 0) return false;
+    for (;;) {
+      const std::uint32_t granted = (g >> 32) == day ? static_cast<std::uint32_t>(g) : 0;
+      if (k.daily_granted.compare_exchange_weak(g, day << 32 | (granted + *got), std::memory_order_acq_rel))
         return true;
     }
   }
@@ -761,6 +791,7 @@ class basic_pool {
   std::chrono::milliseconds probe_timeout_;
   std::uint32_t capacity_;
   std::uint32_t max_schedule_;
+  std::uint32_t daily_chunk_;
   std::unique_ptr<slot_data[]> slots_;
   detail::key_list lists_[2];
   alignas(128) std::atomic<std::uint32_t> current_{0};

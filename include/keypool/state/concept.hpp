@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace keypool {
@@ -30,6 +32,16 @@ concept state_backend = std::copy_constructible<B> && requires(B& b, const state
   /// thread. Must not block for long: queue the write.
   { b.publish(c) } noexcept;
 };
+
+/// Optional: a backend that counts daily budgets for the whole fleet. The
+/// pool asks it for up to `want` units of key `fingerprint`'s budget for
+/// provider day `day` (never more than `limit` granted per day, fleet-wide);
+/// 0 when spent, empty when it cannot answer (the pool then counts locally).
+template <class B>
+concept shared_budget_backend =
+    state_backend<B> && requires(B& b, std::string_view s, std::uint32_t n, std::chrono::minutes m) {
+      { b.reserve_daily(s, s, n, n, n, m) } noexcept -> std::same_as<std::optional<std::uint32_t>>;
+    };
 
 }  // namespace keypool
 

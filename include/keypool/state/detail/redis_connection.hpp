@@ -1,0 +1,144 @@
+#pragma once
+/// A thin RAII wrapper over one blocking hiredis connection, used by exactly
+/// one thread at a time (the writer, the subscriber, or a caller of the
+/// budget API under its mutex). Every command is bounded by the command
+/// timeout; an I/O error or timeout closes the connection so the owner
+/// reconnects with backoff instead of reusing a half-dead socket.
+
+#include <hiredis/hiredis.h>
+
+#include <sys/time.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keypool::state::detail {
+
+struct reply_deleter {
+  void operator()(redisReply* r) const noexcept {
+    if (r) freeReplyObject(r);
+  }
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+/// Where and how to connect.
+struct redis_endpoint {
+  std::string host;
+  int port = 6379;
+  std::string username;
+  std::string password;
+  int database = 0;
+  std::chrono::milliseconds connect_timeout{250};
+  std::chrono::milliseconds command_timeout{250};
+};
+
+inline timeval to_timeval(std::chrono::milliseconds d) noexcept {
+  const auto ms = d.count() < 1 ? 1 : d.count();
+  timeval tv{};
+  tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms / 1000);
+  tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms % 1000) * 1000);
+  return tv;
+}
+
+inline std::string_view reply_text(const redisReply* r) noexcept {
+  if (!r || !r->str) return {};
+  return {r->str, static_cast<std::size_t>(r->len)};
+}
+
+class redis_connection {
+ public:
+  redis_connection() = default;
+  redis_connection(const redis_connection&) = delete;
+  redis_connection& operator=(const redis_connection&) = delete;
+  ~redis_connection() { close(); }
+
+  /// Connects, authenticates and selects the database. False, with `error`
+  /// set, on any failure (the connection is then closed).
+  bool open(const redis_endpoint& ep, std::string& error) {
+    close();
+    ctx_ = redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout));
+    if (!ctx_) {
+      error = "cannot allocate a redis context";
+      return false;
+    }
+    if (ctx_->err) {
+      error = std::string("connect ") + ep.host + ":" + std::to_string(ep.port) + ": " + ctx_->errstr;
+      close();
+      return false;
+    }
+    redisSetTimeout(ctx_, to_timeval(ep.command_timeout));
+    redisEnableKeepAlive(ctx_);
+    if (!ep.password.empty()) {
+      auto r = ep.username.empty() ? command({"AUTH", ep.password}, error)
+                                   : command({"AUTH", ep.username, ep.password}, error);
+      if (!expect_ok(r, "AUTH", error)) return false;
+    }
+    if (ep.database != 0) {
+      const std::string db = std::to_string(ep.database);
+      auto r = command({"SELECT", db}, error);
+      if (!expect_ok(r, "SELECT", error)) return false;
+    }
+    return true;
+  }
+
+  bool ok() const noexcept { return ctx_ && ctx_->err == 0; }
+  int fd() const noexcept { return ctx_ ? ctx_->fd : -1; }
+  redisContext* get() const noexcept { return ctx_; }
+
+  void close() noexcept {
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+  }
+
+  /// One command, binary safe. Null on an I/O error or timeout (the
+  /// connection is closed and `error` says why); a Redis error reply is
+  /// returned as a reply, the connection stays usable.
+  reply_ptr command(std::initializer_list<std::string_view> args, std::string& error) {
+    return command(args.begin(), args.size(), error);
+  }
+  reply_ptr command(const std::vector<std::string>& args, std::string& error) {
+    std::vector<std::string_view> v(args.begin(), args.end());
+    return command(v.data(), v.size(), error);
+  }
+  reply_ptr command(const std::string_view* args, std::size_t n, std::string& error) {
+    if (!ok()) {
+      error = "not connected";
+      return nullptr;
+    }
+    std::vector<const char*> argv(n);
+    std::vector<std::size_t> lens(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      argv[i] = args[i].data();
+      lens[i] = args[i].size();
+    }
+    void* raw = redisCommandArgv(ctx_, static_cast<int>(n), argv.data(), lens.data());
+    if (!raw) {
+      error = ctx_->errstr[0] ? std::string(ctx_->errstr) : std::string("redis I/O error");
+      if (error == "Resource temporarily unavailable") error = "command timed out";
+      close();
+      return nullptr;
+    }
+    return reply_ptr(static_cast<redisReply*>(raw));
+  }
+
+ private:
+  bool expect_ok(const reply_ptr& r, const char* what, std::string& error) {
+    if (!r) return false;
+    if (r->type == REDIS_REPLY_ERROR) {
+      error = std::string(what) + ": " + std::string(reply_text(r.get()));
+      close();
+      return false;
+    }
+    return true;
+  }
+
+  redisContext* ctx_ = nullptr;
+};
+
+}  // namespace keypool::state::detail

@@ -1,0 +1,431 @@
+// state::redis inside one process: two pools, each with its own backend (two
+// connections, as two instances would have), against a real redis-server on
+// a free loopback port.
+#include <keypool/keypool.hpp>
+#include <keypool/state/redis.hpp>
+
+#include "redis/support/redis_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kp = keypool;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct groq {
+  static kp::provider_info info() { return {"groq", "GROQ"}; }
+};
+
+using pool = kp::basic_pool<groq, kp::policy::state<kp::state::redis>>;
+
+std::vector<kp::key_spec> keys() {
+  return {{"GROQ_API_KEY_1", "gsk_fake_redis_secret_1"},
+          {"GROQ_API_KEY_2", "gsk_fake_redis_secret_2"},
+          {"GROQ_API_KEY_3", "gsk_fake_redis_secret_3"}};
+}
+
+kp::state::redis_options options(const keypool_test::redis_server& srv, std::string ns = "test") {
+  kp::state::redis_options o;
+  o.port = srv.port();
+  o.name_space = std::move(ns);
+  o.backoff_min = 10ms;
+  o.backoff_max = 100ms;
+  o.ping_interval = 200ms;
+  return o;
+}
+
+pool::options pool_opts(const kp::state::redis& r) {
+  pool::options o;
+  o.lockout = kp::lockout::fixed{30s};
+  o.state = r;
+  return o;
+}
+
+/// Polls `f` until true or `limit` passes; returns the time it took.
+template <class F>
+std::optional<std::chrono::microseconds> time_until(F f, std::chrono::milliseconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    if (f()) return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    if (std::chrono::steady_clock::now() - start > limit) return std::nullopt;
+    std::this_thread::sleep_for(200us);
+  }
+}
+
+kp::key_snapshot key_of(const pool& p, std::string_view variable) {
+  for (auto& k : p.snapshot().keys)
+    if (k.variable == variable) return k;
+  ADD_FAILURE() << "no key " << variable;
+  return {};
+}
+
+/// Acquires until the pool hands out `variable` (reporting success for others).
+kp::lease lease_of(pool& p, std::string_view variable) {
+  for (int i = 0; i < 16; ++i) {
+    auto l = p.acquire_or_throw();
+    if (l.variable() == variable) return l;
+    p.report(l, kp::outcome::success());
+  }
+  throw std::runtime_error("key not handed out");
+}
+
+#define KEYPOOL_START_REDIS(srv)                                               \
+  keypool_test::redis_server srv;                                             \
+  if (!srv.available()) GTEST_SKIP() << keypool_test::redis_server::missing_message(); \
+  ASSERT_TRUE(srv.start()) << "redis-server did not start on port " << srv.port()
+
+}  // namespace
+
+TEST(redis, lockout_reaches_other_instance_within_100ms) {
+  KEYPOOL_START_REDIS(srv);
+  kp::state::redis ra(options(srv)), rb(options(srv));
+  pool a(keys(), pool_opts(ra));
+  pool b(keys(), pool_opts(rb));
+  auto la = ra.attach(a);
+  auto lb = rb.attach(b);
+  ASSERT_TRUE(ra.wait_ready(5s)) << ra.status().last_error;
+  ASSERT_TRUE(rb.wait_ready(5s)) << rb.status().last_error;
+
+  auto l = lease_of(a, "GROQ_API_KEY_2");
+  const std::string fp(l.fingerprint());
+  a.report(l, kp::outcome::rate_limited());
+  const auto took = time_until([&] { return !key_of(b, "GROQ_API_KEY_2").available(); }, 2s);
+  ASSERT_TRUE(took) << "the lockout never reached the other instance";
+  EXPECT_LT(*took, 100ms);
+  const auto k = key_of(b, "GROQ_API_KEY_2");
+  EXPECT_EQ(k.status, kp::key_status::locked);
+  EXPECT_EQ(k.reason, kp::outcome_kind::rate_limited);
+  ASSERT_TRUE(k.available_in);
+  EXPECT_GT(*k.available_in, 29s);
+  EXPECT_LE(*k.available_in, 30s);
+  for (int i = 0; i < 20; ++i) {
+    auto x = b.acquire_or_throw();
+    EXPECT_NE(x.variable(), "GROQ_API_KEY_2");
+    b.report(x, kp::outcome::success());  // successes publish nothing
+  }
+
+  // Stored under a namespaced, fingerprint-built key with the lockout's TTL.
+  const auto pttl = srv.command({"PTTL", ra.state_key("groq", fp)});
+  ASSERT_TRUE(pttl);
+  EXPECT_GT(std::stoll(*pttl), 29000);
+  EXPECT_LE(std::stoll(*pttl), 30000);
+  EXPECT_EQ(ra.state_key("groq", fp), "keypool:test:state:groq:" + fp);
+
+  ASSERT_TRUE(ra.flush(2s));
+  EXPECT_TRUE(time_until([&] { return ra.status().own_ignored == 1; }, 1s)) << "own message not seen";
+  const auto sa = ra.status(), sb = rb.status();
+  EXPECT_EQ(sa.published, 1u);
+  EXPECT_EQ(sa.written, 1u);
+  EXPECT_EQ(sa.received, 0u) << "an instance must not apply its own messages";
+  EXPECT_EQ(sb.received, 1u);
+  EXPECT_EQ(sb.applied, 1u);
+  EXPECT_EQ(sb.published, 0u) << "a remote change must not be re-published";
+  EXPECT_FALSE(sa.degraded);
+  EXPECT_TRUE(sa.connected && sa.subscribed);
+}
+
+TEST(redis, disable_and_enable_propagate) {
+  KEYPOOL_START_REDIS(srv);
+  kp::state::redis ra(options(srv)), rb(options(srv));
+  pool a(keys(), pool_opts(ra));
+  pool b(keys(), pool_opts(rb));
+  auto la = ra.attach(a);
+  auto lb = rb.attach(b);
+  ASSERT_TRUE(ra.wait_ready(5s) && rb.wait_ready(5s));
+
+  auto l = lease_of(a, "GROQ_API_KEY_1");
+  const std::string fp(l.fingerprint());
+  a.report(l, kp::outcome::invalid_key());
+  ASSERT_TRUE(time_until([&] { return key_of(b, "GROQ_API_KEY_1").state_name() == "invalid"; }, 2s));
+  EXPECT_EQ(key_of(b, "GROQ_API_KEY_1").status, kp::key_status::disabled);
+  const auto pttl = srv.command({"PTTL", ra.state_key("groq", fp)});
+  ASSERT_TRUE(pttl);
+  EXPECT_GT(std::stoll(*pttl), 14 * 60 * 1000) << "a disable lasts until the 15 min re-check";
+
+  // An operator re-enables the key on A: B gets it back and the Redis key goes.
+  ASSERT_TRUE(a.enable("GROQ_API_KEY_1"));
+  ASSERT_TRUE(time_until([&] { return key_of(b, "GROQ_API_KEY_1").available(); }, 2s));
+  ASSERT_TRUE(ra.flush(2s));
+  EXPECT_EQ(srv.command({"EXISTS", ra.state_key("groq", fp)}), "0");
+}
+
+TEST(redis, new_instance_loads_stored_lockouts) {
+  KEYPOOL_START_REDIS(srv);
+  kp::state::redis ra(options(srv));
+  pool a(keys(), pool_opts(ra));
+  auto la = ra.attach(a);
+  ASSERT_TRUE(ra.wait_ready(5s));
+  a.report(lease_of(a, "GROQ_API_KEY_3"), kp::outcome::rate_limited());
+  a.report(lease_of(a, "GROQ_API_KEY_1"), kp::outcome::forbidden());
+  ASSERT_TRUE(ra.flush(2s));
+
+  // Started afterwards: learns both from SCAN before ready().
+  kp::state::redis rc(options(srv));
+  pool c(keys(), pool_opts(rc));
+  auto lc = rc.attach(c);
+  ASSERT_TRUE(rc.wait_ready(5s));
+  EXPECT_EQ(key_of(c, "GROQ_API_KEY_3").status, kp::key_status::locked);
+  EXPECT_EQ(key_of(c, "GROQ_API_KEY_1").state_name(), "forbidden");
+  EXPECT_TRUE(key_of(c, "GROQ_API_KEY_2").available());
+  EXPECT_GE(rc.status().loaded, 2u);
+
+  // Another namespace shares nothing.
+  kp::state::redis rd(options(srv, "other"));
+  pool d(keys(), pool_opts(rd));
+  auto ld = rd.attach(d);
+  ASSERT_TRUE(rd.wait_ready(5s));
+  for (auto& k : d.snapshot().keys) EXPECT_TRUE(k.available()) << k.variable;
+}
+
+TEST(redis, stores_no_secrets) {
+  KEYPOOL_START_REDIS(srv);
+  kp::state::redis ra(options(srv));
+  pool a(keys(), pool_opts(ra));
+  auto la = ra.attach(a);
+  ASSERT_TRUE(ra.wait_ready(5s));
+  a.report(lease_of(a, "GROQ_API_KEY_1"), kp::outcome::rate_limited());
+  a.report(lease_of(a, "GROQ_API_KEY_2"), kp::outcome::out_of_credit());
+  const auto fp3 = kp::fingerprint("gsk_fake_redis_secret_3");
+  EXPECT_EQ(ra.take_daily("groq", fp3, kp::state::redis::day_of(std::chrono::system_clock::now()), 10),
+            kp::state::budget_verdict::granted);
+  ASSERT_TRUE(ra.flush(2s));
+  const auto all = srv.command({"KEYS", "*"});
+  ASSERT_TRUE(all);
+  std::string everything = *all;
+  std::size_t n = 0;
+  for (std::size_t pos = 0; pos <= all->size();) {
+    const auto nl = all->find('\n', pos);
+    const std::string key = all->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    ++n;
+    EXPECT_TRUE(key.starts_with("keypool:test:")) << key;
+    everything += '\n' + srv.command({"GET", key}).value_or("");
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  EXPECT_EQ(n, 3u) << *all;
+  EXPECT_EQ(everything.find("secret"), std::string::npos) << everything;
+  EXPECT_EQ(everything.find("gsk_"), std::string::npos) << everything;
+}
+
+TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
+  KEYPOOL_START_REDIS(srv);
+  constexpr int workers = 4, takes = 500;
+  constexpr std::uint32_t limit = 1000;
+  const auto fp = kp::fingerprint("gsk_fake_redis_secret_1");
+  const auto day = kp::state::redis::day_of(std::chrono::system_clock::now(), std::chrono::minutes(8 * 60));
+  std::atomic<int> granted{0}, exhausted{0}, unavailable{0};
+  {
+    // Two instances, two threads each: both the per-instance mutex and
+    // cross-connection atomicity are exercised.
+    kp::state::redis r1(options(srv)), r2(options(srv));
+    std::vector<std::thread> ts;
+    for (int w = 0; w < workers; ++w)
+      ts.emplace_back([&, w] {
+        auto& r = w % 2 ? r1 : r2;
+        for (int i = 0; i < takes; ++i) {
+          switch (r.take_daily("groq", fp, day, limit, std::chrono::minutes(8 * 60))) {
+            case kp::state::budget_verdict::granted: ++granted; break;
+            case kp::state::budget_verdict::exhausted: ++exhausted; break;
+            case kp::state::budget_verdict::unavailable: ++unavailable; break;
+          }
+        }
+      });
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(r1.daily_used("groq", fp, day), 1000u);
+    const auto key = r1.daily_key("groq", fp, day);
+    EXPECT_EQ(key, "keypool:test:daily:groq:" + fp + ":" + std::to_string(day));
+    // Expires at the provider's day boundary (08:00 UTC here).
+    const auto at = srv.command({"EXPIRETIME", key});
+    ASSERT_TRUE(at);
+    EXPECT_EQ(std::stoll(*at), (static_cast<long long>(day) + 1) * 86400 + 8 * 3600);
+    auto more = r1.reserve_daily("groq", fp, day, limit + 5, 10);
+    ASSERT_TRUE(more);
+    EXPECT_EQ(*more, 5u) << "a batch never exceeds the limit";
+  }
+  EXPECT_EQ(granted.load(), 1000);
+  EXPECT_EQ(exhausted.load(), 1000);
+  EXPECT_EQ(unavailable.load(), 0);
+}
+
+/// A loopback socket that completes TCP handshakes (backlog) but never
+/// answers: a Redis that hangs.
+struct hung_listener {
+  int fd = -1, port = 0;
+  hung_listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 64) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port = ntohs(a.sin_port);
+  }
+  ~hung_listener() { ::close(fd); }
+};
+
+TEST(redis, publish_never_blocks_while_redis_is_down_or_hangs) {
+  hung_listener hung;
+  ASSERT_NE(hung.port, 0);
+  const struct {
+    const char* what;
+    int port;
+  } cases[] = {{"refused", keypool_test::free_loopback_port()}, {"hung", hung.port}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    kp::state::redis_options o;
+    o.port = c.port;
+    o.name_space = "down";
+    o.queue_capacity = 100;
+    o.backoff_min = 10ms;
+    o.backoff_max = 50ms;
+    o.connect_timeout = 300ms;
+    o.command_timeout = 300ms;
+    auto start = std::chrono::steady_clock::now();
+    {
+      kp::state::redis r(o);
+      std::vector<std::chrono::nanoseconds> each;
+      each.reserve(10000);
+      const auto fp = kp::fingerprint("gsk_fake_redis_secret_1");
+      for (int i = 0; i < 10000; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        r.publish({"groq", fp, kp::key_status::locked, kp::outcome_kind::rate_limited,
+                   std::chrono::system_clock::now() + 60s});
+        each.push_back(std::chrono::steady_clock::now() - t0);
+      }
+      std::sort(each.begin(), each.end());
+      // The writer is stuck for up to 300 ms per command on the hung socket;
+      // publish() must not wait for it. (Generous bounds: a shared 2-core box
+      // under a sanitizer can deschedule any thread for a few ms.)
+      EXPECT_LT(each[each.size() * 99 / 100], 1ms);
+      EXPECT_LT(each.back(), 100ms) << "publish() waited for Redis";
+      const auto s = r.status();
+      EXPECT_TRUE(s.degraded);
+      EXPECT_FALSE(s.connected);
+      EXPECT_EQ(s.published, 10000u);
+      EXPECT_EQ(s.queued, 100u);
+      EXPECT_EQ(s.dropped, 9900u) << "drop-oldest beyond queue_capacity";
+      EXPECT_TRUE(time_until([&] { return !r.status().last_error.empty(); }, 2s)) << "no error reported";
+      start = std::chrono::steady_clock::now();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms) << "shutdown must not hang on a dead Redis";
+  }
+}
+
+TEST(redis, shutdown_is_prompt_while_reconnecting) {
+  kp::state::redis_options o;  // default backoff: grows towards 2 s
+  o.port = keypool_test::free_loopback_port();
+  o.name_space = "down";
+  std::optional<kp::state::redis> r(std::in_place, o);
+  std::this_thread::sleep_for(700ms);  // both threads are now in a long backoff
+  EXPECT_GT(r->status().last_error.size(), 0u);
+  const auto t0 = std::chrono::steady_clock::now();
+  r.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 200ms);
+}
+
+TEST(redis, budget_answers_unavailable_when_redis_is_down) {
+  kp::state::redis_options o;
+  o.port = keypool_test::free_loopback_port();
+  o.name_space = "down";
+  o.backoff_min = 200ms;
+  kp::state::redis r(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(r.take_daily("groq", "000000000000", 1, 10), kp::state::budget_verdict::unavailable);
+  // Within the backoff no new connect is tried: answered at once.
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(r.take_daily("groq", "000000000000", 1, 10), kp::state::budget_verdict::unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 150ms);
+  EXPECT_EQ(r.status().budget_unavailable, 101u);
+  EXPECT_FALSE(r.reserve_daily("groq", "000000000000", 1, 10, 5));
+}
+
+TEST(redis, survives_redis_kill_and_restart) {
+  KEYPOOL_START_REDIS(srv);
+  kp::state::redis ra(options(srv)), rb(options(srv));
+  pool a(keys(), pool_opts(ra));
+  pool b(keys(), pool_opts(rb));
+  auto la = ra.attach(a);
+  auto lb = rb.attach(b);
+  ASSERT_TRUE(ra.wait_ready(5s) && rb.wait_ready(5s));
+
+  // A picker keeps going the whole time.
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> picks{0}, failures{0};
+  std::thread picker([&] {
+    while (!done.load(std::memory_order_relaxed)) {
+      auto l = a.acquire();
+      if (!l) {
+        ++failures;
+        continue;
+      }
+      a.report(*l, kp::outcome::success());
+      picks.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+
+  srv.kill();
+  ASSERT_TRUE(time_until([&] { return ra.status().degraded && rb.status().degraded; }, 3s))
+      << "killed Redis not noticed";
+  // A lockout while Redis is down: applied locally at once, queued for Redis.
+  const auto t0 = std::chrono::steady_clock::now();
+  a.report(lease_of(a, "GROQ_API_KEY_2"), kp::outcome::rate_limited());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5ms);
+  EXPECT_EQ(key_of(a, "GROQ_API_KEY_2").status, kp::key_status::locked);
+  EXPECT_EQ(ra.status().queued, 1u);
+  for (int i = 0; i < 20; ++i) {
+    auto x = a.acquire_or_throw();
+    EXPECT_NE(x.variable(), "GROQ_API_KEY_2") << "a locked key was handed out";
+    a.report(x, kp::outcome::success());
+  }
+  const auto before = picks.load();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_GT(picks.load(), before) << "picks stopped while Redis was down";
+  EXPECT_EQ(ra.take_daily("groq", "000000000000", 1, 5), kp::state::budget_verdict::unavailable);
+
+  ASSERT_TRUE(srv.start()) << "restart on port " << srv.port();
+  ASSERT_TRUE(time_until([&] { return !ra.status().degraded && ra.status().queued == 0; }, 5s))
+      << ra.status().last_error;
+  ASSERT_TRUE(time_until([&] { return !rb.status().degraded; }, 5s)) << rb.status().last_error;
+  // The queued write went through after the restart, and B (re-subscribed,
+  // reloaded by SCAN or told on the channel) has the lockout.
+  const auto fp2 = kp::fingerprint("gsk_fake_redis_secret_2");
+  const auto pttl = srv.command({"PTTL", ra.state_key("groq", fp2)});
+  ASSERT_TRUE(pttl);
+  EXPECT_GT(std::stoll(*pttl), 25000);
+  EXPECT_TRUE(time_until([&] { return key_of(b, "GROQ_API_KEY_2").status == kp::key_status::locked; }, 2s));
+  const auto sa = ra.status();
+  EXPECT_GE(sa.reconnects, 1u);
+  EXPECT_EQ(sa.written, 1u);
+  EXPECT_EQ(sa.dropped, 0u);
+  EXPECT_EQ(rb.status().dropped, 0u);
+  EXPECT_EQ(ra.take_daily("groq", fp2, 1, 5), kp::state::budget_verdict::granted) << "budget connection recovers";
+
+  done = true;
+  picker.join();
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_GT(picks.load(), 0u);
+}
+
+TEST(redis, default_handle_is_inert) {
+  kp::state::redis r;
+  r.publish({"groq", "000000000000", kp::key_status::locked, kp::outcome_kind::rate_limited, {}});
+  EXPECT_FALSE(r.status().configured);
+  EXPECT_FALSE(r.ready());
+  EXPECT_EQ(r.take_daily("groq", "000000000000", 1, 1), kp::state::budget_verdict::unavailable);
+  EXPECT_THROW(kp::state::redis({.name_space = "bad name"}), std::invalid_argument);
+  EXPECT_THROW(kp::state::redis({.name_space = "a*"}), std::invalid_argument);
+}
