@@ -14,17 +14,26 @@
 ///  - transient (5xx, overload, connection failures, a 2xx body that does not
 ///    decode): the next provider.
 ///  - bad_request: returned at once; no other key or provider is tried.
+///  - a provider whose spend cap is reached (http/spend.hpp) is skipped
+///    before any attempt; the result/error lists it in `skipped` with the
+///    reason.
+///
+/// Every success adds its usage × price to the client's spend_ledger, and an
+/// application hook (on_statistics) can print the statistics after requests.
 ///
 /// Thread safety: a client may be shared by any number of threads; chat and
-/// async_chat may run concurrently (the chain's acquire/report are
-/// lock-free, the remembered-model table takes a short mutex).
+/// async_chat may run concurrently (the chain's acquire/report and the cap
+/// checks are lock-free; the remembered-model table, the ledger's record on
+/// success and the hook call take short mutexes).
 
 #include <keypool/chain/chain.hpp>
 #include <keypool/classify/classifier.hpp>
 #include <keypool/core/outcome.hpp>
+#include <keypool/http/spend.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/wire_request.hpp>
 #include <keypool/providers/descriptor.hpp>
+#include <keypool/report/text.hpp>
 #include <keypool/wire/anthropic_messages.hpp>
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
@@ -32,11 +41,15 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -67,6 +80,10 @@ struct failover_options {
   /// account (or key) that got that answer.
   std::chrono::milliseconds model_unavailable_ttl{std::chrono::hours(1)};
   classify::classify_options classify{};
+  /// Where costs accumulate and spend caps live. Null: the client makes its
+  /// own ledger priced from the built-in catalog. Share one ledger between
+  /// clients to cap their combined spend.
+  std::shared_ptr<spend_ledger> spend{};
 };
 
 /// One HTTP attempt, as recorded in the result. Never holds the secret.
@@ -80,12 +97,21 @@ struct attempt {
   std::chrono::microseconds latency{0};
 };
 
+/// A provider left out of a request without an attempt, and why
+/// ("OPENAI spend cap of $5.00 reached ($5.02 spent)").
+struct skipped_provider {
+  std::string provider;  ///< provider id
+  std::string reason;
+};
+
 struct chat_result {
   wire::chat_response response;
   std::string provider;
   std::string model;
   std::string key_variable;
   std::vector<attempt> attempts;  ///< every attempt, the successful one last
+  double cost_usd = 0;            ///< usage × price of this answer (0: free or unpriced)
+  std::vector<skipped_provider> skipped{};  ///< providers skipped for their spend cap
 };
 
 enum class failover_errc : std::uint8_t {
@@ -118,12 +144,36 @@ struct failover_error {
   /// For bad_request: the provider's status and the start of its body.
   unsigned status = 0;
   std::string body{};
+  /// Providers skipped for their spend cap (also named in `message`).
+  std::vector<skipped_provider> skipped{};
 };
 
 using chat_outcome = ::keypool::detail::expected<chat_result, failover_error>;
 
 /// Receives streamed text deltas, in order, on the transport's strand.
 using text_sink = std::function<void(std::string_view)>;
+
+/// What the statistics hook sees after a chat completed.
+struct statistics_event {
+  const chat_outcome& outcome;           ///< the chat that just completed (answer or error)
+  std::span<const pool_snapshot> pools;  ///< the chain's keys, in chain order
+  const spend_snapshot& spend;           ///< the client's ledger
+  std::uint64_t completed;               ///< chats this client has completed, this one included
+};
+
+using statistics_hook = std::function<void(const statistics_event&)>;
+
+/// When the hook runs: after every `every_n_requests`-th completed chat, and
+/// no more often than `min_interval` (0: no limit).
+struct statistics_options {
+  std::uint64_t every_n_requests = 1;
+  std::chrono::milliseconds min_interval{0};
+};
+
+/// The seed's table ("📊 API KEY STATISTICS") followed by the "💰 SPEND" block.
+inline std::string statistics_text(const statistics_event& e) {
+  return report::text(e.pools) + "\n" + spend_text(e.spend);
+}
 
 namespace detail {
 
@@ -231,6 +281,8 @@ class client {
       if (!u) throw std::invalid_argument("keypool::http::client: provider '" + r.provider.id + "': " + u.error().message);
       bases_.push_back(std::move(*u));
     }
+    if (!opts_.spend) opts_.spend = std::make_shared<spend_ledger>();
+    for (const auto& r : routes_) accounts_.push_back(opts_.spend->provider(r.provider.id, r.provider.display_name));
   }
 
   /// Starts a chat; `req.model` is ignored (each route's models are used).
@@ -280,6 +332,26 @@ class client {
   const std::vector<route>& routes() const noexcept { return routes_; }
   const failover_options& options() const noexcept { return opts_; }
 
+  /// Costs and spend caps: `spend().set_cap("openai", 5.00)`,
+  /// `spend().snapshot()`.
+  spend_ledger& spend() const noexcept { return *opts_.spend; }
+
+  /// Installs (or, with an empty function, removes) the statistics hook. It
+  /// runs on the transport's executor after a chat completes and before its
+  /// completion handler (so a blocking chat() returns after it); calls are
+  /// serialized; an exception from it is swallowed. Snapshots are taken only
+  /// when it runs.
+  void on_statistics(statistics_hook hook, statistics_options o = {}) {
+    std::shared_ptr<const hook_state> h;
+    if (hook) h = std::make_shared<const hook_state>(hook_state{std::move(hook), o});
+    std::lock_guard lock(hook_mu_);
+    hook_ = std::move(h);
+    has_hook_.store(hook_ != nullptr, std::memory_order_release);
+  }
+
+  /// Chats completed so far (answers and errors).
+  std::uint64_t completed() const noexcept { return completed_.load(std::memory_order_relaxed); }
+
   /// Forgets every model remembered as unavailable.
   void clear_unavailable_models() {
     std::lock_guard lock(mu_);
@@ -289,11 +361,16 @@ class client {
  private:
   using gone_key = std::tuple<std::string, std::string, std::string>;  // provider, account-or-variable, model
 
+  struct hook_state {
+    statistics_hook fn;
+    statistics_options opts;
+  };
+
   /// Takes the attempts by reference and moves them only after every
   /// argument (messages built from them) has been evaluated.
   static chat_outcome fail(failover_errc c, std::string msg, std::vector<attempt>& attempts) {
     return ::keypool::detail::unexpected<failover_error>{
-        {c, std::string(to_string(c)) + ": " + std::move(msg), std::move(attempts), std::nullopt, 0, {}}};
+        {c, std::string(to_string(c)) + ": " + std::move(msg), std::move(attempts), std::nullopt, 0, {}, {}}};
   }
   static chat_outcome fail(failover_errc c, std::string msg) {
     std::vector<attempt> none;
@@ -334,11 +411,52 @@ class client {
     } catch (const std::exception& e) {
       out.emplace(fail(failover_errc::invalid_request, std::string("internal error: ") + e.what()));
     }
+    notify(*out);
     auto ex = boost::asio::get_associated_executor(handler, transport_.get_executor());
     boost::asio::dispatch(ex, [h = std::move(handler), r = std::move(*out)]() mutable { std::move(h)(std::move(r)); });
   }
 
+  /// Counts the completion and runs the statistics hook when it is due.
+  void notify(const chat_outcome& out) {
+    const auto n = completed_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (!has_hook_.load(std::memory_order_acquire)) return;
+    std::shared_ptr<const hook_state> h;
+    {
+      std::lock_guard lock(hook_mu_);
+      h = hook_;
+    }
+    if (!h || (h->opts.every_n_requests > 1 && n % h->opts.every_n_requests != 0)) return;
+    std::lock_guard lock(call_mu_);
+    const auto now = clock::now();
+    if (h->opts.min_interval.count() > 0 && last_hook_ && now - *last_hook_ < h->opts.min_interval) return;
+    last_hook_ = now;
+    try {
+      const auto pools = chain_.snapshot();
+      const auto spent = opts_.spend->snapshot();
+      h->fn(statistics_event{out, pools, spent, n});
+    } catch (...) {
+      // The hook is the application's; its failure must not break the chat.
+    }
+  }
+
+  static std::string joined(const std::vector<skipped_provider>& skipped) {
+    std::string out;
+    for (const auto& s : skipped) out += (out.empty() ? "" : ". ") + s.reason;
+    return out;
+  }
+
   boost::asio::awaitable<chat_outcome> run(wire::chat_request req, text_sink sink) {
+    std::vector<skipped_provider> skipped;
+    auto out = co_await run_attempts(std::move(req), std::move(sink), skipped);
+    if (!skipped.empty()) {
+      if (out) out->skipped = std::move(skipped);
+      else out.error().skipped = std::move(skipped);
+    }
+    co_return out;
+  }
+
+  boost::asio::awaitable<chat_outcome> run_attempts(wire::chat_request req, text_sink sink,
+                                                    std::vector<skipped_provider>& skipped) {
     const bool streaming = static_cast<bool>(sink);
     bool delivered = false;  // text reached the caller: no failover after that
     const auto deadline = clock::now() + opts_.deadline;
@@ -353,9 +471,21 @@ class client {
         co_return fail(failover_errc::deadline_exceeded,
                        "the deadline of " + std::to_string(opts_.deadline.count()) + " ms passed" + last_reason(attempts),
                        attempts);
-      if (skip.all())
-        co_return fail(failover_errc::all_unavailable, "every provider failed" + last_reason(attempts),
+      // Spend caps: lock-free reads; a capped provider is skipped, with its reason.
+      for (std::size_t i = 0; i < routes_.size(); ++i)
+        if (!skip.test(i))
+          if (auto why = opts_.spend->cap_reason(accounts_[i])) {
+            skip.set(i);
+            skipped.push_back({routes_[i].provider.id, std::move(*why)});
+          }
+      if (skip.all()) {
+        if (attempts.empty())
+          co_return fail(failover_errc::all_unavailable, "No provider available: " + joined(skipped), attempts);
+        co_return fail(failover_errc::all_unavailable,
+                       "every provider failed" + (skipped.empty() ? std::string() : "; skipped: " + joined(skipped)) +
+                           last_reason(attempts),
                        attempts);
+      }
       auto acquired = chain_.acquire(skip);
       if (!acquired) {
         const chain_error& why = acquired.error();
@@ -366,7 +496,8 @@ class client {
           co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
           continue;
         }
-        auto e = fail(failover_errc::all_unavailable, why.message(), attempts);
+        auto e = fail(failover_errc::all_unavailable,
+                      skipped.empty() ? why.message() : why.message() + ". " + joined(skipped), attempts);
         e.error().unavailable = why;
         co_return e;
       }
@@ -452,8 +583,10 @@ class client {
           if (decoded) {
             attempts.push_back(std::move(a));
             chain_.report(cl, keypool::outcome::success());
+            const double cost = opts_.spend->record(accounts_[p], cl.lease.variable(), cl.lease.fingerprint(),
+                                                    r.model, decoded->usage, decoded->model);
             chat_result ok{std::move(*decoded), rt.provider.id, r.model, std::string(cl.lease.variable()),
-                           std::move(attempts)};
+                           std::move(attempts), cost, {}};
             co_return ok;
           }
           // A 2xx the codec cannot read: the provider's problem, not the key's.
@@ -506,6 +639,13 @@ class client {
   failover_options opts_;
   std::mutex mu_;
   std::map<gone_key, clock::time_point> gone_;
+  std::vector<spend_ledger::provider_handle> accounts_;  ///< per route, into opts_.spend
+  std::atomic<std::uint64_t> completed_{0};
+  std::atomic<bool> has_hook_{false};
+  std::mutex hook_mu_;  ///< guards hook_
+  std::shared_ptr<const hook_state> hook_;
+  std::mutex call_mu_;  ///< serializes hook calls; guards last_hook_
+  std::optional<clock::time_point> last_hook_;
 };
 
 }  // namespace keypool::http
