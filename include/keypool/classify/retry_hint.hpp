@@ -105,6 +105,11 @@ inline sys_time make_time(int y, int mo, int d, int h, int mi, int s, double fra
   using namespace std::chrono;
   const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + s;
+  // system_clock counts nanoseconds (about ±292 years around 1970): a later
+  // date saturates, a day short of the end so callers can still subtract a
+  // UTC offset, instead of overflowing. Hints are clamped to a cap anyway.
+  constexpr std::int64_t max_secs = duration_cast<seconds>(system_clock::duration::max()).count() - 86400;
+  if (secs > max_secs) return sys_time(duration_cast<system_clock::duration>(seconds(max_secs)));
   return sys_time(duration_cast<system_clock::duration>(
       seconds(secs) + microseconds(static_cast<std::int64_t>(frac * 1e6))));
 }

@@ -177,7 +177,13 @@ class basic_pool {
     auto overflow = std::make_unique<shard>(capacity_);
     overflow->shared = true;
     shards_[detail::overflow_slot].store(overflow.release(), std::memory_order_release);
-    reload(std::move(keys));
+    try {
+      reload(std::move(keys));
+    } catch (...) {
+      // No destructor runs for a throwing constructor.
+      delete shards_[detail::overflow_slot].load(std::memory_order_relaxed);
+      throw;
+    }
   }
 
  public:
@@ -295,6 +301,17 @@ class basic_pool {
   /// stop being handed out. Pickers are never blocked. Throws (and changes
   /// nothing) for an invalid list or when capacity would be exceeded.
   reload_result reload(std::vector<key_spec> keys) {
+    // The pool keeps its own copies; wipe every secret it was handed,
+    // whether the reload succeeds or throws.
+    struct wipe_on_exit {
+      std::vector<key_spec>& specs;
+      ~wipe_on_exit() {
+        for (auto& k : specs) {
+          k.secret.resize(k.secret.capacity());
+          detail::secure_wipe(k.secret.data(), k.secret.size());
+        }
+      }
+    } wipe{keys};
     validate(keys);
     std::lock_guard g(mu_);
     std::vector<std::uint32_t> ids(keys.size(), 0);

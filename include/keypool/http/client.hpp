@@ -525,7 +525,7 @@ class client {
         auto enc = detail::encode_for(rt, bases_[p], r, cl.lease.secret(), streaming);
         if (!enc) {
           chain_.report(cl, keypool::outcome::bad_request());
-          co_return fail(failover_errc::invalid_request, enc.error().message, attempts);
+          co_return fail(failover_errc::invalid_request, scrub(enc.error().message, cl.lease), attempts);
         }
         auto hreq = make_request(bases_[p], std::move(*enc));
         for (const auto& [n, v] : rt.provider.extra_headers)
@@ -550,7 +550,7 @@ class client {
           // The stream decoder stopped the body: report its reason.
           auto bad = stream->finish();
           a.outcome = keypool::outcome::transient();
-          a.reason = bad ? resp.error().message : bad.error().message;
+          a.reason = scrub(bad ? resp.error().message : bad.error().message, cl.lease);
           attempts.push_back(std::move(a));
           chain_.report(cl, keypool::outcome::transient());
           if (delivered) co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
@@ -561,7 +561,7 @@ class client {
           // Nothing the key did: connection trouble is the provider's (or the
           // network's), so move on to the next provider.
           a.outcome = keypool::outcome::transient();
-          a.reason = resp.error().message;
+          a.reason = scrub(resp.error().message, cl.lease);
           if (delivered) {
             attempts.push_back(std::move(a));
             chain_.report(cl, keypool::outcome::transient());
@@ -577,7 +577,7 @@ class client {
         auto c = classify::classify(rt.provider, static_cast<int>(resp->status), lookup, resp->body,
                                     std::chrono::system_clock::now(), opts_.classify);
         a.outcome = c.result;
-        a.reason = c.reason;
+        a.reason = scrub(c.reason, cl.lease);
         if (c.result.kind == outcome_kind::success) {
           auto decoded = stream ? stream->finish() : detail::decode_for(rt, resp->body);
           if (decoded) {
@@ -591,7 +591,7 @@ class client {
           }
           // A 2xx the codec cannot read: the provider's problem, not the key's.
           a.outcome = keypool::outcome::transient();
-          a.reason = decoded.error().message;
+          a.reason = scrub(decoded.error().message, cl.lease);
           attempts.push_back(std::move(a));
           chain_.report(cl, keypool::outcome::transient());
           if (delivered) co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
@@ -607,9 +607,9 @@ class client {
           case outcome_kind::bad_request: {
             chain_.report(cl, c.result);
             auto e = fail(failover_errc::bad_request,
-                          rt.provider.id + " rejected the request (" + c.reason + ")", attempts);
+                          rt.provider.id + " rejected the request (" + scrub(c.reason, cl.lease) + ")", attempts);
             e.error().status = resp->status;
-            e.error().body = detail::clip_body(resp->body);
+            e.error().body = detail::clip_body(scrub(resp->body, cl.lease));
             co_return e;
           }
           case outcome_kind::transient:
@@ -624,6 +624,17 @@ class client {
       }
       if (next_provider) skip.set(p);
     }
+  }
+
+  /// Some gateways echo the request's credentials in error bodies: the
+  /// caller never gets the secret back, only its redacted form.
+  static std::string scrub(std::string text, const keypool::lease& l) {
+    const std::string_view secret = l.secret();
+    if (secret.empty()) return text;
+    const std::string_view shown = l.redacted();
+    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + shown.size()))
+      text.replace(at, secret.size(), shown);
+    return text;
   }
 
   static std::string last_reason(const std::vector<attempt>& attempts) {

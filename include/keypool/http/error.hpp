@@ -15,6 +15,7 @@ namespace keypool::http {
 
 enum class errc : std::uint8_t {
   invalid_url,             ///< the URL could not be parsed
+  invalid_request,         ///< a header name or value holds CR, LF or NUL (header injection)
   insecure_http_refused,   ///< plain http:// to a non-loopback host without allow_insecure_http
   resolve_failed,          ///< DNS lookup failed
   connect_failed,          ///< TCP connect (or proxy CONNECT) failed
@@ -33,6 +34,7 @@ enum class errc : std::uint8_t {
 constexpr std::string_view to_string(errc e) noexcept {
   switch (e) {
     case errc::invalid_url: return "invalid_url";
+    case errc::invalid_request: return "invalid_request";
     case errc::insecure_http_refused: return "insecure_http_refused";
     case errc::resolve_failed: return "resolve_failed";
     case errc::connect_failed: return "connect_failed";
@@ -63,6 +65,7 @@ struct error {
   bool before_request_sent() const noexcept {
     switch (code) {
       case errc::invalid_url:
+      case errc::invalid_request:
       case errc::insecure_http_refused:
       case errc::resolve_failed:
       case errc::connect_failed:

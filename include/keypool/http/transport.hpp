@@ -339,6 +339,15 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
                    "plain http:// to " + key.to_string() +
                        " refused: the API key would cross the network unencrypted (use https, or set "
                        "allow_insecure_http)");
+  // Beast writes header fields verbatim: refuse CR, LF and NUL (header
+  // injection) before anything is sent. The message never quotes the value.
+  for (const auto& f : req.headers) {
+    const auto bad = [](std::string_view v) { return v.find_first_of(std::string_view("\r\n\0", 3)) != v.npos; };
+    if (bad(f.name_string()) || bad(f.value()))
+      co_return fail(errc::invalid_request, "request to " + key.to_string() + ": header '" +
+                                                std::string(bad(f.name_string()) ? "(invalid name)" : f.name_string()) +
+                                                "' contains CR, LF or NUL; refused");
+  }
   bhttp::request<bhttp::string_body> breq{req.method, u.target, 11};
   for (const auto& f : req.headers) breq.insert(f.name_string(), f.value());
   breq.set(bhttp::field::host, u.host_header());

@@ -58,7 +58,7 @@ struct encoded_request {
   std::string body;
 };
 
-enum class encode_errc : std::uint8_t { empty_model, invalid_model, invalid_mime_type, empty_secret };
+enum class encode_errc : std::uint8_t { empty_model, invalid_model, invalid_mime_type, empty_secret, invalid_secret };
 
 struct encode_error {
   encode_errc code;

@@ -109,6 +109,12 @@ inline std::optional<encode_error> check_request(const chat_request& r, std::str
                                                  std::string_view format) {
   if (r.model.empty()) return encode_error{encode_errc::empty_model, std::string(format) + ": no model given"};
   if (secret.empty()) return encode_error{encode_errc::empty_secret, std::string(format) + ": empty API key"};
+  // Defence in depth against header injection: pools reject such keys at
+  // load, but an encoder may be called with any string.
+  for (char c : secret)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return encode_error{encode_errc::invalid_secret,
+                          std::string(format) + ": API key contains whitespace or a control character"};
   for (std::size_t i = 0; i < r.images.size(); ++i)
     if (!valid_image_mime(r.images[i].mime_type))
       return encode_error{encode_errc::invalid_mime_type,

@@ -1,0 +1,121 @@
+/// libFuzzer target: the response decoders of keypool/wire (the three chat
+/// codecs, whole-body and streamed over SSE), base64 and the URL parser.
+///
+/// Input: byte 0 → SSE chunk size (1..32); the rest is the body.
+///
+/// Invariants: decoders never throw and return either a response or an
+/// error whose message names the format and stays short (provider text is
+/// clipped); streaming is independent of how the bytes are split across
+/// feeds (same text, same verdict, byte by byte or all at once); base64
+/// decode/encode round-trips; URL errors never echo a query string.
+
+#include "fuzz_check.hpp"
+
+#include <keypool/http/url.hpp>
+#include <keypool/wire/anthropic_messages.hpp>
+#include <keypool/wire/base64.hpp>
+#include <keypool/wire/gemini_generate_content.hpp>
+#include <keypool/wire/openai_chat.hpp>
+#include <keypool/wire/sse.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace {
+
+namespace wire = keypool::wire;
+
+void check_error(const wire::decode_error& e, std::string_view format) {
+  KEYPOOL_FUZZ_CHECK(to_string(e.code) != "unknown", "decode error code out of range");
+  KEYPOOL_FUZZ_CHECK(e.message.starts_with(std::string(format) + ": "), "decode error does not name the format");
+  KEYPOOL_FUZZ_CHECK(e.message.size() <= 600, "decode error message not clipped");
+}
+
+template <class Codec>
+void check_whole(std::string_view body) {
+  const wire::decode_result r = Codec::decode(body);
+  if (!r) check_error(r.error(), Codec::name);
+}
+
+struct stream_run {
+  std::string text_seen;
+  std::string partial;
+  bool ok = false;
+  std::string text;
+  std::string error;
+};
+
+template <class Codec>
+stream_run run_stream(std::string_view body, std::size_t chunk) {
+  wire::chat_stream<Codec> s;
+  stream_run out;
+  for (std::size_t i = 0; i < body.size(); i += chunk)
+    if (!s.feed(body.substr(i, chunk), [&](std::string_view t) { out.text_seen.append(t); })) break;
+  out.partial = s.text();
+  const wire::decode_result r = s.finish();
+  out.ok = r.has_value();
+  if (r) {
+    out.text = r->text;
+  } else {
+    check_error(r.error(), Codec::name);
+    out.error = r.error().message;
+  }
+  return out;
+}
+
+template <class Codec>
+void check_stream(std::string_view body, std::size_t chunk) {
+  const stream_run a = run_stream<Codec>(body, chunk);
+  const stream_run b = run_stream<Codec>(body, body.size() + 1);
+  KEYPOOL_FUZZ_CHECK(a.ok == b.ok, "stream verdict depends on how bytes were split");
+  KEYPOOL_FUZZ_CHECK(a.text_seen == b.text_seen, "streamed text depends on how bytes were split");
+  KEYPOOL_FUZZ_CHECK(a.error == b.error, "stream error depends on how bytes were split");
+  KEYPOOL_FUZZ_CHECK(a.partial == a.text_seen, "text() disagrees with the deltas delivered");
+  if (a.ok) KEYPOOL_FUZZ_CHECK(a.text == a.text_seen, "final text disagrees with the deltas");
+}
+
+void check_base64(std::string_view in) {
+  const auto d = wire::base64::decode(in);
+  if (!d) return;
+  const std::string e = wire::base64::encode(*d);
+  KEYPOOL_FUZZ_CHECK(wire::base64::decode(e) == d, "base64 round trip");
+  KEYPOOL_FUZZ_CHECK(e.size() == wire::base64::encoded_size(d->size()), "base64 encoded_size");
+}
+
+void check_url(std::string_view in) {
+  const auto u = keypool::http::parse_url(in);
+  if (u) {
+    KEYPOOL_FUZZ_CHECK(u->port != 0, "URL without a port");
+    KEYPOOL_FUZZ_CHECK(!u->host.empty() && !u->target.empty() && u->target.front() == '/', "URL parts");
+    return;
+  }
+  const std::string& msg = u.error().message;
+  KEYPOOL_FUZZ_CHECK(msg.size() <= 256, "URL error message too long");
+  // A token in the query string must never be echoed.
+  const auto q = in.find('?');
+  if (q != std::string_view::npos) {
+    const std::string_view query = in.substr(q + 1);
+    if (query.size() >= 16 && in.substr(0, q).find(query) == std::string_view::npos &&
+        std::string_view("invalid URL ''").find(query) == std::string_view::npos)
+      KEYPOOL_FUZZ_CHECK(msg.find(query) == std::string::npos, "URL error echoes the query string");
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const std::size_t chunk = 1 + data[0] % 32;
+  const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  check_whole<wire::openai_chat>(body);
+  check_whole<wire::anthropic_messages>(body);
+  check_whole<wire::gemini_generate_content>(body);
+  check_stream<wire::openai_chat>(body, chunk);
+  check_stream<wire::anthropic_messages>(body, chunk);
+  check_stream<wire::gemini_generate_content>(body, chunk);
+  check_base64(body);
+  check_url(body);
+  return 0;
+}
