@@ -1,0 +1,150 @@
+# keypool — one-command workflows on a fresh Debian 12.
+#
+#   make demo        install deps, build and run examples/demo
+#   make test        install deps, build everything, run all tests (ctest)
+#   make bench       Release build, run the benchmarks
+#   make bench-smoke run each benchmark briefly (only checks they run)
+#   make tsan        ThreadSanitizer build of core/stress/soak tests, run them
+#   make asan        AddressSanitizer + UBSan build, run all tests
+#   make soak        the soak test at full length (60 s)
+#   make meson-test  the same tests through Meson
+#   make clean       remove all build directories
+#
+# Variables: JOBS (default 2), BENCH_FILTER (regex, default all),
+#            TSAN_CXX (default clang++ when present, else g++),
+#            SOAK_SECONDS (soak length under `make tsan`, default 5),
+#            MESON_BUILDTYPE (default debugoptimized; CI uses plain = -O0,
+#            about half the compile time of the Beast-heavy http tests),
+#            MESON_OPTIONS (e.g. -Dbenchmarks=disabled, as CI does).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+JOBS         ?= 2
+BUILD_DIR    ?= build
+BENCH_FILTER ?= .
+MESON_BUILDTYPE ?= debugoptimized
+SOAK_SECONDS ?= 5
+MESON_OPTIONS ?=
+CMAKE_QUIET  := --log-level=WARNING -Wno-dev
+
+TSAN_CXX ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo g++)
+
+DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
+  libboost1.81-dev libboost-json1.81-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev
+# Only the tests need a Redis server (they skip without one); not for `make demo`.
+TEST_PACKAGES := redis-server
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Run a test folder's binary only if that folder has sources (else no target).
+have_tests = $(wildcard tests/$(1)/*.cpp)
+
+.PHONY: all deps deps-test install-packages configure build test demo bench bench-smoke tsan asan soak \
+        meson-test clean help
+
+all: build
+
+help:
+	@awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' Makefile
+
+# Install missing Debian packages, idempotently and without prompts.
+deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+deps-test:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+
+install-packages:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "deps: not a Debian system; install these yourself: $(PACKAGES)"; \
+	  exit 0; \
+	fi; \
+	missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing </dev/null; \
+	fi
+
+configure: deps
+	@test -f $(BUILD_DIR)/build.ninja || \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_QUIET)
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: deps-test build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure --no-label-summary -j$(JOBS)
+
+demo: configure
+	@if [ ! -f examples/demo/main.cpp ]; then \
+	  echo "make demo: examples/demo/main.cpp does not exist yet (no demo to run)." >&2; \
+	  exit 1; \
+	fi
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target example_demo
+	@./$(BUILD_DIR)/examples/demo/example_demo
+
+bench: deps
+	@test -f build-release/build.ninja || \
+	  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	    -DKEYPOOL_BUILD_TESTS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
+	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
+	@cmake --build build-release -j$(JOBS) --target keypool_bench
+	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)'
+
+# Reuses the default build: only proves every benchmark runs.
+bench-smoke: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target keypool_bench
+	@out=$$(./$(BUILD_DIR)/benchmarks/keypool_bench --benchmark_min_time=0.01 \
+	  --benchmark_filter='$(BENCH_FILTER)' 2>&1) || { echo "$$out"; exit 1; }; \
+	echo "bench-smoke: OK ($$(grep -c '^[A-Za-z_].* ns ' <<<"$$out") benchmarks ran)"
+
+tsan: deps-test
+	@test -f build-tsan/build.ninja || \
+	  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCMAKE_CXX_COMPILER=$(TSAN_CXX) -DKEYPOOL_SANITIZE=thread \
+	    -DKEYPOOL_BUILD_BENCHMARKS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
+	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
+	@folders="$(foreach f,core stress soak,$(if $(call have_tests,$(f)),$(f)))"; \
+	if [ -z "$${folders// }" ]; then echo "tsan: no core/stress/soak tests yet"; exit 0; fi; \
+	targets=""; for f in $$folders; do targets="$$targets keypool_$${f}_tests"; done; \
+	cmake --build build-tsan -j$(JOBS) --target $$targets || exit 1; \
+	for f in $$folders; do \
+	  echo "tsan: keypool_$${f}_tests"; \
+	  KEYPOOL_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
+	    ./build-tsan/tests/$$f/keypool_$${f}_tests --gtest_brief=1 || exit 1; \
+	done
+
+# The full-length soak (env KEYPOOL_SOAK_SECONDS, default 60; ctest uses 5).
+soak: build
+	@KEYPOOL_SOAK_SECONDS=$${KEYPOOL_SOAK_SECONDS:-60} \
+	  ./$(BUILD_DIR)/tests/soak/keypool_soak_tests --gtest_brief=1
+
+asan: deps-test
+	@test -f build-asan/build.ninja || \
+	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    '-DKEYPOOL_SANITIZE=address;undefined' \
+	    -DKEYPOOL_BUILD_BENCHMARKS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
+	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
+	@cmake --build build-asan -j$(JOBS)
+	@ASAN_OPTIONS="detect_leaks=1 $$ASAN_OPTIONS" \
+	  UBSAN_OPTIONS="print_stacktrace=1 $$UBSAN_OPTIONS" \
+	  ctest --test-dir build-asan --output-on-failure --no-label-summary -j$(JOBS)
+
+# Meson cannot glob: re-running setup picks up new test/bench/example files.
+meson-test: deps-test
+	@if [ -f build-meson/build.ninja ]; then set -- --reconfigure; else set --; fi; \
+	out=$$(meson setup "$$@" -Dbuildtype=$(MESON_BUILDTYPE) $(MESON_OPTIONS) build-meson 2>&1) || { echo "$$out"; exit 1; }
+	@meson compile -C build-meson -j $(JOBS)
+	@meson test -C build-meson --print-errorlogs --num-processes $(JOBS)
+
+clean:
+	@rm -rf $(BUILD_DIR) build-release build-tsan build-asan build-meson
