@@ -25,6 +25,8 @@ BUILD_DIR    ?= build
 BENCH_FILTER ?= .
 MESON_BUILDTYPE ?= debugoptimized
 SOAK_SECONDS ?= 5
+# Test folders `make asan` builds and runs (all of them by default).
+ASAN_FOLDERS ?= core stress soak config hardening integration http redis
 MESON_OPTIONS ?=
 CMAKE_QUIET  := --log-level=WARNING -Wno-dev
 
@@ -134,10 +136,15 @@ asan: deps-test
 	    '-DKEYPOOL_SANITIZE=address;undefined' \
 	    -DKEYPOOL_BUILD_BENCHMARKS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
 	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
-	@cmake --build build-asan -j$(JOBS)
-	@ASAN_OPTIONS="detect_leaks=1 $$ASAN_OPTIONS" \
+	@targets=""; labels=""; for f in $(ASAN_FOLDERS); do \
+	  if [ -n "$$(ls tests/$$f/*.cpp 2>/dev/null)" ]; then \
+	    targets="$$targets keypool_$${f}_tests"; labels="$$labels|^$$f\$$"; fi; done; \
+	cmake --build build-asan -j$(JOBS) --target $$targets || exit 1; \
+	ASAN_OPTIONS="detect_leaks=1 $$ASAN_OPTIONS" \
 	  UBSAN_OPTIONS="print_stacktrace=1 $$UBSAN_OPTIONS" \
-	  ctest --test-dir build-asan --output-on-failure --no-label-summary -j$(JOBS)
+	  KEYPOOL_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  ctest --test-dir build-asan --output-on-failure --no-label-summary -j$(JOBS) \
+	    -L "$${labels#|}"
 
 # Meson cannot glob: re-running setup picks up new test/bench/example files.
 meson-test: deps-test

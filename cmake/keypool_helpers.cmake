@@ -32,6 +32,11 @@ function(keypool_target_sanitizers target)
     list(APPEND _flags -fno-sanitize-recover=all)
   endif()
   target_compile_options(${target} PRIVATE ${_flags})
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND "address" IN_LIST KEYPOOL_SANITIZE)
+    # GCC's ASan instrumentation makes -Wmaybe-uninitialized fire falsely
+    # inside Boost.Beast/Asio headers.
+    target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+  endif()
   get_target_property(_type ${target} TYPE)
   if(NOT _type STREQUAL "OBJECT_LIBRARY")
     target_link_options(${target} PRIVATE ${_flags})

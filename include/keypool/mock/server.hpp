@@ -1,0 +1,231 @@
+#pragma once
+/// The mock fleet's HTTP/1.1 server: Boost.Beast on 127.0.0.1, keep-alive,
+/// optional TLS with a generated certificate, an ephemeral port by default,
+/// its own io_context run by its own threads. Each request goes to a
+/// handler (provider_fleet::handle for the fleet) and the reply is
+/// delivered as told: after a delay, cut short, stalled or reset.
+///
+/// Thread safety: the handler is called concurrently from the I/O threads
+/// (one connection's requests in order). port(), base_url(), ca_pem() and
+/// connections_accepted() may be called from any thread; stop() from any
+/// thread but an I/O thread.
+
+#include <keypool/mock/certificate.hpp>
+#include <keypool/mock/providers.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace keypool::mock {
+
+struct server_options {
+  std::uint16_t port = 0;  ///< 0: an ephemeral port
+  bool tls = false;        ///< HTTPS with a generated certificate (see ca_pem())
+  unsigned threads = 2;    ///< I/O threads
+  std::size_t max_body = 64u << 20;  ///< larger requests get 413
+  /// An idle keep-alive connection is closed after this (as real APIs do).
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+/// One parsed request as the handler sees it.
+struct incoming {
+  std::string_view method;
+  std::string_view target;
+  const boost::beast::http::fields& headers;
+  std::string_view body;
+
+  std::optional<std::string_view> header(std::string_view name) const {
+    const auto it = headers.find(boost::beast::string_view(name.data(), name.size()));
+    if (it == headers.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  }
+};
+
+using request_handler = std::function<reply(const incoming&)>;
+
+class server {
+ public:
+  /// Binds 127.0.0.1 and starts serving at once. Throws on bind failure.
+  explicit server(request_handler handler, server_options opts = {})
+      : handler_(std::move(handler)), opts_(opts), ioc_(static_cast<int>(std::max(opts.threads, 1u))),
+        acceptor_(boost::asio::make_strand(ioc_)) {
+    namespace asio = boost::asio;
+    if (opts_.tls) {
+      cert_ = generate_certificate();
+      tls_.emplace(asio::ssl::context::tls_server);
+      tls_->use_certificate_chain(asio::buffer(cert_.cert_pem));
+      tls_->use_private_key(asio::buffer(cert_.key_pem), asio::ssl::context::pem);
+    }
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), opts_.port);
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+    for (unsigned i = 0; i < std::max(opts_.threads, 1u); ++i) threads_.emplace_back([this] { ioc_.run(); });
+  }
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  ~server() { stop(); }
+
+  /// Stops accepting, drops every connection, joins the I/O threads.
+  void stop() {
+    if (stopped_.exchange(true)) return;
+    ioc_.stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  std::uint16_t port() const noexcept { return port_; }
+  bool tls() const noexcept { return opts_.tls; }
+  /// "http://127.0.0.1:PORT", or "https://localhost:PORT" (the certificate
+  /// names localhost and 127.0.0.1).
+  std::string origin() const {
+    return opts_.tls ? "https://localhost:" + std::to_string(port_) : "http://127.0.0.1:" + std::to_string(port_);
+  }
+  /// The CA certificate clients must trust for TLS (empty without TLS).
+  const std::string& ca_pem() const noexcept { return cert_.ca_pem; }
+  std::uint64_t connections_accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+
+ private:
+  boost::asio::awaitable<void> accept_loop() {
+    namespace asio = boost::asio;
+    for (;;) {
+      boost::system::error_code ec;
+      auto sock = co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        continue;  // e.g. too many open files: keep serving the others
+      }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
+      sock.set_option(asio::ip::tcp::no_delay(true), ec);
+      auto ex = sock.get_executor();
+      asio::co_spawn(ex, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock) {
+    namespace asio = boost::asio;
+    namespace beast = boost::beast;
+    boost::system::error_code ec;
+    if (tls_) {
+      beast::ssl_stream<beast::tcp_stream> s(beast::tcp_stream(std::move(sock)), *tls_);
+      beast::get_lowest_layer(s).expires_after(std::chrono::seconds(10));
+      co_await s.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      co_await serve(s);
+    } else {
+      beast::tcp_stream s(std::move(sock));
+      co_await serve(s);
+    }
+  }
+
+  template <class Stream>
+  boost::asio::awaitable<void> serve(Stream& stream) {
+    namespace asio = boost::asio;
+    namespace beast = boost::beast;
+    namespace bhttp = boost::beast::http;
+    beast::flat_buffer buf;
+    auto& tcp = beast::get_lowest_layer(stream);
+    for (;;) {
+      boost::system::error_code ec;
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(opts_.max_body);
+      tcp.expires_after(opts_.idle_timeout);
+      co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == bhttp::error::body_limit) {
+        bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
+        res.set(bhttp::field::content_type, "application/json");
+        res.body() = R"({"error":{"message":"Request Entity Too Large","type":"invalid_request_error"}})";
+        res.keep_alive(false);
+        res.prepare_payload();
+        co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+      if (ec) break;
+      tcp.expires_never();
+      const auto& req = parser.get();
+      const incoming in{std::string_view(req.method_string().data(), req.method_string().size()),
+                        std::string_view(req.target().data(), req.target().size()),
+                        static_cast<const bhttp::fields&>(req), req.body()};
+      reply rep;
+      try {
+        rep = handler_(in);
+      } catch (const std::exception&) {
+        rep = reply{};
+        rep.status = 500;
+        rep.body = R"({"error":{"message":"mock handler failed","type":"server_error"}})";
+      }
+      if (rep.delay.count() > 0) {
+        asio::steady_timer t(tcp.get_executor(), rep.delay);
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (rep.action == fault_action::reset) {
+        tcp.socket().set_option(asio::socket_base::linger(true, 0), ec);
+        tcp.socket().close(ec);
+        co_return;
+      }
+      if (rep.action == fault_action::stall) break;
+      if (rep.action == fault_action::truncate) {
+        std::string raw = "HTTP/1.1 " + std::to_string(rep.status) + " OK\r\nContent-Type: " + rep.content_type +
+                          "\r\nContent-Length: " + std::to_string(rep.body.size()) + "\r\n\r\n" +
+                          rep.body.substr(0, rep.body.size() / 2);
+        co_await asio::async_write(stream, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(rep.status), req.version()};
+      res.set(bhttp::field::server, "keypool-mock");
+      if (!rep.content_type.empty()) res.set(bhttp::field::content_type, rep.content_type);
+      for (const auto& [n, v] : rep.headers) res.insert(n, v);
+      res.body() = std::move(rep.body);
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !res.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  }
+
+  request_handler handler_;
+  server_options opts_;
+  generated_certificate cert_;
+  std::optional<boost::asio::ssl::context> tls_;  // before ioc_: outlives the sessions' streams
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<bool> stopped_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace keypool::mock

@@ -1,0 +1,250 @@
+/// The `keypool` command-line tool against the mock fleet, called in
+/// process (keypool::cli::run): keys --json, probe --json, ask, exit codes,
+/// and that no secret ever reaches its output.
+
+#include "../../tools/keypool/cli.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace mock = keypool::mock;
+namespace bj = boost::json;
+
+struct run_result {
+  int code;
+  std::string out, err;
+};
+
+run_result run(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = keypool::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+/// A scratch directory, removed afterwards.
+struct scratch {
+  fs::path dir;
+  scratch() {
+    static std::atomic<int> n{0};
+    dir = fs::temp_directory_path() / ("keypool_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    fs::create_directories(dir);
+  }
+  ~scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return (dir / name).string();
+  }
+};
+
+void expect_no_secret(const mock::fleet& f, const run_result& r) {
+  for (const auto& id : f.providers().provider_ids())
+    for (const auto& k : f.key_specs(id)) {
+      EXPECT_EQ(r.out.find(k.secret), std::string::npos) << k.variable << " leaked to stdout";
+      EXPECT_EQ(r.err.find(k.secret), std::string::npos) << k.variable << " leaked to stderr";
+    }
+}
+
+const bj::object* find_key(const bj::array& keys, std::string_view variable) {
+  for (const auto& k : keys)
+    if (k.as_object().at("variable").as_string() == variable) return &k.as_object();
+  return nullptr;
+}
+
+void expect_key_fields(const bj::object& k) {
+  for (const char* f : {"provider", "variable", "redacted", "fingerprint", "state", "available_in_ms", "requests",
+                        "failures"})
+    EXPECT_TRUE(k.contains(f)) << "missing field " << f;
+  EXPECT_EQ(k.at("fingerprint").as_string().size(), 12u);
+}
+
+TEST(CliKeys, JsonListsKeysAndRejectedLinesWithFileAndLine) {
+  mock::fleet f;
+  scratch s;
+  const auto env = s.write(".env", f.dotenv() + "GROQ_API_KEY_9=has a space\nGROQ_API_KEY_X=whatever\n");
+  auto r = run({"keys", "--env", env, "--ignore-environment", "--json"});
+  EXPECT_EQ(r.code, keypool::cli::exit_failed) << r.err;
+  expect_no_secret(f, r);
+  const auto root = bj::parse(r.out).as_object();
+  EXPECT_EQ(root.at("key_count").to_number<std::uint64_t>(), 16u);
+  EXPECT_FALSE(root.at("ok").as_bool());
+  EXPECT_EQ(root.at("rejected").to_number<std::uint64_t>(), 2u);
+  bool saw_groq = false;
+  for (const auto& p : root.at("providers").as_array()) {
+    const auto& po = p.as_object();
+    if (po.at("id").as_string() != "groq") continue;
+    saw_groq = true;
+    EXPECT_TRUE(po.at("base_url_overridden").as_bool());
+    const auto& keys = po.at("keys").as_array();
+    ASSERT_EQ(keys.size(), 3u);
+    for (const auto& k : keys) {
+      expect_key_fields(k.as_object());
+      EXPECT_EQ(k.as_object().at("state").as_string(), "available");
+      EXPECT_EQ(k.as_object().at("requests").as_int64(), 0);
+    }
+    EXPECT_EQ(keys[0].as_object().at("redacted").as_string(), keypool::redact(f.key_specs("groq")[0].secret));
+  }
+  EXPECT_TRUE(saw_groq);
+  const auto& diags = root.at("diagnostics").as_array();
+  ASSERT_GE(diags.size(), 2u);
+  bool saw_space = false;
+  for (const auto& d : diags) {
+    const auto& dobj = d.as_object();
+    EXPECT_EQ(dobj.at("file").as_string(), env);
+    EXPECT_GT(dobj.at("line").as_int64(), 0);
+    saw_space = saw_space || dobj.at("variable").as_string() == "GROQ_API_KEY_9";
+  }
+  EXPECT_TRUE(saw_space);
+
+  // The text form names file:line of the rejected line on stderr.
+  auto text = run({"keys", "--env", env, "--ignore-environment"});
+  EXPECT_EQ(text.code, keypool::cli::exit_failed);
+  EXPECT_NE(text.err.find(env + ":"), std::string::npos) << text.err;
+  EXPECT_NE(text.out.find("GROQ_API_KEY_3"), std::string::npos);
+  expect_no_secret(f, text);
+}
+
+TEST(CliKeys, CleanFileExitsZero) {
+  mock::fleet f;
+  scratch s;
+  auto r = run({"keys", "--env", s.write(".env", f.dotenv()), "--ignore-environment", "--json"});
+  EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
+  EXPECT_TRUE(bj::parse(r.out).as_object().at("ok").as_bool());
+}
+
+TEST(CliProbe, JsonReportsEachKeysOutcomeAndState) {
+  mock::fleet f;  // sample fleet: GOOGLE_API_KEY_2 revoked
+  scratch s;
+  const auto env = s.write(".env", f.dotenv());
+  auto r = run({"probe", "groq", "google", "--env", env, "--ignore-environment", "--json"});
+  EXPECT_EQ(r.code, keypool::cli::exit_failed) << r.err;
+  expect_no_secret(f, r);
+  EXPECT_NE(r.err.find("[1/5] groq GROQ_API_KEY_1"), std::string::npos) << r.err;  // progress on stderr
+  const auto root = bj::parse(r.out).as_object();
+  const auto& keys = root.at("keys").as_array();
+  ASSERT_EQ(keys.size(), 5u);
+  for (const auto& k : keys) expect_key_fields(k.as_object());
+  const auto* g1 = find_key(keys, "GROQ_API_KEY_1");
+  ASSERT_NE(g1, nullptr);
+  EXPECT_EQ(g1->at("state").as_string(), "available");
+  EXPECT_EQ(g1->at("outcome").as_string(), "success");
+  EXPECT_EQ(g1->at("requests").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(g1->at("failures").to_number<std::uint64_t>(), 0u);
+  EXPECT_EQ(g1->at("status").to_number<std::uint64_t>(), 200u);
+  const auto* bad = find_key(keys, "GOOGLE_API_KEY_2");
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(bad->at("state").as_string(), "invalid");
+  EXPECT_EQ(bad->at("outcome").as_string(), "invalid_key");
+  EXPECT_EQ(bad->at("failures").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(root.at("failed").to_number<std::uint64_t>(), 1u);
+  EXPECT_FALSE(root.at("ok").as_bool());
+
+  auto good = run({"probe", "groq", "--env", env, "--ignore-environment", "--json"});
+  EXPECT_EQ(good.code, keypool::cli::exit_ok) << good.err;
+}
+
+TEST(CliProbe, RetiredModelFallsBackAndBaseUrlOverride) {
+  mock::fleet f;  // NVIDIA's first catalog model is retired in the sample fleet
+  scratch s;
+  std::string env;
+  for (const auto& k : f.key_specs("nvidia")) env += k.variable + "=" + k.secret + "\n";
+  const auto path = s.write(".env", env);
+  auto r = run({"probe", "nvidia", "--env", path, "--ignore-environment", "--base-url",
+                "nvidia=" + f.base_url("nvidia"), "--json"});
+  EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err << r.out;
+  const auto parsed = bj::parse(r.out);
+  for (const auto& k : parsed.as_object().at("keys").as_array())
+    EXPECT_EQ(k.as_object().at("model").as_string(), "meta/llama-3.2-90b-vision-instruct");
+}
+
+TEST(CliAsk, SendsImagesThroughTheChain) {
+  mock::fleet f;
+  scratch s;
+  const auto env = s.write(".env", f.dotenv());
+  const auto img = s.write("photo.png", std::string("\x89PNG\r\n\x1a\n not really a png", 26));
+  auto r = run({"ask", "--image", img, "--env", env, "--ignore-environment", "--chain", "groq,nvidia", "What", "is",
+                "this?"});
+  EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
+  EXPECT_NE(r.out.find("served by groq qwen/qwen3.6-27b with GROQ_API_KEY_1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("I see 1 image"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("API KEY STATISTICS"), std::string::npos) << r.out;
+  expect_no_secret(f, r);
+
+  auto j = run({"ask", "--json", "--image", img, "--env", env, "--ignore-environment", "--chain", "google", "Hi"});
+  EXPECT_EQ(j.code, keypool::cli::exit_ok) << j.err;
+  const auto root = bj::parse(j.out).as_object();
+  EXPECT_TRUE(root.at("ok").as_bool());
+  EXPECT_EQ(root.at("provider").as_string(), "google");
+  EXPECT_FALSE(root.at("attempts").as_array().empty());
+}
+
+TEST(CliAsk, FailureExitsNonZeroWithTheSeedMessage) {
+  mock::fleet_config cfg;
+  mock::provider_behavior p;
+  p.id = "groq";
+  p.keys = mock::sample_keys("groq", 2);
+  for (auto& k : p.keys) k.state = mock::key_state::revoked;
+  cfg.providers.push_back(p);
+  mock::fleet f(cfg);
+  scratch s;
+  auto r = run({"ask", "--env", s.write(".env", f.dotenv()), "--ignore-environment", "--chain", "groq", "Hello"});
+  EXPECT_EQ(r.code, keypool::cli::exit_failed);
+  EXPECT_NE(r.err.find("All GROQ API keys are invalid"), std::string::npos) << r.err;
+  expect_no_secret(f, r);
+}
+
+TEST(CliUsage, BadArgumentsExitTwo) {
+  EXPECT_EQ(run({}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"frobnicate"}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"probe", "--base-url", "nosuch=http://127.0.0.1:1"}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"probe", "--base-url", "groq=ftp://x"}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"keys", "--env", "/nonexistent/keypool/.env"}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"ask"}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"ask", "--image", "x.bmp", "hi"}).code, keypool::cli::exit_usage);
+  EXPECT_EQ(run({"mock", "--config", "/nonexistent/fleet.json"}).code, keypool::cli::exit_usage);
+  const auto help = run({"help"});
+  EXPECT_EQ(help.code, keypool::cli::exit_ok);
+  EXPECT_NE(help.out.find("keypool <command>"), std::string::npos);
+}
+
+TEST(MockConfig, JsonFileRoundTripsAndErrorsNameThePath) {
+  const auto cfg = mock::parse_fleet_config(R"({"port": 0, "threads": 1, "providers": {
+      "groq": {"latency_ms": 5, "retired": ["old"], "faults": {"error_rate": 0.5},
+               "keys": [{"secret": "gsk_fake_key_one_0000000000", "per_minute": 30, "per_day": 14400},
+                        {"secret": "gsk_fake_key_two_0000000000", "state": "revoked", "account": "acme"}]}}})");
+  ASSERT_EQ(cfg.providers.size(), 1u);
+  const auto& g = cfg.providers[0];
+  EXPECT_EQ(g.keys[0].variable, "GROQ_API_KEY_1");
+  EXPECT_EQ(g.keys[0].per_minute, 30u);
+  EXPECT_EQ(g.keys[1].state, mock::key_state::revoked);
+  EXPECT_EQ(g.keys[1].account, "acme");
+  EXPECT_EQ(g.faults.error_rate, 0.5);
+  auto error_of = [](const char* text) {
+    try {
+      mock::parse_fleet_config(text);
+    } catch (const mock::config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"secret":"a","per_minte":3}]}}})")
+                .find("providers.groq.keys[0].per_minte: unknown field"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"providers":{"nope":{}}})").find("unknown provider"), std::string::npos);
+  EXPECT_NE(error_of(R"({"providers":{"groq":{"faults":{"error_rate":2}}}})").find("from 0 to 1"), std::string::npos);
+  EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"),
+            std::string::npos);
+}
+
+}  // namespace
