@@ -91,6 +91,26 @@ void scan(void* p, std::size_t n) noexcept {
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 [[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { operator delete(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { operator delete(p); }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them):
+// otherwise their blocks, from the runtime's allocator, reach our free().
+[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return operator new(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+[[gnu::noinline]] void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+  try {
+    return operator new(n, al);
+  } catch (...) {
+    return nullptr;
+  }
+}
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  operator delete(p);
+}
 
 namespace {
 
