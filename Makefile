@@ -4,6 +4,7 @@
 #   make test        install deps, build everything, run all tests (ctest)
 #   make bench       Release build, run the benchmarks
 #   make bench-smoke run each benchmark briefly (only checks they run)
+#   make bench-chart Release pool benchmark -> docs/benchmarks-pool.png (idle machine!)
 #   make tsan        ThreadSanitizer build of core/stress/soak tests, run them
 #   make asan        AddressSanitizer + UBSan build, run all tests
 #   make soak        the soak test at full length (60 s)
@@ -15,7 +16,9 @@
 #            SOAK_SECONDS (soak length under `make tsan`, default 5),
 #            MESON_BUILDTYPE (default debugoptimized; CI uses plain = -O0,
 #            about half the compile time of the Beast-heavy http tests),
-#            MESON_OPTIONS (e.g. -Dbenchmarks=disabled, as CI does).
+#            MESON_OPTIONS (e.g. -Dbenchmarks=disabled, as CI does),
+#            PYTHON (for bench-chart; default /usr/bin/python3, which sees
+#            the Debian python3-matplotlib).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -37,14 +40,19 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev
 # Only the tests need a Redis server (they skip without one); not for `make demo`.
 TEST_PACKAGES := redis-server
+# Only `make bench-chart` needs matplotlib. python3-munkres satisfies
+# python3-fonttools' "python3-scipy | python3-munkres": scipy would pull
+# python3-pythran -> libboost-dev (1.74), which conflicts with libboost1.81-dev.
+CHART_PACKAGES := python3-matplotlib python3-munkres
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Run a test folder's binary only if that folder has sources (else no target).
 have_tests = $(wildcard tests/$(1)/*.cpp)
 
-.PHONY: all deps deps-test install-packages configure build test demo bench bench-smoke tsan asan soak \
-        meson-test clean help
+.PHONY: all deps deps-test deps-chart install-packages configure build test demo bench bench-build \
+        bench-smoke bench-chart tsan asan soak meson-test clean help
 
 all: build
 
@@ -57,6 +65,9 @@ deps:
 
 deps-test:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+
+deps-chart:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(CHART_PACKAGES)"
 
 install-packages:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -93,13 +104,26 @@ demo: configure
 	@cmake --build $(BUILD_DIR) -j$(JOBS) --target example_demo
 	@./$(BUILD_DIR)/examples/demo/example_demo
 
-bench: deps
+bench: bench-build
+	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)'
+
+bench-build: deps
 	@test -f build-release/build.ninja || \
 	  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	    -DKEYPOOL_BUILD_TESTS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
 	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
 	@cmake --build build-release -j$(JOBS) --target keypool_bench
-	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)'
+
+# The chart in docs/benchmarks.md: medians of 3 (as the table there), kept as
+# docs/benchmarks-pool.json so the PNG can be redrawn without re-running.
+# Run it on an idle machine: other builds skew the numbers.
+bench-chart: deps-chart bench-build
+	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)' \
+	  --benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+	  --benchmark_out=build-release/pool_bench.json --benchmark_out_format=json
+	@cp build-release/pool_bench.json docs/benchmarks-pool.json
+	@$(PYTHON) benchmarks/chart.py docs/benchmarks-pool.json docs/benchmarks-pool.png \
+	  --title "keypool_bench (benchmarks/pool_bench.cpp): key pool pick + report"
 
 # Reuses the default build: only proves every benchmark runs.
 bench-smoke: configure

@@ -13,6 +13,7 @@
 ///    one that acquire() or report() wait for.
 
 #include <keypool/clock/concept.hpp>
+#include <keypool/core/detail/attributes.hpp>
 #include <keypool/core/detail/key_list.hpp>
 #include <keypool/core/detail/key_state.hpp>
 #include <keypool/core/detail/thread_slot.hpp>
@@ -510,7 +511,7 @@ class basic_pool {
     }
   };
 
-  shard& my_shard() {
+  KEYPOOL_ALWAYS_INLINE shard& my_shard() {
     const std::uint32_t s = detail::this_thread_slot();
     shard* p = shards_[s].load(std::memory_order_acquire);
     if (p) [[likely]]
@@ -528,14 +529,14 @@ class basic_pool {
     return *expected;
   }
 
-  static void bump(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
+  KEYPOOL_ALWAYS_INLINE static void bump(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
     auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
     if (sh.shared) [[unlikely]]
       a.fetch_add(1, std::memory_order_relaxed);
     else
       a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  static void set(shard& sh, std::uint32_t slot, std::size_t c, std::uint64_t v) noexcept {
+  KEYPOOL_ALWAYS_INLINE static void set(shard& sh, std::uint32_t slot, std::size_t c, std::uint64_t v) noexcept {
     sh.counters[std::size_t{slot} * counters_per_key + c].store(v, std::memory_order_relaxed);
   }
 
@@ -549,7 +550,7 @@ class basic_pool {
 
   /// Asks the strategy for a key and maps it to a slot, consistently with one
   /// published key list (seqlock read; retries only if a reload published).
-  bool pick_slot(shard& sh, std::uint32_t& slot, std::uint32_t& n) noexcept {
+  KEYPOOL_ALWAYS_INLINE bool pick_slot(shard& sh, std::uint32_t& slot, std::uint32_t& n) noexcept {
     for (;;) {
       const detail::key_list& l = lists_[current_.load(std::memory_order_acquire)];
       const std::uint32_t s1 = l.seq.load(std::memory_order_acquire);
@@ -632,7 +633,7 @@ class basic_pool {
     return hand_out(sh, k, slot, probe.gen & detail::key_state::gen_mask, true);
   }
 
-  lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe) noexcept {
+  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe) noexcept {
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_add(1, std::memory_order_relaxed);
     bump(sh, slot, counter_requests);
     return lease(slot, gen, probe, k.record.load(std::memory_order_acquire));

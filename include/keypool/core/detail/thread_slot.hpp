@@ -3,6 +3,8 @@
 /// the thread exits. Pools index their per-thread shards by it, so a pick
 /// writes only memory that its own thread owns.
 
+#include <keypool/core/detail/attributes.hpp>
+
 #include <atomic>
 #include <cstdint>
 
@@ -68,7 +70,7 @@ inline thread_local std::uint32_t tls_slot = ~std::uint32_t{0};
 }
 
 /// Wait-free after the thread's first call.
-inline std::uint32_t this_thread_slot() noexcept {
+KEYPOOL_ALWAYS_INLINE std::uint32_t this_thread_slot() noexcept {
   const std::uint32_t s = tls_slot;
   if (s != ~std::uint32_t{0}) [[likely]]
     return s;
