@@ -8,9 +8,9 @@
 //   overhead_pct          (raw_rps / client_rps - 1) * 100; target <= 5
 //
 // BM_overhead_async/inflight:N/delay_us:D: N requests in flight on each
-//   side (the server answers after D µs), both driven by
-//   coroutines on an I/O thread of their own (the transport's; an io_context
-//   thread for raw Beast), one keep-alive connection per in-flight request.
+//   side (the server answers after D µs), both driven by coroutines on the
+//   same client I/O thread (the transport runs on it; the server has its
+//   own), one keep-alive connection per in-flight request.
 //   With transport_only:1 the "client" side is transport::async_send of the
 //   pre-encoded request: the keep-alive transport's share of the overhead.
 // BM_overhead_blocking/delay_us:D: one request at a time from the benchmark thread:
@@ -30,6 +30,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -137,18 +138,40 @@ std::vector<keypool::key_spec> fake_keys() {
   return out;
 }
 
+/// The client-side I/O thread, shared by both sides: which core a thread
+/// wakes on (and whether it shares one with the server) moves a one-in-flight
+/// round trip by 2× on a 2-vCPU VM, so the raw client and keypool must not
+/// each have a thread of their own.
+struct client_io {
+  client_io() : thread([this] { ioc.run(); }) {}
+  client_io(const client_io&) = delete;
+  client_io& operator=(const client_io&) = delete;
+  ~client_io() { stop(); }
+  void stop() {
+    ioc.stop();
+    if (thread.joinable()) thread.join();
+  }
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::thread thread;
+};
+
 /// Everything both sides need, built once per benchmark.
 struct fixture {
   explicit fixture(std::int64_t delay_us) : server(std::chrono::microseconds(delay_us)) {}
+  fixture(const fixture&) = delete;
+  fixture& operator=(const fixture&) = delete;
+  ~fixture() { io.stop(); }  // no handler runs while the members go
   loopback_server server;
+  client_io io;
   std::string base = "http://127.0.0.1:" + std::to_string(server.port()) + "/v1";
   keypool::basic_pool<providers::openai> pool{fake_keys()};
   keypool::chain<keypool::basic_pool<providers::openai>> chain{pool};
-  http::transport transport{[] {
-    http::transport_options o;
-    o.proxy = http::proxy_options{};
-    return o;
-  }()};
+  http::transport transport{io.ioc.get_executor(), [] {
+                              http::transport_options o;
+                              o.proxy = http::proxy_options{};
+                              return o;
+                            }()};
   http::client<decltype(chain)> client{
       chain, transport, {{providers::openai::descriptor().with_base_url(base), {"gpt-4o"}}}};
   bhttp::request<bhttp::string_body> raw_request = [this] {
@@ -173,25 +196,28 @@ struct fixture {
   }();
 };
 
-/// Raw Beast: `n` keep-alive connections served by coroutines on an
-/// io_context thread of its own.
+/// Raw Beast: `n` keep-alive connections served by coroutines on the
+/// fixture's client I/O thread (the one the transport runs on).
 class raw_async_client {
  public:
-  raw_async_client(const fixture& f, int n) : proto_(f.raw_request) {
+  raw_async_client(fixture& f, int n) : proto_(f.raw_request), ioc_(f.io.ioc) {
     for (int i = 0; i < n; ++i) {
       conns_.push_back(std::make_unique<beast::tcp_stream>(ioc_));
       conns_.back()->connect(f.endpoint);
       conns_.back()->socket().set_option(asio::ip::tcp::no_delay(true));
       bufs_.emplace_back();
     }
-    thread_ = std::thread([this] { ioc_.run(); });
   }
   raw_async_client(const raw_async_client&) = delete;
   raw_async_client& operator=(const raw_async_client&) = delete;
   ~raw_async_client() {
-    work_.reset();
-    ioc_.stop();
-    thread_.join();
+    // Close on the I/O thread: the sockets belong to it.
+    std::promise<void> closed;
+    asio::post(ioc_, [&] {
+      for (auto& c : conns_) c->close();
+      closed.set_value();
+    });
+    closed.get_future().wait();
   }
 
   /// `per` sequential requests on every connection; returns failures.
@@ -221,11 +247,9 @@ class raw_async_client {
 
  private:
   bhttp::request<bhttp::string_body> proto_;
-  asio::io_context ioc_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_{ioc_.get_executor()};
+  asio::io_context& ioc_;
   std::vector<std::unique_ptr<beast::tcp_stream>> conns_;
   std::vector<beast::flat_buffer> bufs_;
-  std::thread thread_;
 };
 
 /// The failover client: `n` coroutines on the transport's executor, each

@@ -13,6 +13,7 @@
 #include <keypool/mock/fleet.hpp>
 #include <keypool/providers/builtin.hpp>
 
+#include <boost/asio/thread_pool.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -520,8 +520,10 @@ class client {
           chain_.report(cl, keypool::outcome::transient());
           break;
         }
-        wire::chat_request r = req;
-        r.model = rt.models[m];
+        // The caller's model is ignored anyway: set the route's in place
+        // rather than copy the request (and its images) per attempt.
+        req.model = rt.models[m];
+        const wire::chat_request& r = req;
         auto enc = detail::encode_for(rt, bases_[p], r, cl.lease.secret(), streaming);
         if (!enc) {
           chain_.report(cl, keypool::outcome::bad_request());

@@ -25,7 +25,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -42,6 +43,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace keypool::http {
 
@@ -204,6 +206,10 @@ inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<t
   co_await stream.async_connect(rr->results, asio::redirect_error(asio::use_awaitable, ec));
   if (ec == boost::beast::error::timeout) co_return timed_out("connecting to");
   if (ec) co_return fail(errc::connect_failed, "cannot connect to " + hop + ": " + ec.message(), ec);
+  // Requests are written whole: Nagle's algorithm would only hold back a
+  // request's tail (or a TLS record) for the peer's delayed ACK. curl does
+  // the same.
+  stream.socket().set_option(tcp::no_delay(true), ec);
 
   if (proxy) {
     bhttp::request<bhttp::empty_body> creq{bhttp::verb::connect, peer, 11};
@@ -348,11 +354,14 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
                                                 std::string(bad(f.name_string()) ? "(invalid name)" : f.name_string()) +
                                                 "' contains CR, LF or NUL; refused");
   }
-  bhttp::request<bhttp::string_body> breq{req.method, u.target, 11};
-  for (const auto& f : req.headers) breq.insert(f.name_string(), f.value());
+  // The caller's fields and body move in: no copy of the (base64 image) body.
+  bhttp::request<bhttp::string_body> breq{std::piecewise_construct, std::forward_as_tuple(std::move(req.body)),
+                                         std::forward_as_tuple(std::move(req.headers))};
+  breq.method(req.method);
+  breq.target(u.target);
+  breq.version(11);
   breq.set(bhttp::field::host, u.host_header());
   if (breq.find(bhttp::field::user_agent) == breq.end()) breq.set(bhttp::field::user_agent, o.user_agent);
-  breq.body() = std::move(req.body);
   breq.keep_alive(true);
   breq.prepare_payload();
 
@@ -395,6 +404,23 @@ asio::awaitable<void> run_and_complete(std::shared_ptr<transport_state> s, reque
   asio::dispatch(ex, [h = std::move(handler), r = std::move(*out)]() mutable { std::move(h)(std::move(r)); });
 }
 
+/// The I/O thread of a transport constructed without an executor: an
+/// io_context with concurrency hint 1, since only this thread runs it (no
+/// scheduler locking, unlike asio::thread_pool).
+struct owned_io {
+  owned_io() : thread([this] { ioc.run(); }) {}
+  owned_io(const owned_io&) = delete;
+  owned_io& operator=(const owned_io&) = delete;
+  ~owned_io() { stop(); }
+  void stop() {
+    ioc.stop();
+    if (thread.joinable()) thread.join();
+  }
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::thread thread;
+};
+
 }  // namespace detail
 
 class transport {
@@ -410,8 +436,8 @@ class transport {
 
   /// Owns one I/O thread: the simplest way to use send().
   explicit transport(transport_options opts = {})
-      : own_(std::make_unique<boost::asio::thread_pool>(1)),
-        state_(std::make_shared<detail::transport_state>(own_->get_executor(), std::move(opts))) {}
+      : own_(std::make_unique<detail::owned_io>()),
+        state_(std::make_shared<detail::transport_state>(own_->ioc.get_executor(), std::move(opts))) {}
 
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
@@ -419,10 +445,7 @@ class transport {
   /// With an owned thread, in-flight requests are abandoned (their handlers
   /// are destroyed, a use_future future reports broken_promise).
   ~transport() {
-    if (own_) {
-      own_->stop();
-      own_->join();
-    }
+    if (own_) own_->stop();  // no handler runs while the state goes
     state_.reset();
   }
 
@@ -462,7 +485,7 @@ class transport {
   void close_idle() { state_->pool.close_idle(); }
 
  private:
-  std::unique_ptr<boost::asio::thread_pool> own_;  // declared first: destroyed last
+  std::unique_ptr<detail::owned_io> own_;  // declared first: destroyed last
   std::shared_ptr<detail::transport_state> state_;
 };
 

@@ -135,8 +135,10 @@ inline ::keypool::detail::expected<url, url_error> parse_url(std::string_view te
     u.scheme = scheme::https;
   else if (sch == "http")
     u.scheme = scheme::http;
-  else
-    return fail("unsupported scheme '" + sch.substr(0, 16) + "' (expected http or https)");
+  else if (sch.size() <= 16 && sch.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") == std::string::npos)
+    return fail("unsupported scheme '" + sch + "' (expected http or https)");
+  else  // not a scheme name at all: it may be anything, a query string included
+    return fail("missing scheme (expected http:// or https://)");
   auto rest = text.substr(sep + 3);
   if (rest.find('#') != std::string_view::npos) return fail("fragments ('#') are not allowed");
   const auto path_at = rest.find_first_of("/?");
