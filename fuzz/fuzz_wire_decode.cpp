@@ -93,8 +93,16 @@ void check_url(std::string_view in) {
   }
   const std::string& msg = u.error().message;
   KEYPOOL_FUZZ_CHECK(msg.size() <= 256, "URL error message too long");
-  // Not checked here yet: whether a query-string token can reach the quoted
-  // URL in the message (the fuzzer found inputs where it does; open in issue 6).
+  // A query string may carry a token (Gemini's ?key=): no part of it may be
+  // echoed. Checked for queries the fixed wording cannot contain by chance
+  // ('~' appears in no message) and that the echoed part before '?' does not
+  // contain either.
+  if (const auto qpos = in.find('?'); qpos != std::string_view::npos) {
+    const std::string_view query = in.substr(qpos + 1, 24);
+    if (query.size() >= 6 && query.find('~') != std::string_view::npos &&
+        in.substr(0, qpos).find(query) == std::string_view::npos)
+      KEYPOOL_FUZZ_CHECK(msg.find(query) == std::string::npos, "URL error message echoes the query string");
+  }
 }
 
 }  // namespace

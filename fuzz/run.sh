@@ -48,16 +48,30 @@ echo "built in $((SECONDS - build_start)) s"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# One libFuzzer process per core (FUZZ_JOBS): each target still gets its
+# FUZZ_SECONDS of wall time on a core of its own.
+run_one() {
+  local t=$1 seeds="fuzz/corpus/$1"
+  mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t"
+  [ -d "$seeds" ] || seeds=""
+  "$OUT/$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+    -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
+    "$OUT/corpus/$t" ${seeds:+"$seeds"} >"$OUT/$t.log" 2>&1
+}
+echo
+echo "== running ${#targets[@]} targets, ${SECONDS_EACH} s each, $JOBS at a time =="
+run_start=$SECONDS
+declare -A pid_of
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 0.5; done
+  run_one "$t" &
+  pid_of[$t]=$!
+done
 failed=()
 for t in "${targets[@]}"; do
-  mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t"
-  seeds="fuzz/corpus/$t"
-  [ -d "$seeds" ] || seeds=""
   echo
-  echo "== $t: ${SECONDS_EACH} s =="
-  if "$OUT/$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
-       -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
-       "$OUT/corpus/$t" ${seeds:+"$seeds"} >"$OUT/$t.log" 2>&1; then
+  if wait "${pid_of[$t]}"; then
+    echo "== $t: passed =="
     grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" "$OUT/$t.log" || true
   else
     echo "!! $t FAILED; last lines of $OUT/$t.log:"
@@ -65,6 +79,7 @@ for t in "${targets[@]}"; do
     failed+=("$t")
   fi
 done
+echo "ran in $((SECONDS - run_start)) s"
 
 echo
 if [ ${#failed[@]} -ne 0 ]; then

@@ -496,6 +496,15 @@ TEST(BadBodies, UrlErrorsAreClippedAndCleaned) {
   const auto q = kp::http::parse_url("https://bad host/v1?key=AIzaTestFAKEqueryToken0001");
   ASSERT_FALSE(q);
   EXPECT_EQ(q.error().message.find("AIzaTestFAKEqueryToken0001"), std::string::npos);
+  // Regression: text before "://" was echoed as the "unsupported scheme",
+  // query string included.
+  const auto s = kp::http::parse_url("h?key=TestFAKEtok://host/");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message.find("TestFAKEtok"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("missing scheme"), std::string::npos) << s.error().message;
+  const auto f = kp::http::parse_url("ftp://host/");
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("unsupported scheme 'ftp'"), std::string::npos) << f.error().message;
 }
 
 // ============================================================ secret hygiene
