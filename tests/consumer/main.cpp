@@ -1,7 +1,5 @@
 // Uses only what keypool::keypool propagates: include dir, C++20, Hana, threads.
-#if __has_include(<keypool/keypool.hpp>)
 #include <keypool/keypool.hpp>
-#endif
 #include <boost/hana.hpp>
 
 #include <thread>
