@@ -94,14 +94,25 @@ void check_url(std::string_view in) {
   const std::string& msg = u.error().message;
   KEYPOOL_FUZZ_CHECK(msg.size() <= 256, "URL error message too long");
   // A query string may carry a token (Gemini's ?key=): no part of it may be
-  // echoed. Checked for queries the fixed wording cannot contain by chance
-  // ('~' appears in no message) and that the echoed part before '?' does not
-  // contain either.
+  // echoed. Checked on every 6-byte window of the query that cannot match by
+  // chance: it holds a '~' (in no fixed wording), none of the characters the
+  // quoting inserts or substitutes ('?' for control bytes, "...", "://***",
+  // quotes) and no control byte, and the part before '?' (which may be
+  // echoed) does not contain it.
   if (const auto qpos = in.find('?'); qpos != std::string_view::npos) {
-    const std::string_view query = in.substr(qpos + 1, 24);
-    if (query.size() >= 6 && query.find('~') != std::string_view::npos &&
-        in.substr(0, qpos).find(query) == std::string_view::npos)
-      KEYPOOL_FUZZ_CHECK(msg.find(query) == std::string::npos, "URL error message echoes the query string");
+    const std::string_view before = in.substr(0, qpos), query = in.substr(qpos + 1, 64);
+    const auto plain = [](std::string_view w) {
+      for (char ch : w) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f || std::string_view("?.:/*'").find(ch) != std::string_view::npos) return false;
+      }
+      return w.find('~') != std::string_view::npos;
+    };
+    for (std::size_t i = 0; i + 6 <= query.size(); ++i) {
+      const std::string_view w = query.substr(i, 6);
+      if (plain(w) && before.find(w) == std::string_view::npos)
+        KEYPOOL_FUZZ_CHECK(msg.find(w) == std::string::npos, "URL error message echoes the query string");
+    }
   }
 }
 
