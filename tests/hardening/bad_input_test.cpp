@@ -325,6 +325,33 @@ TEST(HeaderInjection, PoolRefusesUnsafeKeysAndKeepsWhatItHad) {
   }
 }
 
+/// A pasted file or a megabyte "key" is refused (max_secret_bytes), from
+/// .env and by the pool, naming the variable; a key at the limit loads.
+TEST(HugeKey, KeysLongerThanTheLimitAreRejected) {
+  const std::string at_limit = "sk-test-FAKE-" + std::string(kp::max_secret_bytes - 13, 'k');
+  const std::string over = "sk-test-FAKE-" + std::string(kp::max_secret_bytes, 'x');
+  const auto c = cfg::build_key_config(
+      cfg::parse_dotenv("OPENAI_API_KEY_1=" + over + "\nOPENAI_API_KEY_2=" + at_limit + "\n", "k.env"), {});
+  const auto* p = c.find("openai");
+  ASSERT_EQ(p->keys.size(), 1u);
+  EXPECT_EQ(p->keys[0].spec.variable, "OPENAI_API_KEY_2");
+  ASSERT_EQ(kp::config::count(c.diagnostics, cfg::severity::error), 1u);
+  const auto msg = c.diagnostics[0].to_string();
+  EXPECT_NE(msg.find("OPENAI_API_KEY_1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("k.env:1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at most 4096"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("xxxxxxxx"), std::string::npos) << msg;
+
+  kp::dynamic_pool pool({"openai", "OPENAI"}, specs("OPENAI", 2));
+  auto keys = specs("OPENAI", 2);
+  keys.push_back({"OPENAI_API_KEY_3", over});
+  EXPECT_THROW(pool.reload(keys), kp::invalid_key_spec);
+  EXPECT_EQ(variables(pool.snapshot()), (std::vector<std::string>{"OPENAI_API_KEY_1", "OPENAI_API_KEY_2"}));
+  keys.back().secret = at_limit;
+  EXPECT_NO_THROW(pool.reload(keys));
+  EXPECT_EQ(pool.snapshot().keys.size(), 3u);
+}
+
 /// Defence in depth: an encoder given an unsafe secret directly (not from a
 /// pool) must refuse it rather than build an injected header.
 TEST(HeaderInjection, EncodersRefuseSecretsWithControlCharacters) {

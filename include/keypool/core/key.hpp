@@ -51,10 +51,18 @@ inline std::string redact(std::string_view secret) {
   return out;
 }
 
+/// The longest secret accepted. Provider keys are 40-200 characters; JWT-style
+/// tokens reach a few KiB. Anything longer is a pasted file or an attack on the
+/// request header (servers commonly cap a header block at 8 KiB).
+inline constexpr std::size_t max_secret_bytes = 4096;
+
 /// Why a secret cannot be used, or empty when it is fine. The message never
 /// contains the secret.
 inline std::optional<std::string> secret_problem(std::string_view secret) {
   if (secret.empty()) return std::string("empty value");
+  if (secret.size() > max_secret_bytes)
+    return std::to_string(secret.size()) + " bytes long; at most " + std::to_string(max_secret_bytes) +
+           " are accepted";
   for (std::size_t i = 0; i < secret.size(); ++i) {
     const auto c = static_cast<unsigned char>(secret[i]);
     if (c == ' ' || c == '\t') return "whitespace at position " + std::to_string(i + 1);
