@@ -140,21 +140,9 @@ std::vector<keypool::key_spec> fake_keys() {
 
 /// The client-side I/O thread, shared by both sides: which core a thread
 /// wakes on (and whether it shares one with the server) moves a one-in-flight
-/// round trip by 2× on a 2-vCPU VM, so the raw client and keypool must not
-/// each have a thread of their own.
-struct client_io {
-  client_io() : thread([this] { ioc.run(); }) {}
-  client_io(const client_io&) = delete;
-  client_io& operator=(const client_io&) = delete;
-  ~client_io() { stop(); }
-  void stop() {
-    ioc.stop();
-    if (thread.joinable()) thread.join();
-  }
-  asio::io_context ioc{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
-  std::thread thread;
-};
+/// round trip by 2x on a 2-vCPU VM, so the raw client and keypool must not
+/// each have a thread of their own. (The transport's own I/O thread type.)
+using client_io = http::detail::owned_io;
 
 /// Everything both sides need, built once per benchmark.
 struct fixture {
