@@ -13,13 +13,13 @@
 #include <keypool/http/client.hpp>
 #include <keypool/mock/fleet.hpp>
 
+#include <benchmark/benchmark.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <atomic>

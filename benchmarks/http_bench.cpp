@@ -26,12 +26,13 @@
 #include <keypool/http/client.hpp>
 #include <keypool/providers/builtin.hpp>
 
+#include <benchmark/benchmark.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -40,7 +41,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <benchmark/benchmark.h>
 
 #include <atomic>
 #include <chrono>
@@ -283,8 +283,7 @@ std::int64_t transport_batch(fixture& f, int n, int per) {
   return failures.load();
 }
 
-void report(benchmark::State& state, double raw_s, double client_s, std::int64_t requests_each,
-            std::int64_t failures) {
+void report(benchmark::State& state, double raw_s, double client_s, std::int64_t requests_each, std::int64_t failures) {
   const double raw_rps = static_cast<double>(requests_each) / raw_s;
   const double client_rps = static_cast<double>(requests_each) / client_s;
   state.counters["raw_rps"] = raw_rps;

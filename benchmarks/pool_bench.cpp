@@ -45,8 +45,7 @@ bench_pool<Selection>& shared_pool() {
     auto* pool = new bench_pool<Selection>(keys(), {.lockout = kp::lockout::fixed{24h}});
     for (int i = 0; i < key_count; ++i) {
       auto l = pool->acquire_or_throw();
-      pool->report(l, l.variable() == "GROQ_API_KEY_4" ? kp::outcome::rate_limited()
-                                                       : kp::outcome::success());
+      pool->report(l, l.variable() == "GROQ_API_KEY_4" ? kp::outcome::rate_limited() : kp::outcome::success());
     }
     return pool;
   }();

@@ -76,14 +76,14 @@ const int peer_exit = [] {
   {
     kp::state::redis r(options(std::atoi(port)));
     static std::atomic<bool> live{false};  // stored state loaded at start is not a measurement
-    auto link = r.attach("bench", [](std::string_view fp, kp::key_status, kp::outcome_kind,
-                                     std::chrono::system_clock::time_point) {
-      if (!live.load() || !std::all_of(fp.begin(), fp.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return false;
-      long long rec[2] = {std::atoll(std::string(fp).c_str()), wall_ns()};
-      [[maybe_unused]] auto n = ::write(1, rec, sizeof rec);
-      return true;
-    });
+    auto link = r.attach(
+        "bench", [](std::string_view fp, kp::key_status, kp::outcome_kind, std::chrono::system_clock::time_point) {
+          if (!live.load() || !std::all_of(fp.begin(), fp.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return false;
+          long long rec[2] = {std::atoll(std::string(fp).c_str()), wall_ns()};
+          [[maybe_unused]] auto n = ::write(1, rec, sizeof rec);
+          return true;
+        });
     if (!r.wait_ready(5s)) ::_exit(2);
     live = true;
     const char ready = 'r';
@@ -134,8 +134,7 @@ struct fixture {
     other.publish({"bench", kp::fingerprint("gsk_fake_redis_bench_4"), kp::key_status::locked,
                    kp::outcome_kind::rate_limited, std::chrono::system_clock::now() + 24h});
     const auto end = std::chrono::steady_clock::now() + 2s;
-    while (mine.status().applied == 0 && std::chrono::steady_clock::now() < end)
-      std::this_thread::sleep_for(1ms);
+    while (mine.status().applied == 0 && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
   }
   ~fixture() {
     link.detach();
@@ -168,7 +167,8 @@ void redis_pick_and_report(benchmark::State& state) {
       return fx->local;
     else
       return *fx->shared;
-  }();
+  }
+  ();
   for (auto _ : state) pick_report(p);
   state.SetItemsProcessed(state.iterations());
 }
@@ -302,15 +302,17 @@ void redis_propagation(benchmark::State& state) {
   for (auto _ : state) {
     std::snprintf(fp, sizeof fp, "%012lld", ++seq);
     const long long t0 = wall_ns();
-    fx->other.publish({"bench", fp, kp::key_status::locked, kp::outcome_kind::rate_limited,
-                       std::chrono::system_clock::now() + 1s});
+    fx->other.publish(
+        {"bench", fp, kp::key_status::locked, kp::outcome_kind::rate_limited, std::chrono::system_clock::now() + 1s});
     long long rec[2];
     if (!peer.read_exact(rec, sizeof rec, 2000) || rec[0] != seq)
       return state.SkipWithError("a change was not propagated within 2 s");
     us.push_back(static_cast<double>(rec[1] - t0) / 1000.0);
   }
   std::sort(us.begin(), us.end());
-  auto pct = [&](double q) { return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))]; };
+  auto pct = [&](double q) {
+    return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))];
+  };
   state.counters["p50_us"] = pct(0.50);
   state.counters["p99_us"] = pct(0.99);
   state.counters["max_us"] = us.back();

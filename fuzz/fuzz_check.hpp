@@ -7,13 +7,12 @@
 #include <cstdlib>
 #include <string_view>
 
-#define KEYPOOL_FUZZ_CHECK(cond, what)                                                    \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "invariant violated at %s:%d: %s\n  (%s)\n", __FILE__, __LINE__, \
-                   what, #cond);                                                          \
-      std::abort();                                                                       \
-    }                                                                                     \
+#define KEYPOOL_FUZZ_CHECK(cond, what)                                                                    \
+  do {                                                                                                    \
+    if (!(cond)) {                                                                                        \
+      std::fprintf(stderr, "invariant violated at %s:%d: %s\n  (%s)\n", __FILE__, __LINE__, what, #cond); \
+      std::abort();                                                                                       \
+    }                                                                                                     \
   } while (0)
 
 namespace keypool::fuzz {

@@ -65,8 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         KEYPOOL_FUZZ_CHECK(*o.retry_after <= opts.quota_cap, "quota hint above its cap");
         break;
       default:
-        KEYPOOL_FUZZ_CHECK(*o.retry_after <= std::max(opts.rate_limit_cap, opts.quota_cap),
-                           "hint above every cap");
+        KEYPOOL_FUZZ_CHECK(*o.retry_after <= std::max(opts.rate_limit_cap, opts.quota_cap), "hint above every cap");
     }
   }
   KEYPOOL_FUZZ_CHECK(!c.reason.empty() && c.reason.size() <= 64, "reason empty or too long");

@@ -57,7 +57,8 @@ void check_no_canary(std::string_view text, const char* where) {
 
 void check_document(const keypool::config::dotenv_document& doc, std::string_view text) {
   const std::size_t lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n') +
-                                                     std::count(text.begin(), text.end(), '\r')) + 1;
+                                                     std::count(text.begin(), text.end(), '\r')) +
+                            1;
   for (const auto& e : doc.entries) {
     KEYPOOL_FUZZ_CHECK(!e.name.empty(), "entry without a name");
     KEYPOOL_FUZZ_CHECK(!(e.name.front() >= '0' && e.name.front() <= '9'), "name starts with a digit");
@@ -72,7 +73,7 @@ void check_document(const keypool::config::dotenv_document& doc, std::string_vie
 
 void check_pool(const keypool::config::provider_config& pc) {
   auto keys = pc.key_specs();
-  keypool::validate(keys);  // throws (and so crashes the target) on a bad list
+  keypool::validate(keys);                 // throws (and so crashes the target) on a bad list
   for (auto& k : keys) k.account.clear();  // accounts are shown on purpose; not secrets
   keypool::dynamic_pool pool(pc.provider.info(), keys);
   auto l = pool.acquire();

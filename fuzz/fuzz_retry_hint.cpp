@@ -31,8 +31,7 @@ const cl::sys_time now{std::chrono::seconds(1795687200)};  // 2026-11-26T10:00:0
 /// In seconds since the epoch: 1969-12-31 (a +23:59 offset on 1970-01-01)
 /// up to where system_clock's nanoseconds end (dates beyond saturate).
 constexpr std::int64_t earliest = -86400;
-constexpr std::int64_t latest =
-    std::chrono::duration_cast<std::chrono::seconds>(cl::sys_time::duration::max()).count();
+constexpr std::int64_t latest = std::chrono::duration_cast<std::chrono::seconds>(cl::sys_time::duration::max()).count();
 
 void check_duration(std::optional<milliseconds> d, const char* what) {
   if (!d) return;

@@ -6,8 +6,7 @@
 #include <cstdio>
 
 struct minutes_per_failure {
-  std::chrono::milliseconds lockout_for(const keypool::outcome& o,
-                                        const keypool::lockout_context& c) const noexcept {
+  std::chrono::milliseconds lockout_for(const keypool::outcome& o, const keypool::lockout_context& c) const noexcept {
     std::chrono::milliseconds d = std::chrono::minutes(c.consecutive_failures);
     return o.retry_after ? std::max(d, *o.retry_after) : d;
   }

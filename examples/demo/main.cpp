@@ -133,7 +133,8 @@ std::string short_outcome(const http::attempt& a) {
     case outcome_kind::invalid_key: return "invalid key -> disabled";
     case outcome_kind::forbidden: return "forbidden -> disabled";
     case outcome_kind::model_unavailable: return "model gone -> next model";
-    case outcome_kind::transient: return (a.status ? std::to_string(a.status) + " " : std::string()) + "provider trouble -> next provider";
+    case outcome_kind::transient:
+      return (a.status ? std::to_string(a.status) + " " : std::string()) + "provider trouble -> next provider";
     case outcome_kind::bad_request: return "bad request";
     case outcome_kind::success: return "ok";
   }
@@ -168,7 +169,8 @@ void print_result(int n, const http::chat_outcome& r, std::chrono::milliseconds 
   std::printf("%s\n", line.c_str());
   for (const auto& a : attempts)
     if (a.outcome.kind != kp::outcome_kind::success)
-      std::printf("                     %s %s: %s\n", a.key_variable.c_str(), a.reason.c_str(), short_outcome(a).c_str());
+      std::printf("                     %s %s: %s\n", a.key_variable.c_str(), a.reason.c_str(),
+                  short_outcome(a).c_str());
 }
 
 }  // namespace
@@ -207,8 +209,9 @@ int main() {
       cfg.providers.push_back(std::move(pc));
     }
     std::printf("== keypool demo: mock fleet at %s, 7 providers, %zu fake keys ==\n", fleet->origin().c_str(), keys);
-    std::printf("   (small per-minute limits; GOOGLE_API_KEY_2 revoked, OPENAI_API_KEY_2 out of credit,\n"
-                "    NVIDIA's Llama 3.2 11B retired; KEYPOOL_ENV=path/to/.env runs this against the real providers)\n\n");
+    std::printf(
+        "   (small per-minute limits; GOOGLE_API_KEY_2 revoked, OPENAI_API_KEY_2 out of credit,\n"
+        "    NVIDIA's Llama 3.2 11B retired; KEYPOOL_ENV=path/to/.env runs this against the real providers)\n\n");
   }
 
   // The default chain: the seed table's order, each provider's models in that order.
@@ -273,7 +276,8 @@ int main() {
         for (int n = next++; n < first + count; n = next++) {
           const auto start = std::chrono::steady_clock::now();
           auto r = client.chat(req);
-          const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+          const auto took =
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
           record(r, took);
           print_result(n, r, took);
         }
@@ -288,8 +292,7 @@ int main() {
   std::printf("\n-- lockouts now --\n");
   for (const auto& s : chain.snapshot())
     for (const auto& k : s.keys)
-      if (!k.available())
-        std::printf("   %s\n", kp::report::key_line(k).c_str());
+      if (!k.available()) std::printf("   %s\n", kp::report::key_line(k).c_str());
 
   int total = requests;
   if (!real) {
@@ -299,7 +302,8 @@ int main() {
     burst(requests + 1, later, 1);
     total += later;
   }
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 
   std::vector<kp::pool_snapshot> snaps;
   for (auto& s : chain.snapshot())
@@ -323,9 +327,10 @@ int main() {
     absorbed += n;
     why += (why.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
   }
-  std::printf("\nSummary: %d requests, %d answered, %d failed; %zu HTTP attempts, %d absorbed by failover (%s); "
-              "%zu providers served; p50 %lld ms; $%.4f; %.1f s.\n",
-              total, t.answered, t.failed, t.attempts, absorbed, why.empty() ? "none" : why.c_str(), t.spend.size(),
-              static_cast<long long>(p50), spend, static_cast<double>(elapsed.count()) / 1000.0);
+  std::printf(
+      "\nSummary: %d requests, %d answered, %d failed; %zu HTTP attempts, %d absorbed by failover (%s); "
+      "%zu providers served; p50 %lld ms; $%.4f; %.1f s.\n",
+      total, t.answered, t.failed, t.attempts, absorbed, why.empty() ? "none" : why.c_str(), t.spend.size(),
+      static_cast<long long>(p50), spend, static_cast<double>(elapsed.count()) / 1000.0);
   return t.failed == 0 ? 0 : 1;
 }

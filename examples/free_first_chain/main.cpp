@@ -31,11 +31,10 @@ int main() {
       std::printf("Request %d -> %s\n", i, l.error().message().c_str());
       continue;
     }
-    std::printf("Request %d -> %.*s\n", i, static_cast<int>(l->lease.variable().size()),
-                l->lease.variable().data());
+    std::printf("Request %d -> %.*s\n", i, static_cast<int>(l->lease.variable().size()), l->lease.variable().data());
     // The free providers' daily quotas run out; the paid key serves.
-    chain.report(*l, l->provider == "OPENAI" ? kp::outcome::success()
-                                             : kp::outcome::quota_exhausted(std::chrono::hours(8)));
+    chain.report(
+        *l, l->provider == "OPENAI" ? kp::outcome::success() : kp::outcome::quota_exhausted(std::chrono::hours(8)));
   }
   std::fputs(kp::report::text(chain.snapshot()).c_str(), stdout);
 }

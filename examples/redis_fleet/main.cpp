@@ -41,8 +41,8 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Shares its state through Redis; honours the provider's retry hint.
-using fleet_pool = kp::pool<pv::groq>::with<kp::policy::state<kp::state::redis>,
-                                            kp::policy::lockout<kp::lockout::retry_after>>;
+using fleet_pool =
+    kp::pool<pv::groq>::with<kp::policy::state<kp::state::redis>, kp::policy::lockout<kp::lockout::retry_after>>;
 
 /// Every instance is configured with the same keys (Redis only ever sees
 /// their fingerprints).
@@ -61,7 +61,9 @@ struct instance {
   kp::state::redis::attachment link;
 
   instance(std::string n, const kp::state::redis_options& o)
-      : name(std::move(n)), shared(o), pool(groq_keys(), fleet_pool::options{.state = shared}),
+      : name(std::move(n)),
+        shared(o),
+        pool(groq_keys(), fleet_pool::options{.state = shared}),
         link(shared.attach(pool)) {}
 
   kp::key_snapshot key(std::string_view variable) const {
@@ -171,17 +173,18 @@ bool contains(const std::vector<std::string>& v, std::string_view x) {
 std::string key_state(const kp::key_snapshot& k) {
   std::string s(k.available() ? "available" : "locked (" + std::string(kp::to_string(k.reason)) + ")");
   if (k.available_in)
-    s += ", back in " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*k.available_in).count()) + " s";
+    s +=
+        ", back in " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*k.available_in).count()) + " s";
   return s;
 }
 
 void print_status(const instance& in) {
   const auto s = in.shared.status();
   std::printf("   %s: published %llu, written %llu, received %llu, applied %llu, loaded %llu, own ignored %llu%s\n",
-              in.name.c_str(), static_cast<unsigned long long>(s.published),
-              static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.received),
-              static_cast<unsigned long long>(s.applied), static_cast<unsigned long long>(s.loaded),
-              static_cast<unsigned long long>(s.own_ignored), s.degraded ? ", DEGRADED" : "");
+              in.name.c_str(), static_cast<unsigned long long>(s.published), static_cast<unsigned long long>(s.written),
+              static_cast<unsigned long long>(s.received), static_cast<unsigned long long>(s.applied),
+              static_cast<unsigned long long>(s.loaded), static_cast<unsigned long long>(s.own_ignored),
+              s.degraded ? ", DEGRADED" : "");
 }
 
 }  // namespace
@@ -199,8 +202,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--namespace" && i + 1 < argc) {
       name_space = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--redis redis://[[user]:password@]host[:port][/db]] [--namespace NS]\n"
-                           "       (default: $REDIS_URL, else 127.0.0.1:6379)\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--redis redis://[[user]:password@]host[:port][/db]] [--namespace NS]\n"
+                   "       (default: $REDIS_URL, else 127.0.0.1:6379)\n",
+                   argv[0]);
       return arg == "--help" || arg == "-h" ? 0 : 64;
     }
   }
@@ -251,8 +256,9 @@ int main(int argc, char** argv) {
   check(a->rate_limit("GROQ_API_KEY_1"), "A never handed out GROQ_API_KEY_1");
   auto took = time_until([&] { return !b->key("GROQ_API_KEY_1").available(); }, 2s);
   check(took.has_value(), "the lockout never reached B");
-  if (took) std::printf("   B sees GROQ_API_KEY_1 %s after %lld us\n", key_state(b->key("GROQ_API_KEY_1")).c_str(),
-                        static_cast<long long>(took->count()));
+  if (took)
+    std::printf("   B sees GROQ_API_KEY_1 %s after %lld us\n", key_state(b->key("GROQ_API_KEY_1")).c_str(),
+                static_cast<long long>(took->count()));
   auto picks = b->picks(6);
   std::printf("   B picks: %s\n", join(picks).c_str());
   check(!contains(picks, "GROQ_API_KEY_1"), "B handed out GROQ_API_KEY_1");
@@ -264,8 +270,9 @@ int main(int argc, char** argv) {
   check(b->rate_limit("GROQ_API_KEY_2"), "B never handed out GROQ_API_KEY_2");
   took = time_until([&] { return !a->key("GROQ_API_KEY_2").available(); }, 2s);
   check(took.has_value(), "the lockout never reached A");
-  if (took) std::printf("   A sees GROQ_API_KEY_2 %s after %lld us\n", key_state(a->key("GROQ_API_KEY_2")).c_str(),
-                        static_cast<long long>(took->count()));
+  if (took)
+    std::printf("   A sees GROQ_API_KEY_2 %s after %lld us\n", key_state(a->key("GROQ_API_KEY_2")).c_str(),
+                static_cast<long long>(took->count()));
   picks = a->picks(4);
   std::printf("   A picks: %s\n", join(picks).c_str());
   check(!contains(picks, "GROQ_API_KEY_1") && !contains(picks, "GROQ_API_KEY_2"), "A handed out a locked key");

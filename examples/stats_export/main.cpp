@@ -12,8 +12,8 @@
 namespace kp = keypool;
 
 int main() {
-  kp::pool<kp::providers::mistral> pool({{"MISTRAL_API_KEY_1", "mistral-example-key-1"},
-                                         {"MISTRAL_API_KEY_2", "mistral-example-key-2"}});
+  kp::pool<kp::providers::mistral> pool(
+      {{"MISTRAL_API_KEY_1", "mistral-example-key-1"}, {"MISTRAL_API_KEY_2", "mistral-example-key-2"}});
   pool.report(pool.acquire_or_throw(), kp::outcome::success());
   pool.report(pool.acquire_or_throw(), kp::outcome::out_of_credit());
   const auto snap = pool.snapshot();

@@ -147,8 +147,9 @@ int main(int argc, char** argv) {
   std::printf("== vision request: mock fleet at %s (fake keys) ==\n", fleet.origin().c_str());
   std::printf("image: %s, %zu bytes, %s\n", image_name.c_str(), image.bytes.size(), image.mime_type.c_str());
   std::printf("chain: groq (free, 2 keys, the mock allows 1 request/minute each) -> openai (paid fallback)\n");
-  std::printf("note : the mock does not look at the pixels; it answers from a template naming the provider,\n"
-              "       the model, the number of images and their decoded size, and echoing the prompt.\n");
+  std::printf(
+      "note : the mock does not look at the pixels; it answers from a template naming the provider,\n"
+      "       the model, the number of images and their decoded size, and echoing the prompt.\n");
 
   // ---- pools, chain, client ----------------------------------------------------
   kp::pool<pv::groq> groq(fleet.key_specs("groq"));

@@ -1,6 +1,8 @@
 // expect: is not a keypool::clock_source
 #include <keypool/keypool.hpp>
-struct p { static keypool::provider_info info() { return {"groq", "GROQ"}; } };
+struct p {
+  static keypool::provider_info info() { return {"groq", "GROQ"}; }
+};
 struct sundial {
   long now() const { return 0; }
 };

@@ -40,8 +40,7 @@ TEST(Providers, SevenBuiltins) {
   expect_builtin<nvidia>("nvidia", "NVIDIA", "https://integrate.api.nvidia.com/v1", bearer, openai_chat);
   expect_builtin<groq>("groq", "GROQ", "https://api.groq.com/openai/v1", bearer, openai_chat);
   expect_builtin<mistral>("mistral", "MISTRAL", "https://api.mistral.ai/v1", bearer, openai_chat);
-  expect_builtin<anthropic>("anthropic", "ANTHROPIC", "https://api.anthropic.com/v1", x_api_key,
-                            anthropic_messages);
+  expect_builtin<anthropic>("anthropic", "ANTHROPIC", "https://api.anthropic.com/v1", x_api_key, anthropic_messages);
   expect_builtin<openai>("openai", "OPENAI", "https://api.openai.com/v1", bearer, openai_chat);
   expect_builtin<google>("google", "GOOGLE", "https://generativelanguage.googleapis.com/v1beta", x_goog_api_key,
                          gemini_generate_content);
@@ -54,9 +53,9 @@ TEST(Providers, SevenBuiltins) {
 }
 
 TEST(Providers, DayBoundaries) {
-  EXPECT_EQ(groq::info().day_boundary_utc, std::chrono::minutes(0));     // UTC midnight
-  EXPECT_EQ(google::info().day_boundary_utc, std::chrono::minutes(480)); // Pacific, winter (conservative)
-  EXPECT_EQ(zai::info().day_boundary_utc, std::chrono::minutes(960));    // Beijing midnight
+  EXPECT_EQ(groq::info().day_boundary_utc, std::chrono::minutes(0));      // UTC midnight
+  EXPECT_EQ(google::info().day_boundary_utc, std::chrono::minutes(480));  // Pacific, winter (conservative)
+  EXPECT_EQ(zai::info().day_boundary_utc, std::chrono::minutes(960));     // Beijing midnight
   EXPECT_EQ(google::descriptor().day.kind, day_boundary::rule::us_pacific);
 }
 
@@ -134,7 +133,8 @@ TEST(Catalog, UserDefinedOrderAndEdits) {
   EXPECT_THROW((void)c.ordered_by(bad), unknown_model);
 
   // Custom comparator: cheapest first.
-  const auto cheap = c.sorted([](const model_entry& a, const model_entry& b) { return a.price_per_mtok < b.price_per_mtok; });
+  const auto cheap =
+      c.sorted([](const model_entry& a, const model_entry& b) { return a.price_per_mtok < b.price_per_mtok; });
   EXPECT_DOUBLE_EQ(cheap.front().price_per_mtok, 0.0);
   EXPECT_DOUBLE_EQ(cheap.back().price_per_mtok, 15.0);
 
@@ -143,8 +143,8 @@ TEST(Catalog, UserDefinedOrderAndEdits) {
   EXPECT_LT(uniq.size(), 21u);
   EXPECT_EQ(std::count_if(uniq.begin(), uniq.end(), [](auto& m) { return m.api_id == "gpt-4o"; }), 1);
 
-  c.upsert({"groq", "Llama 3.2 11B Vision", "meta-llama/llama-4-scout-17b-16e-instruct", "", 0, model_tier::free,
-            true, 9});
+  c.upsert(
+      {"groq", "Llama 3.2 11B Vision", "meta-llama/llama-4-scout-17b-16e-instruct", "", 0, model_tier::free, true, 9});
   EXPECT_EQ(c.size(), 21u);  // replaced, not added
   EXPECT_EQ(c.find("groq", "Llama 3.2 11B Vision")->api_id, "meta-llama/llama-4-scout-17b-16e-instruct");
   EXPECT_EQ(c.remove("zai", "GLM-5"), 1u);

@@ -123,8 +123,7 @@ TEST(DayBoundary, FixedOffsetAndPacificDst) {
   // 2026-11-01 is the first Sunday of November: midnight Nov 1 is PDT, Nov 2 PST.
   const auto nov = kd::make_time(2026, 11, 1, 7, 30, 0);
   EXPECT_EQ(next_day_boundary(pacific, nov), kd::make_time(2026, 11, 2, 8, 0, 0));
-  EXPECT_EQ(next_day_boundary(pacific, kd::make_time(2026, 11, 1, 6, 59, 0)),
-            kd::make_time(2026, 11, 1, 7, 0, 0));
+  EXPECT_EQ(next_day_boundary(pacific, kd::make_time(2026, 11, 1, 6, 59, 0)), kd::make_time(2026, 11, 1, 7, 0, 0));
 }
 
 // ---- the classifier, one row per case ------------------------------------------
@@ -140,7 +139,6 @@ struct row {
   bool account_wide = false;
 };
 
-
 const std::string openai_rate_requests =
     R"({"error":{"message":"Rate limit reached for gpt-4o in organization org-test on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms.","type":"requests","param":null,"code":"rate_limit_exceeded"}})";
 const std::string openai_rate_tokens =
@@ -149,12 +147,18 @@ const std::string openai_insufficient =
     R"({"error":{"message":"You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}})";
 const std::string anthropic_rate =
     R"({"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your organization's rate limit of 50 requests per minute."},"request_id":"req_test_1"})";
-const std::string gemini_per_minute = R"({"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"},"quotaValue":"10"}]},{"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Learn more about Gemini API quotas","url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"36s"}]}})";
-const std::string gemini_per_day = R"({"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"},{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"}}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"51s"}]}})";
-const std::string gemini_bad_key = R"({"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}})";
+const std::string gemini_per_minute =
+    R"({"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"},"quotaValue":"10"}]},{"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Learn more about Gemini API quotas","url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"36s"}]}})";
+const std::string gemini_per_day =
+    R"({"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"},{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"}}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"51s"}]}})";
+const std::string gemini_bad_key =
+    R"({"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}})";
 
 std::vector<row> rows() {
   using enum outcome_kind;
+  // One row per case, laid out by hand: clang-format would put every field
+  // on a line of its own.
+  // clang-format off
   return {
       // OpenAI
       {"openai 200", "openai", 200, {}, R"({"id":"chatcmpl-test"})", success},
@@ -366,6 +370,7 @@ std::vector<row> rows() {
        R"({"type":"urn:kaizen:problem-details:validation-failed","title":"Validation failed","status":422,"detail":"body -> messages: field required"})",
        bad_request},
   };
+  // clang-format on
 }
 
 TEST(Classifier, Table) {
@@ -434,11 +439,20 @@ TEST(Classifier, OptionsChangeTheCaps) {
 
 TEST(Classifier, GarbageNeverThrows) {
   const std::string deep(5000, '[');
-  const std::vector<std::string> bodies = {
-      "",           "null",      "[]",  "{}",  "\"error\"",  "{\"error\":null}", "{\"error\":[1,2]}",
-      "{\"error\":{\"code\":{}}}", "{\"error\":{\"code\":1e999}}", deep, std::string("\xff\xfe\x00\x01", 4),
-      R"({"error":{"details":"nope","message":5}})", R"({"error":{"details":[null,1,{"@type":7}]}})",
-      R"({"detail":[{"loc":["body"],"msg":"field required"}]})"};
+  const std::vector<std::string> bodies = {"",
+                                           "null",
+                                           "[]",
+                                           "{}",
+                                           "\"error\"",
+                                           "{\"error\":null}",
+                                           "{\"error\":[1,2]}",
+                                           "{\"error\":{\"code\":{}}}",
+                                           "{\"error\":{\"code\":1e999}}",
+                                           deep,
+                                           std::string("\xff\xfe\x00\x01", 4),
+                                           R"({"error":{"details":"nope","message":5}})",
+                                           R"({"error":{"details":[null,1,{"@type":7}]}})",
+                                           R"({"detail":[{"loc":["body"],"msg":"field required"}]})"};
   for (const auto& p : providers::builtin_descriptors())
     for (int status : {400, 401, 403, 404, 429, 500, 529})
       for (const auto& b : bodies) {

@@ -119,7 +119,10 @@ TEST(Dotenv, CrlfAndBom) {
 }
 
 TEST(Dotenv, LoneCarriageReturnsAndBomInMemory) {
-  const auto doc = parse_dotenv("\xEF\xBB\xBF" "A=1\rB=2\r\nC=3", "mem");
+  const auto doc = parse_dotenv(
+      "\xEF\xBB\xBF"
+      "A=1\rB=2\r\nC=3",
+      "mem");
   EXPECT_TRUE(doc.diagnostics.empty());
   EXPECT_EQ(value_of(doc, "A"), "1");
   EXPECT_EQ(value_of(doc, "B"), "2");
@@ -206,9 +209,8 @@ TEST(EnvKeys, NumberingOrderAndSettings) {
   const auto path = data_dir() / "keys.env";
   const auto cfg = load("keys.env");
   EXPECT_FALSE(cfg.has_errors());
-  EXPECT_EQ(variables(cfg, "groq"),
-            (std::vector<std::string>{"GROQ_API_KEY", "GROQ_API_KEY_1", "GROQ_API_KEY_3", "GROQ_API_KEY_12",
-                                      "GROQ_API_KEY_100"}));
+  EXPECT_EQ(variables(cfg, "groq"), (std::vector<std::string>{"GROQ_API_KEY", "GROQ_API_KEY_1", "GROQ_API_KEY_3",
+                                                              "GROQ_API_KEY_12", "GROQ_API_KEY_100"}));
   const auto groq = cfg.keys_for("groq");
   EXPECT_EQ(groq[0].secret, "gsk_test_unnumbered");
   EXPECT_EQ(groq[0].weight, 2u);
@@ -240,8 +242,8 @@ TEST(EnvKeys, NumberingOrderAndSettings) {
 }
 
 TEST(EnvKeys, EnvironmentOverridesFileByDefault) {
-  const environment env = {{"GROQ_API_KEY_1", "gsk_test_from_env"}, {"OPENAI_API_KEY", "sk-test-env-only"},
-                           {"PATH", "/usr/bin"}};
+  const environment env = {
+      {"GROQ_API_KEY_1", "gsk_test_from_env"}, {"OPENAI_API_KEY", "sk-test-env-only"}, {"PATH", "/usr/bin"}};
   const auto cfg = load("keys.env", env);
   const auto groq = cfg.keys_for("groq");
   ASSERT_EQ(groq.size(), 5u);
@@ -288,8 +290,7 @@ TEST(EnvKeys, RejectedKeysAndSettingsAreReportedAndValidKeysLoad) {
       {"OPENAI_API_KEY_0=", "OPENAI_API_KEY_0", "start at 1", severity::warning},
       {"OPENAI_API_KEY_6_COLOR=", "OPENAI_API_KEY_6_COLOR", "unknown per-key setting", severity::warning},
       {"OPENAI_BASE_URL=", "OPENAI_BASE_URL", "http", severity::error},
-      {"OPENAI_API_KEY_6=", "OPENAI_API_KEY_6", "same key as MISTRAL_API_KEY_1 (another provider)",
-       severity::warning},
+      {"OPENAI_API_KEY_6=", "OPENAI_API_KEY_6", "same key as MISTRAL_API_KEY_1 (another provider)", severity::warning},
   };
   for (const auto& c : cases) {
     const auto* d = find_diag(cfg.diagnostics, line_of(path, c.line_prefix));
@@ -361,8 +362,8 @@ TEST(ConfigJson, SchemaAndValues) {
   EXPECT_EQ(k.at("daily_limit").to_number<int>(), 14400);
   EXPECT_EQ(k.at("fingerprint").as_string(), keypool::fingerprint("gsk_test_three"));
   EXPECT_EQ(k.at("redacted").as_string(), keypool::redact("gsk_test_three"));
-  EXPECT_EQ(k.at("source").as_string(),
-            (data_dir() / "keys.env").string() + ":" + std::to_string(line_of(data_dir() / "keys.env", "GROQ_API_KEY_3=")));
+  EXPECT_EQ(k.at("source").as_string(), (data_dir() / "keys.env").string() + ":" +
+                                            std::to_string(line_of(data_dir() / "keys.env", "GROQ_API_KEY_3=")));
   EXPECT_TRUE(groq->at("keys").as_array()[4].as_object().at("account").is_null());
 }
 
@@ -382,13 +383,15 @@ TEST(ConfigJson, NoSecretInAnyDiagnosticOrJson) {
     // malformed lines that produced no entry).
     std::vector<std::string> secrets = {"gsk_test_env_secret_1"};
     for (const auto& e : doc.entries)
-      if (e.value.size() >= 8 && e.name.find("_BASE_URL") == std::string::npos && e.name.find("ACCOUNT") == std::string::npos)
+      if (e.value.size() >= 8 && e.name.find("_BASE_URL") == std::string::npos &&
+          e.name.find("ACCOUNT") == std::string::npos)
         secrets.push_back(e.value);
     const std::string raw = read_file(path);
     for (std::string_view marker : {"gsk_test", "sk-test", "nvapi-test", "mistral_test", "zai.test", "AIza_test"})
       for (auto p = raw.find(marker); p != std::string::npos; p = raw.find(marker, p + 1)) {
         auto e = p;
-        while (e < raw.size() && raw[e] != '\n' && raw[e] != '"' && raw[e] != '\'' && raw[e] != ' ' && raw[e] != '\r') ++e;
+        while (e < raw.size() && raw[e] != '\n' && raw[e] != '"' && raw[e] != '\'' && raw[e] != ' ' && raw[e] != '\r')
+          ++e;
         secrets.push_back(raw.substr(p, e - p));
       }
     for (const auto& s : secrets) EXPECT_EQ(out.find(s), std::string::npos) << "leaked: " << s;

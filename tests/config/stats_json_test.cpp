@@ -2,9 +2,9 @@
 #include <keypool/json/stats_json.hpp>
 #include <keypool/keypool.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 namespace kp = keypool;
 namespace bj = boost::json;

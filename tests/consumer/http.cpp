@@ -1,6 +1,6 @@
 // Uses only what keypool::http propagates: Boost.JSON (compiled lib) and OpenSSL.
-#include <boost/json.hpp>
 #include <openssl/evp.h>
+#include <boost/json.hpp>
 
 int main() {
   auto const value = boost::json::parse(R"({"ok":true})");

@@ -1,6 +1,6 @@
 // Uses only what keypool::keypool propagates: include dir, C++20, Hana, threads.
-#include <keypool/keypool.hpp>
 #include <boost/hana.hpp>
+#include <keypool/keypool.hpp>
 
 #include <thread>
 

@@ -33,9 +33,8 @@ struct fixture : ::testing::Test {
   kp::clock::manual clock;  // shared by all three pools
   manual<groq> g{keys("GROQ", 2), {.clock = clock}};
   // A paid provider with its own policies: weighted, exponential.
-  kp::basic_pool<nvidia, kp::policy::clock<kp::clock::manual>,
-                 kp::policy::lockout<kp::lockout::exponential>>
-      n{keys("NVIDIA", 1), {.clock = clock}};
+  kp::basic_pool<nvidia, kp::policy::clock<kp::clock::manual>, kp::policy::lockout<kp::lockout::exponential>> n{
+      keys("NVIDIA", 1), {.clock = clock}};
   manual<openai> o{keys("OPENAI", 1), {.clock = clock}};
   kp::chain<decltype(g), decltype(n), decltype(o)> c{g, n, o};
 };

@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <map>
-#include <thread>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -30,8 +30,8 @@ std::vector<kp::key_spec> keys(int n) {
 
 template <class S, class L>
 struct combo {
-  using pool = kp::basic_pool<groq, kp::policy::selection<S>, kp::policy::lockout<L>,
-                              kp::policy::clock<kp::clock::manual>>;
+  using pool =
+      kp::basic_pool<groq, kp::policy::selection<S>, kp::policy::lockout<L>, kp::policy::clock<kp::clock::manual>>;
   static constexpr bool locks = !std::is_same_v<L, kp::lockout::none>;
 };
 
@@ -39,23 +39,16 @@ template <class T>
 class every_policy : public ::testing::Test {};
 
 using combos = ::testing::Types<
-    combo<kp::selection::round_robin, kp::lockout::fixed>,
-    combo<kp::selection::round_robin, kp::lockout::retry_after>,
-    combo<kp::selection::round_robin, kp::lockout::exponential>,
-    combo<kp::selection::round_robin, kp::lockout::none>,
+    combo<kp::selection::round_robin, kp::lockout::fixed>, combo<kp::selection::round_robin, kp::lockout::retry_after>,
+    combo<kp::selection::round_robin, kp::lockout::exponential>, combo<kp::selection::round_robin, kp::lockout::none>,
     combo<kp::selection::strict_round_robin, kp::lockout::fixed>,
     combo<kp::selection::strict_round_robin, kp::lockout::retry_after>,
     combo<kp::selection::strict_round_robin, kp::lockout::exponential>,
-    combo<kp::selection::strict_round_robin, kp::lockout::none>,
-    combo<kp::selection::weighted, kp::lockout::fixed>,
-    combo<kp::selection::weighted, kp::lockout::retry_after>,
-    combo<kp::selection::weighted, kp::lockout::exponential>,
-    combo<kp::selection::weighted, kp::lockout::none>,
-    combo<kp::selection::random, kp::lockout::fixed>,
-    combo<kp::selection::random, kp::lockout::retry_after>,
-    combo<kp::selection::random, kp::lockout::exponential>,
-    combo<kp::selection::random, kp::lockout::none>,
-    combo<kp::selection::least_loaded, kp::lockout::fixed>,
+    combo<kp::selection::strict_round_robin, kp::lockout::none>, combo<kp::selection::weighted, kp::lockout::fixed>,
+    combo<kp::selection::weighted, kp::lockout::retry_after>, combo<kp::selection::weighted, kp::lockout::exponential>,
+    combo<kp::selection::weighted, kp::lockout::none>, combo<kp::selection::random, kp::lockout::fixed>,
+    combo<kp::selection::random, kp::lockout::retry_after>, combo<kp::selection::random, kp::lockout::exponential>,
+    combo<kp::selection::random, kp::lockout::none>, combo<kp::selection::least_loaded, kp::lockout::fixed>,
     combo<kp::selection::least_loaded, kp::lockout::retry_after>,
     combo<kp::selection::least_loaded, kp::lockout::exponential>,
     combo<kp::selection::least_loaded, kp::lockout::none>>;
@@ -131,7 +124,7 @@ TYPED_TEST(every_policy, CallersMistakesAndProviderTroubleDoNotBurnKeys) {
   for (int i = 0; i < 10; ++i) {
     auto l = p.acquire();
     ASSERT_TRUE(l);
-    p.report(*l, i % 3 == 0 ? kp::outcome::bad_request()
+    p.report(*l, i % 3 == 0   ? kp::outcome::bad_request()
                  : i % 3 == 1 ? kp::outcome::transient()
                               : kp::outcome::model_unavailable());
   }
@@ -174,8 +167,8 @@ TEST(Lockout, ExponentialDoublesUpToCapWithBoundedJitter) {
 }
 
 TEST(Lockout, ExponentialGrowsInThePoolAndDecaysAfterSuccesses) {
-  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::exponential>,
-                              kp::policy::clock<kp::clock::manual>>;
+  using pool =
+      kp::basic_pool<groq, kp::policy::lockout<kp::lockout::exponential>, kp::policy::clock<kp::clock::manual>>;
   pool p(keys(1), {.lockout = {.base = 1s, .cap = 1min, .jitter_percent = 0}});
   auto fail = [&] {
     auto l = p.acquire();
@@ -197,8 +190,8 @@ TEST(Lockout, ExponentialGrowsInThePoolAndDecaysAfterSuccesses) {
 }
 
 TEST(Lockout, LaterLongerHintExtendsShorterNeverShortens) {
-  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::retry_after>,
-                              kp::policy::clock<kp::clock::manual>>;
+  using pool =
+      kp::basic_pool<groq, kp::policy::lockout<kp::lockout::retry_after>, kp::policy::clock<kp::clock::manual>>;
   pool p(keys(1));
   auto a = *p.acquire();
   p.report(a, kp::outcome::rate_limited(30s));
@@ -209,8 +202,7 @@ TEST(Lockout, LaterLongerHintExtendsShorterNeverShortens) {
 }
 
 TEST(Lockout, NoneNeverLocks) {
-  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>,
-                              kp::policy::clock<kp::clock::manual>>;
+  using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>, kp::policy::clock<kp::clock::manual>>;
   pool p(keys(1));
   for (int i = 0; i < 5; ++i) {
     auto l = p.acquire();
@@ -408,8 +400,8 @@ struct linear_lockout {
 };
 
 TEST(Custom, UserStrategyAndLockoutPlugIn) {
-  using pool = kp::basic_pool<groq, kp::policy::selection<last_key_first>,
-                              kp::policy::lockout<linear_lockout>, kp::policy::clock<kp::clock::manual>>;
+  using pool = kp::basic_pool<groq, kp::policy::selection<last_key_first>, kp::policy::lockout<linear_lockout>,
+                              kp::policy::clock<kp::clock::manual>>;
   pool p(keys(3));
   auto l = *p.acquire();
   EXPECT_EQ(l.variable(), "GROQ_API_KEY_3");
@@ -419,10 +411,8 @@ TEST(Custom, UserStrategyAndLockoutPlugIn) {
 }
 
 TEST(Compose, PolicyTagsAreOrderIndependentAndRebindable) {
-  using a = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>,
-                           kp::policy::selection<kp::selection::random>>;
-  using b = kp::basic_pool<groq, kp::policy::selection<kp::selection::random>,
-                           kp::policy::lockout<kp::lockout::none>>;
+  using a = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>, kp::policy::selection<kp::selection::random>>;
+  using b = kp::basic_pool<groq, kp::policy::selection<kp::selection::random>, kp::policy::lockout<kp::lockout::none>>;
   static_assert(std::is_same_v<a::selection_type, b::selection_type>);
   static_assert(std::is_same_v<a::lockout_type, kp::lockout::none>);
   static_assert(std::is_same_v<kp::pool<groq>::selection_type, kp::selection::round_robin>);
@@ -440,8 +430,8 @@ TEST(Reload, KeptKeysKeepStateAndStatsNewKeysStartFresh) {
   for (int i = 0; i < 6; ++i) p.report(*p.acquire(), kp::outcome::success());
   p.report(*p.acquire(), kp::outcome::rate_limited());  // key 1 locked
   auto k = keys(4);
-  k.erase(k.begin() + 1);                 // drop key 2
-  k[0].variable = "GROQ_API_KEY_10";      // same secret, renamed
+  k.erase(k.begin() + 1);             // drop key 2
+  k[0].variable = "GROQ_API_KEY_10";  // same secret, renamed
   const auto r = p.reload(k);
   EXPECT_EQ(r.removed, std::vector<std::string>{"GROQ_API_KEY_2"});
   EXPECT_EQ(r.added, std::vector<std::string>{"GROQ_API_KEY_4"});
@@ -482,21 +472,22 @@ TEST(Reload, BadListChangesNothing) {
 
 TEST(Keys, Sha256KnownVectors) {
   const auto h = kp::detail::sha256::hash("abc");
-  EXPECT_EQ(kp::detail::to_hex(h.data(), h.size()),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(kp::detail::to_hex(h.data(), h.size()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const auto e = kp::detail::sha256::hash("");
-  EXPECT_EQ(kp::detail::to_hex(e.data(), e.size()),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(kp::detail::to_hex(e.data(), e.size()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   const std::string million(1000000, 'a');
   const auto m = kp::detail::sha256::hash(million);
-  EXPECT_EQ(kp::detail::to_hex(m.data(), m.size()),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(kp::detail::to_hex(m.data(), m.size()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   EXPECT_EQ(kp::fingerprint("abc"), "ba7816bf8f01");
 }
 
 TEST(Keys, RedactionShowsPrefixAndTailOnlyForLongKeys) {
-  EXPECT_EQ(kp::redact("gsk_fakefakefakefakefake9xQz"), "gsk_\xE2\x80\xA6" "9xQz");
-  EXPECT_EQ(kp::redact("sk-ant-fakefakefakefakefakeAB12"), "sk-ant-\xE2\x80\xA6" "AB12");
+  EXPECT_EQ(kp::redact("gsk_fakefakefakefakefake9xQz"),
+            "gsk_\xE2\x80\xA6"
+            "9xQz");
+  EXPECT_EQ(kp::redact("sk-ant-fakefakefakefakefakeAB12"),
+            "sk-ant-\xE2\x80\xA6"
+            "AB12");
   EXPECT_EQ(kp::redact("short"), "\xE2\x80\xA6");
   EXPECT_EQ(kp::redact("nvapi-short"), "nvapi-\xE2\x80\xA6");
 }
@@ -509,8 +500,7 @@ TEST(Keys, WhitespaceAndControlCharactersRejectedByName) {
   EXPECT_EQ(*kp::secret_problem(std::string("ab\0cd", 5)), "control character at position 3");
   using specs = std::vector<kp::key_spec>;
   EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "gsk\r"}}), kp::invalid_key_spec);
-  EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "same"}, {"GROQ_API_KEY_2", "same"}}),
-               kp::invalid_key_spec);
+  EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "same"}, {"GROQ_API_KEY_2", "same"}}), kp::invalid_key_spec);
 }
 
 }  // namespace

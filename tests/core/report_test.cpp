@@ -22,16 +22,20 @@ TEST(Prometheus, SeriesPerKeyWithLabelsAndNoSecret) {
   const std::string fp2 = kp::fingerprint("mistral-secret-value-two");
   EXPECT_NE(text.find("# TYPE keypool_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("keypool_requests_total{provider=\"mistral\",key=\"MISTRAL_API_KEY_1\","
-                      "fingerprint=\"" + fp1 + "\"} 1\n"),
+                      "fingerprint=\"" +
+                      fp1 + "\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("keypool_outcomes_total{provider=\"mistral\",key=\"MISTRAL_API_KEY_2\","
-                      "fingerprint=\"" + fp2 + "\",outcome=\"out_of_credit\"} 1\n"),
+                      "fingerprint=\"" +
+                      fp2 + "\",outcome=\"out_of_credit\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("keypool_key_available{provider=\"mistral\",key=\"MISTRAL_API_KEY_2\","
-                      "fingerprint=\"" + fp2 + "\",state=\"out_of_credit\"} 0\n"),
+                      "fingerprint=\"" +
+                      fp2 + "\",state=\"out_of_credit\"} 0\n"),
             std::string::npos);
   EXPECT_NE(text.find("keypool_key_available_in_seconds{provider=\"mistral\",key=\"MISTRAL_API_KEY_2\","
-                      "fingerprint=\"" + fp2 + "\"} 900.000000\n"),
+                      "fingerprint=\"" +
+                      fp2 + "\"} 900.000000\n"),
             std::string::npos);
   EXPECT_EQ(text.find("secret-value"), std::string::npos);
   EXPECT_EQ(kp::report::detail::label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");

@@ -82,8 +82,7 @@ TEST(Seed, InvalidKeyMessageAndMixedReasons) {
   p.report(*r, kp::outcome::rate_limited());
   auto e = p.acquire();
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().message(),
-            "No NVIDIA API key is available (1 invalid, 1 rate limited); next available in 1 min");
+  EXPECT_EQ(e.error().message(), "No NVIDIA API key is available (1 invalid, 1 rate limited); next available in 1 min");
   test_pool q(keys(2));
   take(q, kp::outcome::invalid_key());
   take(q, kp::outcome::invalid_key());
@@ -116,14 +115,13 @@ TEST(Seed, TextReportMatchesTheGuideFormat) {
   take(p, kp::outcome::rate_limited());
   take(p);
   const std::string text = kp::report::text(p.snapshot());
-  EXPECT_EQ(text,
-            "\xF0\x9F\x93\x8A API KEY STATISTICS\n" + std::string(80, '=') +
-                "\n\n\xF0\x9F\x94\x91 NVIDIA\n"
-                "   Total keys: 2\n"
-                "   Available: 1\n"
-                "   Rate limited: 1\n"
-                "   \xE2\x9C\x85 NVIDIA_API_KEY_1: 2 requests, 0 failures\n"
-                "   \xE2\x8F\xB3 NVIDIA_API_KEY_2: 1 requests, 1 failures (rate limited, available in 1 min)\n");
+  EXPECT_EQ(text, "\xF0\x9F\x93\x8A API KEY STATISTICS\n" + std::string(80, '=') +
+                      "\n\n\xF0\x9F\x94\x91 NVIDIA\n"
+                      "   Total keys: 2\n"
+                      "   Available: 1\n"
+                      "   Rate limited: 1\n"
+                      "   \xE2\x9C\x85 NVIDIA_API_KEY_1: 2 requests, 0 failures\n"
+                      "   \xE2\x8F\xB3 NVIDIA_API_KEY_2: 1 requests, 1 failures (rate limited, available in 1 min)\n");
 }
 
 TEST(Seed, ConsecutiveFailuresResetBySuccess) {

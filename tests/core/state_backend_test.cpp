@@ -30,8 +30,7 @@ struct recording_backend {
   }
 };
 
-using pool = kp::basic_pool<groq, kp::policy::clock<kp::clock::manual>,
-                            kp::policy::state<recording_backend>>;
+using pool = kp::basic_pool<groq, kp::policy::clock<kp::clock::manual>, kp::policy::state<recording_backend>>;
 
 std::vector<kp::key_spec> keys() {
   return {{"GROQ_API_KEY_1", "gsk_fake_state_1"}, {"GROQ_API_KEY_2", "gsk_fake_state_2"}};
@@ -63,22 +62,20 @@ TEST(StateBackend, RemoteLockoutAppliesWithoutEcho) {
   pool b(keys(), {.clock = clock});
   a.report(*a.acquire(), kp::outcome::invalid_key());
   // Ship A's transition to B, as a Redis backend would.
-  for (const auto& e : *a.backend().log)
-    EXPECT_TRUE(b.apply_remote(e.fingerprint, e.status, e.reason, e.until));
+  for (const auto& e : *a.backend().log) EXPECT_TRUE(b.apply_remote(e.fingerprint, e.status, e.reason, e.until));
   EXPECT_EQ(b.snapshot().keys[0].state_name(), "invalid");
   EXPECT_TRUE(b.backend().log->empty()) << "a remote change must not be re-published";
-  EXPECT_FALSE(b.apply_remote("000000000000", kp::key_status::locked, kp::outcome_kind::rate_limited,
-                              clock.wall_now() + 1s));
+  EXPECT_FALSE(
+      b.apply_remote("000000000000", kp::key_status::locked, kp::outcome_kind::rate_limited, clock.wall_now() + 1s));
   // A remote release brings the key back.
-  EXPECT_TRUE(b.apply_remote(kp::fingerprint("gsk_fake_state_1"), kp::key_status::available,
-                             kp::outcome_kind::success, clock.wall_now()));
+  EXPECT_TRUE(b.apply_remote(kp::fingerprint("gsk_fake_state_1"), kp::key_status::available, kp::outcome_kind::success,
+                             clock.wall_now()));
   EXPECT_TRUE(b.snapshot().keys[0].available());
   // A remote lockout already over is ignored; a shorter one never shortens ours.
   b.report(*b.acquire(), kp::outcome::rate_limited());  // key 2 locally locked 60 s... or key 1
   const auto before = b.snapshot();
   for (const auto& k : before.keys)
-    b.apply_remote(k.fingerprint, kp::key_status::locked, kp::outcome_kind::rate_limited,
-                   clock.wall_now() + 5s);
+    b.apply_remote(k.fingerprint, kp::key_status::locked, kp::outcome_kind::rate_limited, clock.wall_now() + 5s);
   const auto after = b.snapshot();
   for (std::size_t i = 0; i < after.keys.size(); ++i)
     EXPECT_GE(*after.keys[i].available_in, before.keys[i].available_in.value_or(5s));

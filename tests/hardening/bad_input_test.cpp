@@ -21,8 +21,8 @@
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 #include <malloc.h>
 #include <unistd.h>
@@ -48,7 +48,7 @@ namespace wipe_probe {
 std::atomic<bool> armed{false};
 std::atomic<int> hits{0};
 std::atomic<std::size_t> last_hit_block{0}, last_hit_needle{0};  // for the failure message
-std::vector<std::string>* needles = nullptr;  // set before arming, cleared after
+std::vector<std::string>* needles = nullptr;                     // set before arming, cleared after
 /// Blocks allocated and not yet freed (leak checks without a sanitizer).
 std::atomic<long> live{0};
 
@@ -123,9 +123,8 @@ using namespace std::chrono_literals;
 /// Fake secrets, long enough (> 15 bytes) to live on the heap, and short
 /// ones that fit std::string's inline buffer.
 const std::vector<std::string> fake_secrets = {
-    "gsk_test_FAKE_hygiene_groq_0001xYzQ", "gsk_test_FAKE_hygiene_groq_0002aBcD",
-    "nvapi-test-FAKE-hygiene-nvidia-0001", "sk-test-FAKE-hygiene-openai-00001",
-    "sk-ant-test-FAKE-hygiene-claude-01",  "AIzaTestFAKEhygieneGoogle000000001",
+    "gsk_test_FAKE_hygiene_groq_0001xYzQ", "gsk_test_FAKE_hygiene_groq_0002aBcD", "nvapi-test-FAKE-hygiene-nvidia-0001",
+    "sk-test-FAKE-hygiene-openai-00001",   "sk-ant-test-FAKE-hygiene-claude-01",  "AIzaTestFAKEhygieneGoogle000000001",
     "zai-test-FAKE-hygiene-glm-00000001",  "mistral-test-FAKE-hygiene-0000001",
 };
 
@@ -168,14 +167,14 @@ TEST(BadEnv, MalformedLinesAreReportedWithPlaceAndNeverEchoed) {
   const std::string s = "sk-test-FAKE-pasted-alone-0001";
   const std::string text =
       "GROQ_API_KEY_1=gsk_test_FAKE_good_one_000001\n"
-      "sk-test-FAKE-pasted-alone-0001\n"                                 // 2: no '='
-      "GROQ_API_KEY_2 sk-test-FAKE-pasted-alone-0001\n"                  // 3: name, no '='
-      "1BAD=sk-test-FAKE-pasted-alone-0001\n"                            // 4: digit first
-      "AFTER=\"sk-test-FAKE-pasted-alone-0001\" trailing\n"              // 5: junk after quote
-      "=sk-test-FAKE-pasted-alone-0001\n"                                // 6: no name
-      "GROQ_API_KEY_3=\"sk-test-FAKE-pasted-alone-0001\\q\"\n"           // 7: unknown escape (warning)
-      "GROQ_API_KEY_4='sk-test-FAKE-pasted-alone-0001\n"                 // 8: unterminated
-      "GROQ_API_KEY_5=gsk_test_FAKE_good_two_000002\n";                  // 9
+      "sk-test-FAKE-pasted-alone-0001\n"                        // 2: no '='
+      "GROQ_API_KEY_2 sk-test-FAKE-pasted-alone-0001\n"         // 3: name, no '='
+      "1BAD=sk-test-FAKE-pasted-alone-0001\n"                   // 4: digit first
+      "AFTER=\"sk-test-FAKE-pasted-alone-0001\" trailing\n"     // 5: junk after quote
+      "=sk-test-FAKE-pasted-alone-0001\n"                       // 6: no name
+      "GROQ_API_KEY_3=\"sk-test-FAKE-pasted-alone-0001\\q\"\n"  // 7: unknown escape (warning)
+      "GROQ_API_KEY_4='sk-test-FAKE-pasted-alone-0001\n"        // 8: unterminated
+      "GROQ_API_KEY_5=gsk_test_FAKE_good_two_000002\n";         // 9
   const auto doc = cfg::parse_dotenv(text, "keys.env");
   std::vector<std::size_t> lines;
   for (const auto& d : doc.diagnostics) {
@@ -195,10 +194,10 @@ TEST(BadEnv, MalformedLinesAreReportedWithPlaceAndNeverEchoed) {
 TEST(BadEnv, BinaryGarbageAndEdgeCasesNeverThrow) {
   std::string junk;
   for (int i = 0; i < 4096; ++i) junk.push_back(static_cast<char>((i * 131 + 7) & 0xff));
-  for (std::string_view text : {std::string_view(junk), std::string_view("\0\0\0=\0", 5), std::string_view("="),
-                                std::string_view("\""), std::string_view("A=\"\\"), std::string_view("\xEF\xBB\xBF"),
-                                std::string_view("export"), std::string_view("export \n"),
-                                std::string_view("A=\"\\u12\""), std::string_view("\r\r\r\n\n")}) {
+  for (std::string_view text :
+       {std::string_view(junk), std::string_view("\0\0\0=\0", 5), std::string_view("="), std::string_view("\""),
+        std::string_view("A=\"\\"), std::string_view("\xEF\xBB\xBF"), std::string_view("export"),
+        std::string_view("export \n"), std::string_view("A=\"\\u12\""), std::string_view("\r\r\r\n\n")}) {
     EXPECT_NO_THROW({
       const auto doc = cfg::parse_dotenv(text);
       (void)cfg::build_key_config(doc, {});
@@ -290,8 +289,8 @@ TEST(HeaderInjection, KeysWithControlCharactersAreRejectedAtLoad) {
   }
   EXPECT_EQ(rejected, 7u);
   // The environment is checked the same way.
-  const auto e = cfg::build_key_config({}, {{"GROQ_API_KEY", std::string("gsk_test_FAKE\0nul", 17)},
-                                            {"GROQ_API_KEY_2", "gsk_test_FAKE\r\nX: 1"}});
+  const auto e = cfg::build_key_config(
+      {}, {{"GROQ_API_KEY", std::string("gsk_test_FAKE\0nul", 17)}, {"GROQ_API_KEY_2", "gsk_test_FAKE\r\nX: 1"}});
   EXPECT_TRUE(e.find("groq")->keys.empty());
   EXPECT_EQ(kp::config::count(e.diagnostics, cfg::severity::error), 2u);
 }
@@ -373,8 +372,8 @@ const cl::sys_time fixed_now{std::chrono::seconds(1795687200)};  // 2026-11-26T1
 
 TEST(RetryAfter, AbsurdValuesAreIgnoredOrClamped) {
   // Ignored: no hint, so the lockout policy's default applies.
-  for (std::string_view v : {"-5", "-0.5", "soon", "NaN", "Infinity", "1e3", "0x10", "", "   ", "5 s", "+5",
-                             "\xff\xfe", "Sun, 32 Nov 2026 08:49:37 GMT", "Mon, 06 Nov 1800 08:49:37 GMT"})
+  for (std::string_view v : {"-5", "-0.5", "soon", "NaN", "Infinity", "1e3", "0x10", "", "   ", "5 s", "+5", "\xff\xfe",
+                             "Sun, 32 Nov 2026 08:49:37 GMT", "Mon, 06 Nov 1800 08:49:37 GMT"})
     EXPECT_EQ(cl::parse_retry_after(v, fixed_now), std::nullopt) << v;
   for (std::string_view v : {"-1", "abc", "1.", ".5", "1e9"}) EXPECT_EQ(cl::parse_retry_after_ms(v), std::nullopt) << v;
   for (std::string_view v : {"-1s", "5x", "s", "1.s", "m5"}) EXPECT_EQ(cl::parse_duration(v), std::nullopt) << v;
@@ -402,25 +401,25 @@ TEST(RetryAfter, FarFutureDatesSaturateInsteadOfOverflowing) {
   ASSERT_TRUE(d);
   EXPECT_GT(*d, 24h * 365 * 200);
   // Through the classifier: Z.AI prints its reset time in the message.
-  const auto c = cl::classify(*kp::providers::find_builtin("zai"), 429, cl::headers{},
-                              R"({"error":{"code":"1308","message":"limit reached, resets at 4137-11-27 00:00:00"}})",
-                              fixed_now);
+  const auto c =
+      cl::classify(*kp::providers::find_builtin("zai"), 429, cl::headers{},
+                   R"({"error":{"code":"1308","message":"limit reached, resets at 4137-11-27 00:00:00"}})", fixed_now);
   ASSERT_TRUE(c.result.retry_after);
   EXPECT_GT(*c.result.retry_after, 0ms);
   EXPECT_LE(*c.result.retry_after, cl::max_quota_hint);
 }
 
 TEST(RetryAfter, EveryProviderClampsHintsAndPoolLockoutsStayBounded) {
-  using manual_pool =
-      kp::basic_pool<kp::runtime_provider, kp::policy::clock<kp::clock::manual>, kp::policy::lockout<kp::lockout::retry_after>>;
+  using manual_pool = kp::basic_pool<kp::runtime_provider, kp::policy::clock<kp::clock::manual>,
+                                     kp::policy::lockout<kp::lockout::retry_after>>;
   for (const auto& prov : kp::providers::builtin_descriptors()) {
     for (std::string_view v : {"99999999999999999999", "-5", "soon", "86400000", "Fri, 31 Dec 9999 23:59:59 GMT"}) {
       cl::headers h{{"retry-after", v}, {"retry-after-ms", v}, {"x-ratelimit-reset-requests", v}};
       const auto c = cl::classify(prov, 429, h, R"({"error":{"message":"rate limited"}})", fixed_now);
       if (c.result.retry_after) {
         EXPECT_GE(c.result.retry_after->count(), 0) << prov.id << " " << v;
-        EXPECT_LE(*c.result.retry_after, c.result.kind == kp::outcome_kind::quota_exhausted ? cl::max_quota_hint
-                                                                                              : cl::max_rate_limit_hint)
+        EXPECT_LE(*c.result.retry_after,
+                  c.result.kind == kp::outcome_kind::quota_exhausted ? cl::max_quota_hint : cl::max_rate_limit_hint)
             << prov.id << " " << v;
       }
       manual_pool pool(prov.info(), specs("P", 1));
@@ -547,8 +546,8 @@ TEST(SecretHygiene, NoSecretInAnyOutput) {
       "OPENAI_API_KEY_1='" + s[3] + "'\nANTHROPIC_API_KEY_1=" + s[4] + "\nGOOGLE_API_KEY_1=" + s[5] +
       "\nZAI_API_KEY_1=" + s[6] + "\nMISTRAL_API_KEY_1=" + s[7] +
       // Problems that mention the keys: duplicates, rejected values, malformed lines.
-      "\nGROQ_API_KEY_3=" + s[0] + "\nMISTRAL_API_KEY_2=" + s[2] + "\nOPENAI_API_KEY_2=\"" + s[3] + " x\"\n" +
-      s[4] + "\nGROQ_API_KEY_9 " + s[5] + "\nBROKEN=\"" + s[6] + "\" junk\nGROQ_API_KEY_4=" + s[1] + "\n" +
+      "\nGROQ_API_KEY_3=" + s[0] + "\nMISTRAL_API_KEY_2=" + s[2] + "\nOPENAI_API_KEY_2=\"" + s[3] + " x\"\n" + s[4] +
+      "\nGROQ_API_KEY_9 " + s[5] + "\nBROKEN=\"" + s[6] + "\" junk\nGROQ_API_KEY_4=" + s[1] + "\n" +
       "GROQ_API_KEY_01=" + s[7] + "\nGROQ_API_KEY_5=\"" + s[0] + "\\r\\n\"\nUNTERMINATED='" + s[7] + "\n";
   temp_file f(env_text);
   std::vector<std::string> out;
@@ -702,7 +701,7 @@ TEST(Wipe, KeyRecordsWipeTheirSecretsWhenThePoolIsDestroyed) {
 TEST(Wipe, ReloadWipesTheKeySpecsItConsumes) {
   const std::string secret = fake_secrets[3];
   kp::dynamic_pool pool({"openai", "OPENAI"}, {{"OPENAI_API_KEY_1", secret}});
-  std::vector<kp::key_spec> same{{"OPENAI_API_KEY_1", secret}};   // the key stays
+  std::vector<kp::key_spec> same{{"OPENAI_API_KEY_1", secret}};                               // the key stays
   std::vector<kp::key_spec> bad{{"OPENAI_API_KEY_1", secret}, {"OPENAI_API_KEY_2", secret}};  // duplicate
   std::vector<std::string> needles{secret};
   armed_scope armed(std::move(needles));

@@ -16,11 +16,11 @@
 #include <keypool/providers/builtin.hpp>
 #include <keypool/wire/openai_chat.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
@@ -40,13 +40,12 @@ using keypool::test::received_request;
 using keypool::test::scripted_reply;
 using keypool::test::test_server;
 
-const std::vector<std::string> secrets = {"gsk_test_FAKE_network_hardening_0001", "gsk_test_FAKE_network_hardening_0002"};
+const std::vector<std::string> secrets = {"gsk_test_FAKE_network_hardening_0001",
+                                          "gsk_test_FAKE_network_hardening_0002"};
 
 using groq_pool = keypool::basic_pool<providers::groq>;
 
-std::vector<keypool::key_spec> groq_keys() {
-  return {{"GROQ_API_KEY_1", secrets[0]}, {"GROQ_API_KEY_2", secrets[1]}};
-}
+std::vector<keypool::key_spec> groq_keys() { return {{"GROQ_API_KEY_1", secrets[0]}, {"GROQ_API_KEY_2", secrets[1]}}; }
 
 http::transport_options fast_options() {
   http::transport_options o;
@@ -304,8 +303,7 @@ TEST(Network, NoHeaderInjectionReachesTheServer) {
   http::bhttp::fields h;
   h.set("Authorization", "Bearer " + bad);
   (void)t.send(http::bhttp::verb::post, s.base_url() + "/v1/chat/completions", std::move(h), "{}");
-  for (const auto& rq : s.requests())
-    EXPECT_EQ(rq.header("X-Injected"), "") << "an injected header reached the server";
+  for (const auto& rq : s.requests()) EXPECT_EQ(rq.header("X-Injected"), "") << "an injected header reached the server";
 }
 
 // ======================================================= echoed secrets
@@ -318,9 +316,8 @@ TEST(Network, SecretsEchoedByTheServerNeverReachTheCaller) {
     const std::string auth = rq.header("Authorization");
     if (auth.ends_with("0001"))  // a 2xx whose body is an error echoing the key
       return scripted_reply::json(R"({"error":{"message":"bad header: )" + auth + R"("}})", 200);
-    return scripted_reply::json(R"({"error":{"message":"invalid header )" + auth + R"(","code":")" +
-                                    auth.substr(7) + R"("}})",
-                                400);
+    return scripted_reply::json(
+        R"({"error":{"message":"invalid header )" + auth + R"(","code":")" + auth.substr(7) + R"("}})", 400);
   });
   groq_pool gp(groq_keys());
   auto chain = keypool::make_chain(gp);

@@ -8,8 +8,8 @@
 #include <keypool/http/client.hpp>
 #include <keypool/providers/builtin.hpp>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <atomic>
 #include <thread>
@@ -31,8 +31,8 @@ using anthropic_pool = keypool::basic_pool<providers::anthropic>;
 std::vector<keypool::key_spec> keys(const char* prefix, int n) {
   std::vector<keypool::key_spec> out;
   for (int i = 1; i <= n; ++i)
-    out.push_back({std::string(prefix) + "_API_KEY_" + std::to_string(i), "test-fake-" + std::string(prefix) + "-" +
-                                                                              std::to_string(i)});
+    out.push_back({std::string(prefix) + "_API_KEY_" + std::to_string(i),
+                   "test-fake-" + std::string(prefix) + "-" + std::to_string(i)});
   return out;
 }
 

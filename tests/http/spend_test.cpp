@@ -11,8 +11,8 @@
 #include <keypool/json/spend_json.hpp>
 #include <keypool/providers/builtin.hpp>
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 #include <atomic>
 #include <thread>

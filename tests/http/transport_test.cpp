@@ -11,17 +11,17 @@
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <atomic>
 #include <future>
 #include <thread>
 
@@ -31,10 +31,10 @@ using namespace std::chrono_literals;
 namespace http = keypool::http;
 namespace wire = keypool::wire;
 namespace json = boost::json;
+using http::bhttp::verb;
 using keypool::test::received_request;
 using keypool::test::scripted_reply;
 using keypool::test::test_server;
-using http::bhttp::verb;
 
 constexpr const char* fake_key = "test-FAKE-key-not-real-0000";
 
@@ -72,8 +72,8 @@ http::url origin_of(const test_server& s) { return http::parse_url(s.base_url())
 
 TEST(Transport, PlainHttpToNonLoopbackIsRefusedBeforeAnyIo) {
   http::transport t(fast_options());
-  for (const char* u : {"http://example.com/v1", "http://10.1.2.3:8080/", "http://[2001:db8::1]/",
-                        "http://127.0.0.1.example.com/"}) {
+  for (const char* u :
+       {"http://example.com/v1", "http://10.1.2.3:8080/", "http://[2001:db8::1]/", "http://127.0.0.1.example.com/"}) {
     auto r = t.send(verb::get, u);
     ASSERT_FALSE(r) << u;
     EXPECT_EQ(r.error().code, http::errc::insecure_http_refused) << u;
@@ -465,7 +465,8 @@ TEST(WireRoundTrip, MistralImageUrlAsPlainString) {
   http::transport t(fast_options());
   wire::openai_chat::options o;
   o.images = wire::openai_chat::image_form::data_url_string;
-  auto r = t.send(http::make_request(origin_of(s), wire::openai_chat::encode(vision_request("pixtral"), fake_key, o).value()));
+  auto r = t.send(
+      http::make_request(origin_of(s), wire::openai_chat::encode(vision_request("pixtral"), fake_key, o).value()));
   ASSERT_TRUE(r) << r.error().message;
   auto d = wire::openai_chat::decode(r->body);
   ASSERT_TRUE(d) << d.error().message;
@@ -493,8 +494,8 @@ TEST(WireRoundTrip, AnthropicMessagesWithImage) {
         R"("stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1500,"output_tokens":6}})");
   });
   http::transport t(fast_options());
-  auto r = t.send(http::make_request(origin_of(s),
-                                     wire::anthropic_messages::encode(vision_request("claude-sonnet-4-5"), fake_key).value()));
+  auto r = t.send(http::make_request(
+      origin_of(s), wire::anthropic_messages::encode(vision_request("claude-sonnet-4-5"), fake_key).value()));
   ASSERT_TRUE(r) << r.error().message;
   auto d = wire::anthropic_messages::decode(r->body);
   ASSERT_TRUE(d) << d.error().message;
@@ -534,8 +535,7 @@ TEST(WireRoundTrip, GeminiGenerateContentWithImage) {
 
 TEST(WireRoundTrip, MalformedAndTruncatedJsonOverHttp) {
   test_server s([](const received_request& rq) {
-    if (rq.target.ends_with("truncated"))
-      return scripted_reply::json(R"({"choices":[{"message":{"content":"A ca)");
+    if (rq.target.ends_with("truncated")) return scripted_reply::json(R"({"choices":[{"message":{"content":"A ca)");
     return scripted_reply::json("<html>502 Bad Gateway</html>");
   });
   http::transport t(fast_options());
@@ -630,10 +630,12 @@ TEST_F(TlsFixture, HttpsThroughConnectProxy) {
                      tls_with(ca.issue({"DNS:api.provider.test"})));
   keypool::test::server_options po;
   po.connect_proxy = true;
-  test_server proxy([](const received_request& rq) {
-    EXPECT_EQ(rq.method, "CONNECT");
-    return scripted_reply{};
-  }, po);
+  test_server proxy(
+      [](const received_request& rq) {
+        EXPECT_EQ(rq.method, "CONNECT");
+        return scripted_reply{};
+      },
+      po);
   auto o = fast_options();
   o.tls.ca_pem = ca.cert_pem();
   o.proxy = http::proxy_options{"http://user:fake-pass@127.0.0.1:" + std::to_string(proxy.port()), "localhost"};

@@ -9,8 +9,8 @@
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/sse.hpp>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace {
 
@@ -81,8 +81,8 @@ TEST(Url, RejectsBadInputWithAReason) {
 TEST(Url, LoopbackIsDecidedOnTheTextAlone) {
   for (const char* h : {"localhost", "LOCALHOST", "api.localhost", "127.0.0.1", "127.1.2.3", "::1"})
     EXPECT_TRUE(http::is_loopback_host(h)) << h;
-  for (const char* h : {"localhost.example.com", "127.0.0.1.nip.io", "10.0.0.1", "128.0.0.1", "example.com",
-                        "127.0.0.256", "::2", ""})
+  for (const char* h :
+       {"localhost.example.com", "127.0.0.1.nip.io", "10.0.0.1", "128.0.0.1", "example.com", "127.0.0.256", "::2", ""})
     EXPECT_FALSE(http::is_loopback_host(h)) << h;
 }
 
@@ -127,8 +127,12 @@ TEST(Proxy, BareHostPortAndCredentials) {
 // ---------------------------------------------------------------- base64
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                                   {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+  const std::pair<const char*, const char*> v[] = {{"", ""},
+                                                   {"f", "Zg=="},
+                                                   {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="},
+                                                   {"fooba", "Zm9vYmE="},
                                                    {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, enc] : v) {
     EXPECT_EQ(wire::base64::encode(plain), enc);
@@ -186,8 +190,7 @@ TEST(OpenAiChat, ImageForms) {
   b = encode(form::raw_base64_object);
   EXPECT_EQ(b.at("messages").at(1).at("content").at(1).at("image_url").at("url").as_string(), "/9j/");
   b = encode(form::inline_img_tag);
-  EXPECT_EQ(b.at("messages").at(1).at("content").as_string(),
-            "describe <img src=\"data:image/jpeg;base64,/9j/\" />");
+  EXPECT_EQ(b.at("messages").at(1).at("content").as_string(), "describe <img src=\"data:image/jpeg;base64,/9j/\" />");
 }
 
 TEST(Encoders, RejectBadRequests) {
@@ -251,11 +254,11 @@ TEST(Decoders, MalformedTruncatedAndEmptyBodies) {
   // The same guarantees hold for the other formats.
   EXPECT_EQ(wire::anthropic_messages::decode("{\"content\":[{\"type\":\"te").error().code, decode_errc::truncated_json);
   EXPECT_EQ(wire::gemini_generate_content::decode("{\"candidates\":").error().code, decode_errc::truncated_json);
-  EXPECT_EQ(wire::anthropic_messages::decode(
-                R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")
-                .error()
-                .code,
-            decode_errc::provider_error);
+  EXPECT_EQ(
+      wire::anthropic_messages::decode(R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")
+          .error()
+          .code,
+      decode_errc::provider_error);
   EXPECT_EQ(wire::anthropic_messages::decode(R"({"content":[{"type":"text","text":7}]})").error().code,
             decode_errc::unexpected_shape);
 }
@@ -323,7 +326,11 @@ std::pair<wire::decode_result, std::string> stream_bytewise(std::string_view bod
   wire::chat_stream<Codec> s;
   std::string deltas;
   for (char c : body)
-    if (!s.feed(std::string_view(&c, 1), [&](std::string_view t) { deltas += t; deltas += '|'; })) break;
+    if (!s.feed(std::string_view(&c, 1), [&](std::string_view t) {
+          deltas += t;
+          deltas += '|';
+        }))
+      break;
   return {s.finish(), deltas};
 }
 
@@ -341,7 +348,8 @@ TEST(Streaming, OpenAiChunksAndGroqUsage) {
   EXPECT_EQ(r->finish_reason, "stop");
   EXPECT_EQ(r->model, "m");
   EXPECT_EQ(r->usage, (wire::usage{9, 2}));
-  auto cut = stream_bytewise<wire::openai_chat>(body.substr(0, body.find("data: {\"choices\":[{\"delta\":{\"content\":\"cat")));
+  auto cut = stream_bytewise<wire::openai_chat>(
+      body.substr(0, body.find("data: {\"choices\":[{\"delta\":{\"content\":\"cat")));
   ASSERT_FALSE(cut.first);
   EXPECT_EQ(cut.first.error().code, wire::decode_errc::truncated_stream);
   auto err = stream_bytewise<wire::openai_chat>("data: {\"error\":{\"message\":\"overloaded\"}}\n\n");
@@ -377,7 +385,8 @@ TEST(Streaming, AnthropicEvents) {
   auto cut = stream_bytewise<wire::anthropic_messages>(body.substr(0, body.find("event: message_stop")));
   EXPECT_EQ(cut.first.error().code, wire::decode_errc::truncated_stream);
   auto err = stream_bytewise<wire::anthropic_messages>(
-      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+      "event: error\ndata: "
+      "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
   EXPECT_EQ(err.first.error().code, wire::decode_errc::provider_error);
   EXPECT_NE(err.first.error().message.find("Overloaded"), std::string::npos);
 }

@@ -4,14 +4,14 @@
 
 #include "../../tools/keypool/cli.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace {
 
@@ -63,8 +63,8 @@ const bj::object* find_key(const bj::array& keys, std::string_view variable) {
 }
 
 void expect_key_fields(const bj::object& k) {
-  for (const char* f : {"provider", "variable", "redacted", "fingerprint", "state", "available_in_ms", "requests",
-                        "failures"})
+  for (const char* f :
+       {"provider", "variable", "redacted", "fingerprint", "state", "available_in_ms", "requests", "failures"})
     EXPECT_TRUE(k.contains(f)) << "missing field " << f;
   EXPECT_EQ(k.at("fingerprint").as_string().size(), 12u);
 }
@@ -173,8 +173,8 @@ TEST(CliAsk, SendsImagesThroughTheChain) {
   scratch s;
   const auto env = s.write(".env", f.dotenv());
   const auto img = s.write("photo.png", std::string("\x89PNG\r\n\x1a\n not really a png", 26));
-  auto r = run({"ask", "--image", img, "--env", env, "--ignore-environment", "--chain", "groq,nvidia", "What", "is",
-                "this?"});
+  auto r = run(
+      {"ask", "--image", img, "--env", env, "--ignore-environment", "--chain", "groq,nvidia", "What", "is", "this?"});
   EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
   EXPECT_NE(r.out.find("served by groq qwen/qwen3.6-27b with GROQ_API_KEY_1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("I see 1 image"), std::string::npos) << r.out;
@@ -243,8 +243,7 @@ TEST(MockConfig, JsonFileRoundTripsAndErrorsNameThePath) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"providers":{"nope":{}}})").find("unknown provider"), std::string::npos);
   EXPECT_NE(error_of(R"({"providers":{"groq":{"faults":{"error_rate":2}}}})").find("from 0 to 1"), std::string::npos);
-  EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"),
-            std::string::npos);
+  EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"), std::string::npos);
 }
 
 }  // namespace

@@ -13,8 +13,8 @@
 #include <keypool/mock/fleet.hpp>
 #include <keypool/providers/builtin.hpp>
 
-#include <boost/asio/thread_pool.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -260,9 +260,9 @@ struct direct {
     if (!secret.empty()) {
       EXPECT_EQ(rr.body.find(secret), std::string::npos) << rr.body;
     }
-    return keypool::classify::classify(d, static_cast<int>(rr.status),
-                                       [&rr](std::string_view n) { return rr.header(n); }, rr.body,
-                                       std::chrono::system_clock::now());
+    return keypool::classify::classify(
+        d, static_cast<int>(rr.status), [&rr](std::string_view n) { return rr.header(n); }, rr.body,
+        std::chrono::system_clock::now());
   }
 };
 
@@ -333,11 +333,10 @@ TEST(FleetDialects, RateLimitHeadersInEachProvidersStyle) {
     auto base = http::parse_url(d.base_url);
     auto req = vision();
     req.model = "m";
-    wire::encode_result enc = d.wire == keypool::providers::wire_format::anthropic_messages
-                                  ? wire::anthropic_messages::encode(req, f.key_specs(id)[0].secret,
-                                                                     {base->target, "2023-06-01"})
-                                  : wire::openai_chat::encode(req, f.key_specs(id)[0].secret,
-                                                              {base->target, {}, "max_tokens"});
+    wire::encode_result enc =
+        d.wire == keypool::providers::wire_format::anthropic_messages
+            ? wire::anthropic_messages::encode(req, f.key_specs(id)[0].secret, {base->target, "2023-06-01"})
+            : wire::openai_chat::encode(req, f.key_specs(id)[0].secret, {base->target, {}, "max_tokens"});
     auto res = t.send(http::make_request(*base, std::move(*enc)));
     EXPECT_TRUE(res && res->status == 200);
     return *res;
@@ -364,7 +363,11 @@ TEST(FleetFaults, BrokenAnswersFailOverToTheNextProvider) {
       {"truncated", [](mock::fault_config& f) { f.truncate_rate = 1; }},
       {"malformed", [](mock::fault_config& f) { f.malformed_rate = 1; }},
       {"reset", [](mock::fault_config& f) { f.reset_rate = 1; }},
-      {"stall", [](mock::fault_config& f) { f.stall_rate = 1; f.stall = 3s; }},
+      {"stall",
+       [](mock::fault_config& f) {
+         f.stall_rate = 1;
+         f.stall = 3s;
+       }},
       {"5xx", [](mock::fault_config& f) { f.error_rate = 1; }},
   };
   for (const auto& [name, setter] : cases) {
@@ -400,8 +403,8 @@ TEST(FleetFaults, BurstsOfServerErrors) {
   std::vector<outcome_kind> kinds;
   for (int i = 0; i < 8; ++i) kinds.push_back(d.send("groq", f.key_specs("groq")[0].secret, "m").result.kind);
   using enum outcome_kind;
-  EXPECT_EQ(kinds, (std::vector<outcome_kind>{success, success, success, transient, transient, success, success,
-                                              transient}));
+  EXPECT_EQ(kinds,
+            (std::vector<outcome_kind>{success, success, success, transient, transient, success, success, transient}));
 }
 
 TEST(FleetTls, HttpsWithTheGeneratedCertificate) {
@@ -449,8 +452,10 @@ TEST(Storm, ManyConcurrentRequestsNoneLostStatisticsAddUp) {
   http::transport t(io.get_executor(), fast());
   http::failover_options fo;
   fo.max_attempts = 16;
-  http::client c(chain, t, {{f.descriptor("groq"), {"qwen/qwen3.6-27b"}}, {f.descriptor("nvidia"), {"meta/llama-3.2-90b-vision-instruct"}}},
-                 fo);
+  http::client c(
+      chain, t,
+      {{f.descriptor("groq"), {"qwen/qwen3.6-27b"}}, {f.descriptor("nvidia"), {"meta/llama-3.2-90b-vision-instruct"}}},
+      fo);
 
   constexpr int total = 200;
   std::mutex mu;

@@ -82,8 +82,8 @@ kp::lease lease_of(pool& p, std::string_view variable) {
   throw std::runtime_error("key not handed out");
 }
 
-#define KEYPOOL_START_REDIS(srv)                                               \
-  keypool_test::redis_server srv;                                             \
+#define KEYPOOL_START_REDIS(srv)                                                       \
+  keypool_test::redis_server srv;                                                      \
   if (!srv.available()) GTEST_SKIP() << keypool_test::redis_server::missing_message(); \
   ASSERT_TRUE(srv.start()) << "redis-server did not start on port " << srv.port()
 

@@ -25,7 +25,9 @@ struct groq {
 using pool = kp::basic_pool<groq, kp::policy::state<kp::state::redis>>;
 
 template <class Options>
-concept has_shared_budgets = requires(Options o) { o.daily_chunk; };
+concept has_shared_budgets = requires(Options o) {
+  o.daily_chunk;
+};
 
 /// Two instances, two threads each, pick key 1 (daily limit 50, the only
 /// key) until the pool says no: exactly 50 picks in total.

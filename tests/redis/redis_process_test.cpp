@@ -62,8 +62,7 @@ pool::options pool_opts(const kp::state::redis& r) {
 }
 
 long long wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -287,8 +286,7 @@ TEST(redis, two_processes_share_lockouts_within_100ms) {
   ASSERT_TRUE(sent && sent->rfind("sent ", 0) == 0) << sent.value_or("(nothing)");
   const long long t1 = field(*sent, "sent");
   const auto end = std::chrono::steady_clock::now() + 2s;
-  while (!locked(p, "GROQ_API_KEY_2") && std::chrono::steady_clock::now() < end)
-    std::this_thread::sleep_for(100us);
+  while (!locked(p, "GROQ_API_KEY_2") && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(100us);
   const auto to_parent = std::chrono::nanoseconds(wall_ns() - t1);
   ASSERT_TRUE(locked(p, "GROQ_API_KEY_2")) << "the child's disable never arrived";
   EXPECT_LT(to_parent, 100ms);

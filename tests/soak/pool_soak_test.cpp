@@ -134,11 +134,16 @@ TEST(Soak, ConcurrentPicksReportsProbesAndReloads) {
       // Rare enough that most picks succeed, frequent enough that some key
       // is always locked, disabled or being probed.
       const unsigned dice = rng() % 10000;
-      if (k == dead_key) o = kp::outcome::invalid_key();
-      else if (dice < 40) o = kp::outcome::rate_limited(std::chrono::milliseconds(1 + rng() % 30));
-      else if (dice < 50) o = kp::outcome::quota_exhausted(10ms);
-      else if (dice < 55) o = kp::outcome::invalid_key();
-      else if (dice < 150) o = kp::outcome::transient();
+      if (k == dead_key)
+        o = kp::outcome::invalid_key();
+      else if (dice < 40)
+        o = kp::outcome::rate_limited(std::chrono::milliseconds(1 + rng() % 30));
+      else if (dice < 50)
+        o = kp::outcome::quota_exhausted(10ms);
+      else if (dice < 55)
+        o = kp::outcome::invalid_key();
+      else if (dice < 150)
+        o = kp::outcome::transient();
       if (kp::blames_key(o.kind)) tr.relocks.fetch_add(1);
       if (l.is_probe()) tr.probes_out.fetch_sub(1);
       pool.report(l, o);
@@ -180,8 +185,10 @@ TEST(Soak, ConcurrentPicksReportsProbesAndReloads) {
     std::this_thread::sleep_for(std::min<clk::duration>(1s, duration - (clk::now() - start)));
     const std::size_t rss = rss_bytes();
     samples.push_back(rss);
-    if (clk::now() - start <= warmup) baseline = std::max(baseline, rss);
-    else peak_after = std::max(peak_after, rss);
+    if (clk::now() - start <= warmup)
+      baseline = std::max(baseline, rss);
+    else
+      peak_after = std::max(peak_after, rss);
     if (t.violations.load() != 0) break;  // fail fast
   }
   stop.store(true);
@@ -212,12 +219,13 @@ TEST(Soak, ConcurrentPicksReportsProbesAndReloads) {
   EXPECT_GT(snap.keys[static_cast<std::size_t>(dead_key)].count(kp::outcome_kind::invalid_key), 0u);
 
   const double mb = 1024.0 * 1024.0;
-  std::printf("soak: %lld s, %llu picks, %llu probes, %llu unavailable, %llu reloads, %llu snapshots; "
-              "RSS warm-up peak %.1f MB, after %.1f MB\n",
-              static_cast<long long>(duration.count()), static_cast<unsigned long long>(t.acquired.load()),
-              static_cast<unsigned long long>(t.probes.load()), static_cast<unsigned long long>(t.unavailable.load()),
-              static_cast<unsigned long long>(reloads.load()), static_cast<unsigned long long>(snapshots.load()),
-              static_cast<double>(baseline) / mb, static_cast<double>(peak_after) / mb);
+  std::printf(
+      "soak: %lld s, %llu picks, %llu probes, %llu unavailable, %llu reloads, %llu snapshots; "
+      "RSS warm-up peak %.1f MB, after %.1f MB\n",
+      static_cast<long long>(duration.count()), static_cast<unsigned long long>(t.acquired.load()),
+      static_cast<unsigned long long>(t.probes.load()), static_cast<unsigned long long>(t.unavailable.load()),
+      static_cast<unsigned long long>(reloads.load()), static_cast<unsigned long long>(snapshots.load()),
+      static_cast<double>(baseline) / mb, static_cast<double>(peak_after) / mb);
 #ifndef KEYPOOL_SOAK_SANITIZED
   // Flat after warm-up: allowance for allocator noise only. (Sanitizers keep
   // freed memory in quarantine or history buffers, so RSS says nothing there.)

@@ -20,9 +20,7 @@ struct zai {
   static kp::provider_info info() { return {"zai", "ZAI"}; }
 };
 
-kp::key_spec key(int i) {
-  return {"ZAI_API_KEY_" + std::to_string(i), "zai-fake-stress-" + std::to_string(i)};
-}
+kp::key_spec key(int i) { return {"ZAI_API_KEY_" + std::to_string(i), "zai-fake-stress-" + std::to_string(i)}; }
 
 std::vector<kp::key_spec> keys(std::initializer_list<int> ids) {
   std::vector<kp::key_spec> out;
@@ -32,13 +30,11 @@ std::vector<kp::key_spec> keys(std::initializer_list<int> ids) {
 
 template <class Selection>
 void run_stress() {
-  using pool = kp::basic_pool<zai, kp::policy::selection<Selection>,
-                              kp::policy::lockout<kp::lockout::retry_after>,
+  using pool = kp::basic_pool<zai, kp::policy::selection<Selection>, kp::policy::lockout<kp::lockout::retry_after>,
                               kp::policy::clock<kp::clock::manual>>;
   // Probes never time out here, so "one probe per key at a time" is exact.
-  pool p(keys({1, 2, 3, 4, 5, 6}), {.lockout = {.fallback = 20ms, .min = 1ms},
-                                     .recheck_disabled_after = 0ms,
-                                     .probe_timeout = 24h});
+  pool p(keys({1, 2, 3, 4, 5, 6}),
+         {.lockout = {.fallback = 20ms, .min = 1ms}, .recheck_disabled_after = 0ms, .probe_timeout = 24h});
   constexpr int pickers = 4;
   constexpr int per_picker = 20000;
   std::atomic<long> acquired{0}, reported{0}, unavailable{0};
@@ -51,8 +47,7 @@ void run_stress() {
     acquired.fetch_add(1, std::memory_order_relaxed);
     const int id = std::stoi(std::string(l.variable().substr(12)));
     if (l.is_probe()) probes.fetch_add(1, std::memory_order_relaxed);
-    if (l.is_probe() && probes_out[static_cast<std::size_t>(id)].fetch_add(1) != 0)
-      probe_violations.fetch_add(1);
+    if (l.is_probe() && probes_out[static_cast<std::size_t>(id)].fetch_add(1) != 0) probe_violations.fetch_add(1);
     return id;
   };
   auto give_back = [&](const kp::lease& l, int id, kp::outcome o) {
@@ -113,8 +108,10 @@ void run_stress() {
   // Reload between overlapping key sets; key 1 is in every set.
   threads.emplace_back([&] {
     for (int i = 0; !done.load(std::memory_order_acquire) && i < 2000; ++i) {
-      if (i % 2) p.reload(keys({1, 2, 3, 4, 5, 6}));
-      else p.reload(keys({1, 3, 5, 7, 8}));
+      if (i % 2)
+        p.reload(keys({1, 2, 3, 4, 5, 6}));
+      else
+        p.reload(keys({1, 3, 5, 7, 8}));
       std::this_thread::yield();
     }
   });
@@ -151,6 +148,4 @@ void run_stress() {
 TEST(Stress, RoundRobinUnderReloadsAndRateLimits) { run_stress<kp::selection::round_robin>(); }
 TEST(Stress, WeightedUnderReloadsAndRateLimits) { run_stress<kp::selection::weighted>(); }
 TEST(Stress, LeastLoadedUnderReloadsAndRateLimits) { run_stress<kp::selection::least_loaded>(); }
-TEST(Stress, StrictRoundRobinUnderReloadsAndRateLimits) {
-  run_stress<kp::selection::strict_round_robin>();
-}
+TEST(Stress, StrictRoundRobinUnderReloadsAndRateLimits) { run_stress<kp::selection::strict_round_robin>(); }

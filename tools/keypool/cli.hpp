@@ -107,7 +107,8 @@ inline std::pair<std::string, std::string> split_assignment(const std::string& f
     throw usage_error(flag + " expects PROVIDER=VALUE, got '" + v.substr(0, 60) + "'");
   auto id = v.substr(0, eq);
   if (!known_provider(id))
-    throw usage_error(flag + ": unknown provider '" + id + "' (expected zai nvidia groq mistral anthropic openai google)");
+    throw usage_error(flag + ": unknown provider '" + id +
+                      "' (expected zai nvidia groq mistral anthropic openai google)");
   return {id, v.substr(eq + 1)};
 }
 
@@ -149,7 +150,8 @@ inline config::key_config load_keys(const options& o) {
   } else if (std::filesystem::exists(".env")) {
     cfg = config::load_key_config(".env", eo);
   } else {
-    cfg = config::build_key_config({}, eo.use_process_environment ? config::process_environment() : config::environment{});
+    cfg = config::build_key_config({},
+                                   eo.use_process_environment ? config::process_environment() : config::environment{});
   }
   for (auto& p : cfg.providers)
     if (auto it = o.base_urls.find(p.provider.id); it != o.base_urls.end()) {
@@ -249,9 +251,12 @@ inline options parse(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
       return args[++i];
     };
-    if (a == "--json") o.json = true;
-    else if (a == "--env") o.env_file = value();
-    else if (a == "--ignore-environment") o.ignore_environment = true;
+    if (a == "--json")
+      o.json = true;
+    else if (a == "--env")
+      o.env_file = value();
+    else if (a == "--ignore-environment")
+      o.ignore_environment = true;
     else if (a == "--base-url") {
       auto [id, url] = detail::split_assignment(a, value());
       auto parsed = http::parse_url(url);
@@ -260,9 +265,12 @@ inline options parse(const std::vector<std::string>& args) {
     } else if (a == "--model") {
       auto [id, m] = detail::split_assignment(a, value());
       o.models[id] = m;
-    } else if (a == "--image") o.images.push_back(value());
-    else if (a == "--chain") o.chain = value();
-    else if (a == "--ca-file") o.ca_file = value();
+    } else if (a == "--image")
+      o.images.push_back(value());
+    else if (a == "--chain")
+      o.chain = value();
+    else if (a == "--ca-file")
+      o.ca_file = value();
     else if (a == "--timeout") {
       const auto v = value();
       try {
@@ -272,7 +280,8 @@ inline options parse(const std::vector<std::string>& args) {
       } catch (const std::exception&) {
         throw usage_error("--timeout expects a positive number of milliseconds");
       }
-    } else if (a == "--config") o.config_file = value();
+    } else if (a == "--config")
+      o.config_file = value();
     else if (a == "--port") {
       const auto v = value();
       try {
@@ -282,12 +291,18 @@ inline options parse(const std::vector<std::string>& args) {
       } catch (const std::exception&) {
         throw usage_error("--port expects 0..65535");
       }
-    } else if (a == "--tls") o.tls = true;
-    else if (a == "--write-env") o.write_env = value();
-    else if (a == "--ca-out") o.ca_out = value();
-    else if (a == "--help" || a == "-h") o.command = "help";
-    else if (a.size() > 1 && a[0] == '-' && a != "-") throw usage_error("unknown option " + a.substr(0, 40));
-    else o.positional.push_back(a);
+    } else if (a == "--tls")
+      o.tls = true;
+    else if (a == "--write-env")
+      o.write_env = value();
+    else if (a == "--ca-out")
+      o.ca_out = value();
+    else if (a == "--help" || a == "-h")
+      o.command = "help";
+    else if (a.size() > 1 && a[0] == '-' && a != "-")
+      throw usage_error("unknown option " + a.substr(0, 40));
+    else
+      o.positional.push_back(a);
   }
   return o;
 }
@@ -337,8 +352,9 @@ inline int keys(const options& o, std::ostream& out, std::ostream& err) {
     out << "\n";
     for (const auto& d : cfg.diagnostics) (detail::is_rejection(d) ? err : out) << d.to_string() << "\n";
   }
-  if (rejected) err << "keypool: " << rejected << " key" << (rejected == 1 ? "" : "s") << " or line"
-                    << (rejected == 1 ? "" : "s") << " rejected\n";
+  if (rejected)
+    err << "keypool: " << rejected << " key" << (rejected == 1 ? "" : "s") << " or line" << (rejected == 1 ? "" : "s")
+        << " rejected\n";
   return rejected ? exit_failed : exit_ok;
 }
 
@@ -389,8 +405,8 @@ inline bool decodes(const providers::provider_descriptor& d, std::string_view bo
 /// outcome to a one-key pool, so the resulting state is the pool's verdict.
 /// A model that is gone (model_unavailable) is not the key's fault: the next
 /// model of `models` is tried with the same key, as the failover client does.
-inline probe_result probe_key(http::transport& t, const providers::provider_descriptor& provider,
-                              const key_spec& spec, const std::vector<std::string>& models) {
+inline probe_result probe_key(http::transport& t, const providers::provider_descriptor& provider, const key_spec& spec,
+                              const std::vector<std::string>& models) {
   dynamic_pool pool(provider.info(), {spec});
   auto lease = pool.acquire_or_throw();
   probe_result r;
@@ -428,8 +444,8 @@ inline probe_result probe_key(http::transport& t, const providers::provider_desc
     r.status = resp->status;
     const http::response& res = *resp;
     const auto lookup = [&res](std::string_view n) { return res.header(n); };
-    auto c = classify::classify(provider, static_cast<int>(res.status), lookup, res.body,
-                                std::chrono::system_clock::now());
+    auto c =
+        classify::classify(provider, static_cast<int>(res.status), lookup, res.body, std::chrono::system_clock::now());
     r.result = c.result;
     r.reason = c.reason;
     if (c.result.kind == outcome_kind::success && !decodes(provider, res.body)) {
@@ -465,15 +481,17 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
     std::size_t n = 0;
     for (const auto* p : selected) {
       std::vector<std::string> models;
-      if (auto it = o.models.find(p->provider.id); it != o.models.end()) models.push_back(it->second);
-      else models = detail::models_for(p->provider.id, "seed");
+      if (auto it = o.models.find(p->provider.id); it != o.models.end())
+        models.push_back(it->second);
+      else
+        models = detail::models_for(p->provider.id, "seed");
       if (models.empty()) models.push_back("default");
       for (const auto& k : p->keys) {
         progress << "[" << ++n << "/" << total << "] " << p->provider.id << " " << k.spec.variable << " ("
                  << redact(k.spec.secret) << ") ... " << std::flush;
         auto r = probe_key(t, p->provider, k.spec, models);
-        progress << to_string(r.result.kind) << " (" << r.reason << ") " << r.model << " "
-                 << detail::ms_text(r.latency) << "\n";
+        progress << to_string(r.result.kind) << " (" << r.reason << ") " << r.model << " " << detail::ms_text(r.latency)
+                 << "\n";
         results.push_back(std::move(r));
       }
     }
@@ -492,17 +510,16 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
       k["reason"] = r.reason;
       k["status"] = r.status;
       k["latency_ms"] = static_cast<double>(r.latency.count()) / 1000.0;
-      if (r.result.retry_after) k["retry_after_ms"] = r.result.retry_after->count();
-      else k["retry_after_ms"] = nullptr;
+      if (r.result.retry_after)
+        k["retry_after_ms"] = r.result.retry_after->count();
+      else
+        k["retry_after_ms"] = nullptr;
       keys.push_back(std::move(k));
     }
-    boost::json::object root{{"version", 1},
-                             {"keys", std::move(keys)},
-                             {"probed", results.size()},
-                             {"failed", failed},
-                             {"rejected", rejected},
-                             {"diagnostics", json::diagnostics_to_json(cfg.diagnostics)},
-                             {"ok", ok}};
+    boost::json::object root{
+        {"version", 1},     {"keys", std::move(keys)}, {"probed", results.size()},
+        {"failed", failed}, {"rejected", rejected},    {"diagnostics", json::diagnostics_to_json(cfg.diagnostics)},
+        {"ok", ok}};
     out << detail::json_text(root) << "\n";
   } else if (!results.empty()) {
     out << "\n";

@@ -32,8 +32,8 @@ namespace keypool {
 
 /// A lease plus which provider of the chain it came from.
 struct chain_lease {
-  std::size_t index = 0;       ///< position in the chain
-  std::string_view provider;   ///< display name, "GROQ"
+  std::size_t index = 0;      ///< position in the chain
+  std::string_view provider;  ///< display name, "GROQ"
   std::string_view provider_id;
   keypool::lease lease;
 };
@@ -91,8 +91,10 @@ class chain {
       if (got || skip.test(i)) return;
       auto& pool = *boost::hana::at(pools_, i);
       auto r = pool.acquire();
-      if (r) got = chain_lease{i, pool.provider().display_name, pool.provider().id, *r};
-      else why.push_back(std::move(r).error());
+      if (r)
+        got = chain_lease{i, pool.provider().display_name, pool.provider().id, *r};
+      else
+        why.push_back(std::move(r).error());
     });
     if (got) return std::move(*got);
     return chain_error(std::move(why));
@@ -103,8 +105,10 @@ class chain {
     std::optional<result<chain_lease, unavailable_error>> out;
     visit(index, [&](auto& pool) {
       auto r = pool.acquire();
-      if (r) out.emplace(chain_lease{index, pool.provider().display_name, pool.provider().id, *r});
-      else out.emplace(std::move(r).error());
+      if (r)
+        out.emplace(chain_lease{index, pool.provider().display_name, pool.provider().id, *r});
+      else
+        out.emplace(std::move(r).error());
     });
     return std::move(*out);
   }

@@ -47,15 +47,15 @@ namespace detail {
 
 /// The fields of an error body the rules look at, across dialects.
 struct error_info {
-  bool json = false;        ///< the body was a JSON object
-  std::string type;         ///< error.type / top-level type (Mistral)
-  std::string code;         ///< error.code as text (Z.AI and Mistral send strings)
-  std::string status;       ///< Gemini error.status ("RESOURCE_EXHAUSTED")
-  std::string message;      ///< error.message / message
-  std::string detail;       ///< NVIDIA problem+json "detail"
-  std::string details_error_code;  ///< Anthropic error.details.error_code
-  std::vector<std::string> reasons;    ///< Gemini ErrorInfo.reason
-  std::vector<std::string> quota_ids;  ///< Gemini QuotaFailure.violations[].quotaId
+  bool json = false;                       ///< the body was a JSON object
+  std::string type;                        ///< error.type / top-level type (Mistral)
+  std::string code;                        ///< error.code as text (Z.AI and Mistral send strings)
+  std::string status;                      ///< Gemini error.status ("RESOURCE_EXHAUSTED")
+  std::string message;                     ///< error.message / message
+  std::string detail;                      ///< NVIDIA problem+json "detail"
+  std::string details_error_code;          ///< Anthropic error.details.error_code
+  std::vector<std::string> reasons;        ///< Gemini ErrorInfo.reason
+  std::vector<std::string> quota_ids;      ///< Gemini QuotaFailure.violations[].quotaId
   std::optional<std::string> retry_delay;  ///< Gemini RetryInfo.retryDelay
 };
 
@@ -82,8 +82,7 @@ inline void read_gemini_details(const boost::json::value* details, error_info& i
       if (const auto* vs = o.if_contains("violations"); vs && vs->is_array())
         for (const auto& v : vs->get_array())
           if (v.is_object())
-            if (auto q = text_of(v.get_object().if_contains("quotaId")); !q.empty())
-              info.quota_ids.push_back(q);
+            if (auto q = text_of(v.get_object().if_contains("quotaId")); !q.empty()) info.quota_ids.push_back(q);
     }
   }
 }
@@ -207,14 +206,14 @@ inline std::optional<milliseconds> openai_reset_hint(const context& c, bool toke
   return req ? req : tok;
 }
 
-inline classification rate_limited(const context& c, std::optional<milliseconds> hint,
-                                   std::string reason, bool account_wide) {
+inline classification rate_limited(const context& c, std::optional<milliseconds> hint, std::string reason,
+                                   bool account_wide) {
   return {outcome::rate_limited(clamp_hint(hint, c.opt.rate_limit_cap)).with_account_wide(account_wide),
           std::move(reason)};
 }
 
-inline classification quota_until(const context& c, std::optional<milliseconds> hint,
-                                  std::string reason, bool account_wide) {
+inline classification quota_until(const context& c, std::optional<milliseconds> hint, std::string reason,
+                                  bool account_wide) {
   return {outcome::quota_exhausted(clamp_hint(hint, c.opt.quota_cap)).with_account_wide(account_wide),
           std::move(reason)};
 }
@@ -263,7 +262,7 @@ inline bool mentions_per_day(std::string_view msg) {
 
 inline bool openai_out_of_credit(const error_info& e) {
   static constexpr std::string_view codes[] = {
-      "insufficient_quota",  "credit_balance_exhausted",          "organization_usage_limit_exceeded",
+      "insufficient_quota",         "credit_balance_exhausted",          "organization_usage_limit_exceeded",
       "billing_hard_limit_reached", "organization_spend_limit_exceeded", "project_spend_limit_exceeded"};
   if (e.type == "insufficient_quota") return true;
   for (auto c : codes)
@@ -303,9 +302,8 @@ inline classification groq(const context& c, const error_info& e) {
 inline classification mistral(const context& c, const error_info& e) {
   const std::string what = !e.code.empty() ? e.code : e.type;
   if (c.status == 402) return {outcome::out_of_credit().with_account_wide(), status_reason(402, what)};
-  if ((c.status == 400 || c.status == 404) &&
-      (e.code == "unknown_model" || e.code == "invalid_model" || contains_icase(e.message, "invalid model") ||
-       mentions_model_gone(e)))
+  if ((c.status == 400 || c.status == 404) && (e.code == "unknown_model" || e.code == "invalid_model" ||
+                                               contains_icase(e.message, "invalid model") || mentions_model_gone(e)))
     return {outcome::model_unavailable(), status_reason(c.status, what.empty() ? "model" : what)};
   if (c.status == 429) {
     // Limits are per workspace; Retry-After is honoured when sent.
@@ -351,9 +349,9 @@ inline classification anthropic(const context& c, const error_info& e) {
       // without retry-after (details.error_code enforced_spend_limit_reached).
       const bool has_retry = c.h("retry-after") || c.h("retry-after-ms");
       if (e.details_error_code == "enforced_spend_limit_reached" || !has_retry)
-        return {outcome::out_of_credit().with_account_wide(),
-                status_reason(429, e.details_error_code.empty() ? "spend limit (no retry-after)"
-                                                                : e.details_error_code)};
+        return {
+            outcome::out_of_credit().with_account_wide(),
+            status_reason(429, e.details_error_code.empty() ? "spend limit (no retry-after)" : e.details_error_code)};
       auto hint = header_hint(c);
       if (!hint) hint = anthropic_reset_hint(c);
       return rate_limited(c, hint, status_reason(429, what), true);  // organisation limits
@@ -375,8 +373,8 @@ inline classification gemini(const context& c, const error_info& e) {
   const std::string what = !e.reasons.empty() ? e.reasons.front() : e.status;
   if (has_reason("API_KEY_INVALID") || has_reason("API_KEY_EXPIRED") ||
       (c.status == 400 && contains(e.message, "API key not valid")))
-    return {outcome::invalid_key(), status_reason(c.status, has_reason("API_KEY_EXPIRED") ? "API_KEY_EXPIRED"
-                                                                                          : "API_KEY_INVALID")};
+    return {outcome::invalid_key(),
+            status_reason(c.status, has_reason("API_KEY_EXPIRED") ? "API_KEY_EXPIRED" : "API_KEY_INVALID")};
   if (c.status == 400 && e.status == "FAILED_PRECONDITION")  // e.g. free tier not available in the region
     return {outcome::forbidden(), status_reason(400, "FAILED_PRECONDITION")};
   if (c.status == 404 && (e.status == "NOT_FOUND" || contains(e.message, "models/")))
@@ -387,8 +385,7 @@ inline classification gemini(const context& c, const error_info& e) {
     for (const auto& q : e.quota_ids) per_day = per_day || contains(q, "PerDay");
     if (contains(e.message, "limit: 0"))  // this model has no quota on this project's tier
       return {outcome::model_unavailable().with_account_wide(), "429 RESOURCE_EXHAUSTED limit 0"};
-    if (per_day)
-      return quota_until(c, until_day_boundary(c), "429 RESOURCE_EXHAUSTED per-day quota", true);
+    if (per_day) return quota_until(c, until_day_boundary(c), "429 RESOURCE_EXHAUSTED per-day quota", true);
     std::optional<milliseconds> hint = header_hint(c);
     if (!hint && e.retry_delay) hint = parse_proto_duration(*e.retry_delay);
     if (!hint) hint = duration_in_message(e.message);
@@ -415,29 +412,36 @@ inline classification zai(const context& c, const error_info& e) {
   auto reason = [&] { return status_reason(c.status, what); };
   if (code >= 1000 && code <= 1005) return {outcome::invalid_key(), reason()};
   switch (code) {
-    case 1111: return {outcome::invalid_key(), reason()};                 // account does not exist
-    case 1110: case 1112: case 1121: return {outcome::forbidden(), reason()};  // inactive / locked
-    case 1113: case 1309:  // no balance / plan expired: the whole account
+    case 1111: return {outcome::invalid_key(), reason()};  // account does not exist
+    case 1110:
+    case 1112:
+    case 1121: return {outcome::forbidden(), reason()};  // inactive / locked
+    case 1113:
+    case 1309:  // no balance / plan expired: the whole account
       return {outcome::out_of_credit().with_account_wide(), reason()};
     case 1120: return transient(c, reason());
-    case 1211: case 1220: case 1221: case 1222: case 1311:  // model missing or not in the plan
+    case 1211:
+    case 1220:
+    case 1221:
+    case 1222:
+    case 1311:  // model missing or not in the plan
       return {outcome::model_unavailable(), reason()};
-    case 1302: case 1303:  // concurrency / frequency, per account
+    case 1302:
+    case 1303:  // concurrency / frequency, per account
       return rate_limited(c, header_hint(c), reason(), true);
     case 1304:  // daily call quota
       return quota_until(c, until_day_boundary(c), reason(), true);
-    case 1305: case 1312: return transient(c, reason());  // traffic limiting / model overloaded
+    case 1305:
+    case 1312: return transient(c, reason());  // traffic limiting / model overloaded
     default: break;
   }
   if (c.status == 429 || code == 1308 || code == 1310) {
     // Usage caps (1308 5-hour, 1310 weekly/monthly, and later codes with the
     // same wording) state their reset time.
-    if (auto t = zai_reset_time(e.message))
-      return quota_until(c, until(*t, c.now), reason(), true);
+    if (auto t = zai_reset_time(e.message)) return quota_until(c, until(*t, c.now), reason(), true);
     if (code == 1308 || code == 1310) return quota_until(c, std::nullopt, reason(), true);
   }
-  if ((code >= 1210 && code <= 1299) || code == 1300 || code == 1301)
-    return {outcome::bad_request(), reason()};
+  if ((code >= 1210 && code <= 1299) || code == 1300 || code == 1301) return {outcome::bad_request(), reason()};
   return by_status(c, what, true);
 }
 
@@ -452,7 +456,8 @@ inline classification nvidia(const context& c, const error_info& e) {
                : classification{outcome::forbidden(), "403"};
   // A model not enabled for the account: 404 "Function '…': Not found for
   // account '…'", also 404/410 without a body.
-  if (c.status == 404 || c.status == 410) return {outcome::model_unavailable(), status_reason(c.status, "function not found")};
+  if (c.status == 404 || c.status == 410)
+    return {outcome::model_unavailable(), status_reason(c.status, "function not found")};
   if (c.status == 429) return rate_limited(c, header_hint(c), "429", true);  // ~40 RPM per account
   return by_status(c, {}, true);
 }
@@ -460,9 +465,8 @@ inline classification nvidia(const context& c, const error_info& e) {
 }  // namespace detail
 
 /// Classifies a response of `provider` received at `now`.
-inline classification classify(const providers::provider_descriptor& provider, int status,
-                               const header_lookup& headers, std::string_view body,
-                               sys_time now, const classify_options& options = {}) {
+inline classification classify(const providers::provider_descriptor& provider, int status, const header_lookup& headers,
+                               std::string_view body, sys_time now, const classify_options& options = {}) {
   const detail::context c{status, headers, now, options, provider};
   if (status >= 200 && status < 300) return {outcome::success(), std::to_string(status)};
   const detail::error_info e = detail::parse_error_body(body);
@@ -481,7 +485,7 @@ inline classification classify(const providers::provider_descriptor& provider, i
 
 /// Same, for a compile-time provider type (keypool::providers::groq, ...).
 template <class P>
-  requires requires { P::descriptor(); }
+requires requires { P::descriptor(); }
 classification classify(int status, const header_lookup& headers, std::string_view body, sys_time now,
                         const classify_options& options = {}) {
   return classify(P::descriptor(), status, headers, body, now, options);

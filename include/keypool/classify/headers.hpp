@@ -56,16 +56,13 @@ class header_lookup {
   header_lookup() noexcept = default;
 
   header_lookup(const headers& h) noexcept  // NOLINT: implicit on purpose
-      : obj_(&h), fn_([](const void* o, std::string_view n) {
-          return static_cast<const headers*>(o)->find(n);
-        }) {}
+      : obj_(&h), fn_([](const void* o, std::string_view n) { return static_cast<const headers*>(o)->find(n); }) {}
 
   /// Any callable `std::optional<std::string_view>(std::string_view)`.
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, header_lookup> &&
-             !std::is_same_v<std::remove_cvref_t<F>, headers> &&
-             std::is_invocable_r_v<std::optional<std::string_view>, const F&, std::string_view>)
-  header_lookup(const F& f) noexcept  // NOLINT: implicit on purpose
+  requires(!std::is_same_v<std::remove_cvref_t<F>, header_lookup> && !std::is_same_v<std::remove_cvref_t<F>, headers> &&
+           std::is_invocable_r_v<std::optional<std::string_view>, const F&, std::string_view>) header_lookup(const F& f)
+  noexcept  // NOLINT: implicit on purpose
       : obj_(&f), fn_([](const void* o, std::string_view n) -> std::optional<std::string_view> {
           return (*static_cast<const F*>(o))(n);
         }) {}

@@ -110,8 +110,8 @@ inline sys_time make_time(int y, int mo, int d, int h, int mi, int s, double fra
   // UTC offset, instead of overflowing. Hints are clamped to a cap anyway.
   constexpr std::int64_t max_secs = duration_cast<seconds>(system_clock::duration::max()).count() - 86400;
   if (secs > max_secs) return sys_time(duration_cast<system_clock::duration>(seconds(max_secs)));
-  return sys_time(duration_cast<system_clock::duration>(
-      seconds(secs) + microseconds(static_cast<std::int64_t>(frac * 1e6))));
+  return sys_time(
+      duration_cast<system_clock::duration>(seconds(secs) + microseconds(static_cast<std::int64_t>(frac * 1e6))));
 }
 
 inline int month_index(std::string_view m) noexcept {
@@ -154,20 +154,19 @@ inline std::optional<sys_time> parse_http_date(std::string_view v) {
   using detail::fixed_digits;
   const auto comma = v.find(',');
   if (comma == 3 && v.size() == 29) {  // IMF-fixdate
-    if (v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' || v[19] != ':' ||
-        v[22] != ':' || v.substr(25) != " GMT")
+    if (v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' || v[19] != ':' || v[22] != ':' ||
+        v.substr(25) != " GMT")
       return std::nullopt;
     const auto d = fixed_digits(v, 5, 2), y = fixed_digits(v, 12, 4), h = fixed_digits(v, 17, 2),
                mi = fixed_digits(v, 20, 2), s = fixed_digits(v, 23, 2);
     const int mo = detail::month_index(v.substr(8, 3));
-    if (!d || !y || !h || !mi || !s || !mo || !detail::valid_civil(*y, mo, *d, *h, *mi, *s))
-      return std::nullopt;
+    if (!d || !y || !h || !mi || !s || !mo || !detail::valid_civil(*y, mo, *d, *h, *mi, *s)) return std::nullopt;
     return detail::make_time(*y, mo, *d, *h, *mi, *s);
   }
   if (comma != std::string_view::npos && comma > 3) {  // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
     const auto r = v.substr(comma + 1);
-    if (r.size() != 23 || r[0] != ' ' || r[3] != '-' || r[7] != '-' || r[10] != ' ' ||
-        r[13] != ':' || r[16] != ':' || r.substr(19) != " GMT")
+    if (r.size() != 23 || r[0] != ' ' || r[3] != '-' || r[7] != '-' || r[10] != ' ' || r[13] != ':' || r[16] != ':' ||
+        r.substr(19) != " GMT")
       return std::nullopt;
     const auto d = fixed_digits(r, 1, 2), yy = fixed_digits(r, 8, 2), h = fixed_digits(r, 11, 2),
                mi = fixed_digits(r, 14, 2), s = fixed_digits(r, 17, 2);
@@ -178,16 +177,14 @@ inline std::optional<sys_time> parse_http_date(std::string_view v) {
     return detail::make_time(y, mo, *d, *h, *mi, *s);
   }
   if (comma == std::string_view::npos && v.size() == 24) {  // asctime
-    if (v[3] != ' ' || v[7] != ' ' || v[10] != ' ' || v[13] != ':' || v[16] != ':' || v[19] != ' ')
-      return std::nullopt;
+    if (v[3] != ' ' || v[7] != ' ' || v[10] != ' ' || v[13] != ':' || v[16] != ':' || v[19] != ' ') return std::nullopt;
     const int mo = detail::month_index(v.substr(4, 3));
     const char d0 = v[8] == ' ' ? '0' : v[8];
     if (!detail::is_digit(d0) || !detail::is_digit(v[9])) return std::nullopt;
     const int d = (d0 - '0') * 10 + (v[9] - '0');
     const auto h = fixed_digits(v, 11, 2), mi = fixed_digits(v, 14, 2), s = fixed_digits(v, 17, 2),
                y = fixed_digits(v, 20, 4);
-    if (!h || !mi || !s || !y || !mo || !detail::valid_civil(*y, mo, d, *h, *mi, *s))
-      return std::nullopt;
+    if (!h || !mi || !s || !y || !mo || !detail::valid_civil(*y, mo, d, *h, *mi, *s)) return std::nullopt;
     return detail::make_time(*y, mo, d, *h, *mi, *s);
   }
   return std::nullopt;
@@ -220,14 +217,22 @@ inline std::optional<milliseconds> parse_duration(std::string_view v) {
     const auto n = detail::take_number(v);
     if (!n) return std::nullopt;
     double unit = 0;
-    if (v.substr(0, 2) == "ms") unit = 1, v.remove_prefix(2);
-    else if (v.substr(0, 2) == "us") unit = 1e-3, v.remove_prefix(2);
-    else if (v.substr(0, 3) == "\xC2\xB5s") unit = 1e-3, v.remove_prefix(3);
-    else if (v.substr(0, 2) == "ns") unit = 1e-6, v.remove_prefix(2);
-    else if (v.substr(0, 1) == "h") unit = 3600e3, v.remove_prefix(1);
-    else if (v.substr(0, 1) == "m") unit = 60e3, v.remove_prefix(1);
-    else if (v.substr(0, 1) == "s") unit = 1e3, v.remove_prefix(1);
-    else return std::nullopt;
+    if (v.substr(0, 2) == "ms")
+      unit = 1, v.remove_prefix(2);
+    else if (v.substr(0, 2) == "us")
+      unit = 1e-3, v.remove_prefix(2);
+    else if (v.substr(0, 3) == "\xC2\xB5s")
+      unit = 1e-3, v.remove_prefix(3);
+    else if (v.substr(0, 2) == "ns")
+      unit = 1e-6, v.remove_prefix(2);
+    else if (v.substr(0, 1) == "h")
+      unit = 3600e3, v.remove_prefix(1);
+    else if (v.substr(0, 1) == "m")
+      unit = 60e3, v.remove_prefix(1);
+    else if (v.substr(0, 1) == "s")
+      unit = 1e3, v.remove_prefix(1);
+    else
+      return std::nullopt;
     total += *n * unit;
     if (total > detail::huge_ms) total = detail::huge_ms;
   }
@@ -237,22 +242,19 @@ inline std::optional<milliseconds> parse_duration(std::string_view v) {
 /// Gemini `RetryInfo.retryDelay`, a protobuf Duration in JSON: decimal
 /// seconds with an "s" suffix ("36s", "1.5s", "0.000500s"). Go-style
 /// durations are accepted too, since proxies rewrite them.
-inline std::optional<milliseconds> parse_proto_duration(std::string_view v) {
-  return parse_duration(v);
-}
+inline std::optional<milliseconds> parse_proto_duration(std::string_view v) { return parse_duration(v); }
 
 /// RFC 3339 timestamp: "2026-11-26T10:00:30Z", "2026-11-26T10:00:30.5+01:00"
 /// (a space instead of 'T' and a lower-case 'z' are accepted).
 inline std::optional<sys_time> parse_rfc3339(std::string_view v) {
   v = detail::trim(v);
   using detail::fixed_digits;
-  if (v.size() < 20 || v[4] != '-' || v[7] != '-' || (v[10] != 'T' && v[10] != 't' && v[10] != ' ') ||
-      v[13] != ':' || v[16] != ':')
+  if (v.size() < 20 || v[4] != '-' || v[7] != '-' || (v[10] != 'T' && v[10] != 't' && v[10] != ' ') || v[13] != ':' ||
+      v[16] != ':')
     return std::nullopt;
   const auto y = fixed_digits(v, 0, 4), mo = fixed_digits(v, 5, 2), d = fixed_digits(v, 8, 2),
              h = fixed_digits(v, 11, 2), mi = fixed_digits(v, 14, 2), s = fixed_digits(v, 17, 2);
-  if (!y || !mo || !d || !h || !mi || !s || !detail::valid_civil(*y, *mo, *d, *h, *mi, *s))
-    return std::nullopt;
+  if (!y || !mo || !d || !h || !mi || !s || !detail::valid_civil(*y, *mo, *d, *h, *mi, *s)) return std::nullopt;
   std::size_t i = 19;
   double frac = 0;
   if (i < v.size() && v[i] == '.') {
@@ -272,8 +274,7 @@ inline std::optional<sys_time> parse_rfc3339(std::string_view v) {
     ++i;
   } else if (v[i] == '+' || v[i] == '-') {
     const auto oh = fixed_digits(v, i + 1, 2), om = fixed_digits(v, i + 4, 2);
-    if (!oh || !om || i + 3 >= v.size() || v[i + 3] != ':' || *oh > 23 || *om > 59)
-      return std::nullopt;
+    if (!oh || !om || i + 3 >= v.size() || v[i + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
     offset_min = (*oh * 60 + *om) * (v[i] == '-' ? -1 : 1);
     i += 6;
   } else {
@@ -287,13 +288,11 @@ inline std::optional<sys_time> parse_rfc3339(std::string_view v) {
 /// reset times this way, in Beijing time, without an offset).
 inline std::optional<sys_time> parse_local_datetime(std::string_view v, std::chrono::minutes utc_offset) {
   using detail::fixed_digits;
-  if (v.size() < 19 || v[4] != '-' || v[7] != '-' || (v[10] != ' ' && v[10] != 'T') ||
-      v[13] != ':' || v[16] != ':')
+  if (v.size() < 19 || v[4] != '-' || v[7] != '-' || (v[10] != ' ' && v[10] != 'T') || v[13] != ':' || v[16] != ':')
     return std::nullopt;
   const auto y = fixed_digits(v, 0, 4), mo = fixed_digits(v, 5, 2), d = fixed_digits(v, 8, 2),
              h = fixed_digits(v, 11, 2), mi = fixed_digits(v, 14, 2), s = fixed_digits(v, 17, 2);
-  if (!y || !mo || !d || !h || !mi || !s || !detail::valid_civil(*y, *mo, *d, *h, *mi, *s))
-    return std::nullopt;
+  if (!y || !mo || !d || !h || !mi || !s || !detail::valid_civil(*y, *mo, *d, *h, *mi, *s)) return std::nullopt;
   return detail::make_time(*y, *mo, *d, *h, *mi, *s) - utc_offset;
 }
 
@@ -305,8 +304,8 @@ inline std::optional<milliseconds> duration_in_message(std::string_view msg) {
     if (p == std::string_view::npos) continue;
     auto rest = msg.substr(p + marker.size());
     std::size_t n = 0;
-    while (n < rest.size() && (detail::is_digit(rest[n]) || rest[n] == '.' || rest[n] == 'h' ||
-                               rest[n] == 'm' || rest[n] == 's' || rest[n] == 'u' || rest[n] == 'n'))
+    while (n < rest.size() && (detail::is_digit(rest[n]) || rest[n] == '.' || rest[n] == 'h' || rest[n] == 'm' ||
+                               rest[n] == 's' || rest[n] == 'u' || rest[n] == 'n'))
       ++n;
     auto token = rest.substr(0, n);
     while (!token.empty() && token.back() == '.') token.remove_suffix(1);  // sentence end

@@ -13,10 +13,14 @@ using clock_ms = std::chrono::milliseconds;
 
 template <class C>
 concept clock_source = std::copy_constructible<C> && requires(const C& c) {
-  { c.now() } noexcept -> std::same_as<clock_ms>;         ///< precise monotonic time
-  { c.coarse_now() } noexcept -> std::same_as<clock_ms>;  ///< cheap, at most coarse_lag() behind now()
-  { c.coarse_lag() } noexcept -> std::same_as<clock_ms>;
-  { c.wall_now() } noexcept -> std::same_as<std::chrono::system_clock::time_point>;
+  { c.now() }
+  noexcept->std::same_as<clock_ms>;  ///< precise monotonic time
+  { c.coarse_now() }
+  noexcept->std::same_as<clock_ms>;  ///< cheap, at most coarse_lag() behind now()
+  { c.coarse_lag() }
+  noexcept->std::same_as<clock_ms>;
+  { c.wall_now() }
+  noexcept->std::same_as<std::chrono::system_clock::time_point>;
 };
 
 }  // namespace keypool

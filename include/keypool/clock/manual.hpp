@@ -15,9 +15,9 @@ class manual {
  public:
   /// Starts at an arbitrary non-zero monotonic time and at the given wall time
   /// (default 2026-01-01T10:00:00Z, the seed guide's "10:00").
-  explicit manual(std::chrono::system_clock::time_point wall_start =
-                      std::chrono::sys_days{std::chrono::year{2026} / 1 / 1} +
-                      std::chrono::hours{10})
+  explicit manual(std::chrono::system_clock::time_point wall_start = std::chrono::sys_days{std::chrono::year{2026} / 1 /
+                                                                                           1} +
+                                                                     std::chrono::hours{10})
       : state_(std::make_shared<state>()) {
     state_->wall_start = wall_start;
   }
@@ -26,8 +26,7 @@ class manual {
   clock_ms coarse_now() const noexcept { return now(); }
   clock_ms coarse_lag() const noexcept { return clock_ms(0); }
   std::chrono::system_clock::time_point wall_now() const noexcept {
-    return state_->wall_start +
-           std::chrono::duration_cast<std::chrono::system_clock::duration>(now() - start_ms);
+    return state_->wall_start + std::chrono::duration_cast<std::chrono::system_clock::duration>(now() - start_ms);
   }
 
   /// Moves time forward (thread-safe; lock-free).

@@ -12,8 +12,7 @@ namespace keypool::clock {
 
 struct steady {
   clock_ms now() const noexcept {
-    return std::chrono::duration_cast<clock_ms>(
-        std::chrono::steady_clock::now().time_since_epoch());
+    return std::chrono::duration_cast<clock_ms>(std::chrono::steady_clock::now().time_since_epoch());
   }
   clock_ms coarse_now() const noexcept {
 #if defined(CLOCK_MONOTONIC_COARSE)
@@ -38,9 +37,7 @@ struct steady {
     return clock_ms(0);
 #endif
   }
-  std::chrono::system_clock::time_point wall_now() const noexcept {
-    return std::chrono::system_clock::now();
-  }
+  std::chrono::system_clock::time_point wall_now() const noexcept { return std::chrono::system_clock::now(); }
 };
 
 static_assert(clock_source<steady>);

@@ -41,7 +41,7 @@ namespace keypool::config {
 /// One `NAME=value` assignment as it appeared in a file.
 struct dotenv_entry {
   std::string name;
-  std::string value;     ///< unquoted and unescaped; may be a secret
+  std::string value;  ///< unquoted and unescaped; may be a secret
   std::string file;
   std::size_t line = 0;  ///< 1-based line where the assignment starts
 };
@@ -65,8 +65,10 @@ struct dotenv_document {
     std::unordered_map<std::string, std::size_t> index;
     for (const auto& e : entries) {
       auto [it, inserted] = index.try_emplace(e.name, out.size());
-      if (inserted) out.push_back(e);
-      else out[it->second] = e;
+      if (inserted)
+        out.push_back(e);
+      else
+        out[it->second] = e;
     }
     return out;
   }
@@ -88,8 +90,7 @@ namespace detail {
 
 inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 inline bool is_name_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
 inline void append_utf8(std::string& out, std::uint32_t cp) {
@@ -137,15 +138,24 @@ inline std::string unescape_double(std::string_view in, bool& unknown_escape) {
       case 'b': out += '\b'; break;
       case 'f': out += '\f'; break;
       case 'v': out += '\v'; break;
-      case '"': case '\\': case '\'': case '`': case '$': out += e; break;
+      case '"':
+      case '\\':
+      case '\'':
+      case '`':
+      case '$': out += e; break;
       case 'u': {
         std::uint32_t cp = 0;
         bool ok = i + 4 < in.size();
         for (std::size_t k = 1; ok && k <= 4; ++k) {
-          if (i + k >= in.size()) { ok = false; break; }
+          if (i + k >= in.size()) {
+            ok = false;
+            break;
+          }
           const int h = hex_value(in[i + k]);
-          if (h < 0) ok = false;
-          else cp = cp * 16 + static_cast<std::uint32_t>(h);
+          if (h < 0)
+            ok = false;
+          else
+            cp = cp * 16 + static_cast<std::uint32_t>(h);
         }
         if (ok && !(cp >= 0xD800 && cp <= 0xDFFF)) {
           append_utf8(out, cp);
@@ -181,9 +191,7 @@ inline std::string unescape_literal(std::string_view in, char quote) {
   return out;
 }
 
-inline std::string_view quote_name(char q) noexcept {
-  return q == '"' ? "double" : q == '\'' ? "single" : "back";
-}
+inline std::string_view quote_name(char q) noexcept { return q == '"' ? "double" : q == '\'' ? "single" : "back"; }
 
 }  // namespace detail
 
@@ -208,8 +216,7 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
   const std::size_t n = s.size();
   std::unordered_map<std::string, std::size_t> first_line;
 
-  auto report = [&](std::size_t line, std::string variable, std::string message,
-                    severity level = severity::error) {
+  auto report = [&](std::size_t line, std::string variable, std::string message, severity level = severity::error) {
     doc.diagnostics.push_back({std::string(file), line, std::move(variable), std::move(message), level});
   };
   auto line_end = [&](std::size_t from) {
@@ -244,8 +251,9 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
     while (j < eol && is_blank(s[j])) ++j;
     if (name.empty() || j == eol || s[j] != '=') {
       // The text could be a pasted secret: do not echo any of it.
-      report(this_line, "", name.empty() ? "expected NAME=value; line ignored"
-                                         : "no '=' after the name; line ignored (expected NAME=value)");
+      report(this_line, "",
+             name.empty() ? "expected NAME=value; line ignored"
+                          : "no '=' after the name; line ignored (expected NAME=value)");
       pos = next;
       line = next_line;
       continue;
@@ -279,8 +287,7 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
       }
       if (!closed) {
         report(this_line, std::string(name),
-               "unterminated " + std::string(detail::quote_name(q)) +
-                   "-quoted value; line ignored");
+               "unterminated " + std::string(detail::quote_name(q)) + "-quoted value; line ignored");
         pos = next;
         line = next_line;
         continue;
@@ -294,8 +301,7 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
         // The "closing" quote is really the opening quote of a later line:
         // treat this one as unterminated and keep the later lines.
         report(this_line, std::string(name),
-               "unterminated " + std::string(detail::quote_name(q)) +
-                   "-quoted value; line ignored");
+               "unterminated " + std::string(detail::quote_name(q)) + "-quoted value; line ignored");
         pos = next;
         line = next_line;
         continue;
@@ -304,15 +310,14 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
       for (char c : inner) next_line += c == '\n';
       next = close_eol + 1;
       if (junk_after) {
-        report(this_line, std::string(name),
-               "unexpected text after the closing quote; line ignored");
+        report(this_line, std::string(name), "unexpected text after the closing quote; line ignored");
         ok = false;
       } else if (q == '"') {
         bool unknown = false;
         value = detail::unescape_double(inner, unknown);
         if (unknown)
-          report(this_line, std::string(name),
-                 "unknown escape sequence in double quotes, kept as written", severity::warning);
+          report(this_line, std::string(name), "unknown escape sequence in double quotes, kept as written",
+                 severity::warning);
       } else {
         value = detail::unescape_literal(inner, q);
       }
@@ -333,8 +338,7 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
       auto [it, inserted] = first_line.try_emplace(std::string(name), this_line);
       if (!inserted)
         report(this_line, std::string(name),
-               "assigned again (first at line " + std::to_string(it->second) +
-                   "); the last assignment wins",
+               "assigned again (first at line " + std::to_string(it->second) + "); the last assignment wins",
                severity::warning);
       doc.entries.push_back({std::string(name), std::move(value), std::string(file), this_line});
     }

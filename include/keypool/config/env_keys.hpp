@@ -154,9 +154,7 @@ inline std::optional<setting> setting_of(std::string_view s) {
 inline parsed_name parse_variable(std::string_view name, std::string_view prefix) {
   parsed_name r;
   using k = parsed_name::kind;
-  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix ||
-      name[prefix.size()] != '_')
-    return r;
+  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix || name[prefix.size()] != '_') return r;
   std::string_view rest = name.substr(prefix.size() + 1);
   if (rest == "BASE_URL") {
     r.what = k::base_url;
@@ -179,8 +177,8 @@ inline parsed_name parse_variable(std::string_view name, std::string_view prefix
   while (d < rest.size() && rest[d] >= '0' && rest[d] <= '9') ++d;
   if (d == 0) {
     r.what = k::malformed;
-    r.problem = "not a key variable (expected " + std::string(prefix) + "_API_KEY or " +
-                std::string(prefix) + "_API_KEY_<N>, N = 1, 2, ...); ignored";
+    r.problem = "not a key variable (expected " + std::string(prefix) + "_API_KEY or " + std::string(prefix) +
+                "_API_KEY_<N>, N = 1, 2, ...); ignored";
     return r;
   }
   const std::string_view digits = rest.substr(0, d);
@@ -245,8 +243,7 @@ inline key_config build_key_config(
     const env_options& options = {}) {
   key_config cfg;
   cfg.diagnostics = file.diagnostics;
-  auto report = [&](const key_source& src, std::string var, std::string msg,
-                    severity level = severity::error) {
+  auto report = [&](const key_source& src, std::string var, std::string msg, severity level = severity::error) {
     cfg.diagnostics.push_back({src.file, src.line, std::move(var), std::move(msg), level});
   };
 
@@ -261,8 +258,7 @@ inline key_config build_key_config(
     } else if (options.order == precedence::environment_first) {
       bool matters = false;
       for (const auto& p : provider_list)
-        matters = matters || detail::parse_variable(name, p.env_prefix).what !=
-                                 detail::parsed_name::kind::unrelated;
+        matters = matters || detail::parse_variable(name, p.env_prefix).what != detail::parsed_name::kind::unrelated;
       if (matters && it->second.value != value)
         report(it->second.source, name, "overridden by the process environment", severity::note);
       it->second = {value, env_src};
@@ -289,9 +285,8 @@ inline key_config build_key_config(
         case k::base_url: {
           const std::string_view v = sv.value;
           const bool scheme = v.substr(0, 7) == "http://" || v.substr(0, 8) == "https://";
-          const bool clean = std::none_of(v.begin(), v.end(), [](char c) {
-            return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-          });
+          const bool clean = std::none_of(v.begin(), v.end(),
+                                          [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
           if (!scheme || !clean) {
             report(sv.source, name, "must be an http:// or https:// URL without spaces; ignored");
           } else {
@@ -312,8 +307,8 @@ inline key_config build_key_config(
       const std::string var = detail::key_variable(desc.env_prefix, n);
       if (!p.key) {
         for (const auto& [which, named] : p.settings)
-          report(named.second.source, named.first,
-                 "setting for " + var + ", which is not defined; ignored", severity::warning);
+          report(named.second.source, named.first, "setting for " + var + ", which is not defined; ignored",
+                 severity::warning);
         continue;
       }
       const auto& src = p.key->source;
@@ -325,12 +320,10 @@ inline key_config build_key_config(
       auto dup = std::find_if(seen.begin(), seen.end(), [&](auto& s) { return s.first == secret; });
       if (dup != seen.end()) {
         report(src, var,
-               "same key as " + dup->second +
-                   "; ignored (a key listed twice would skew rotation and statistics)");
+               "same key as " + dup->second + "; ignored (a key listed twice would skew rotation and statistics)");
         continue;
       }
-      auto other = std::find_if(all_secrets.begin(), all_secrets.end(),
-                                [&](auto& s) { return s.first == secret; });
+      auto other = std::find_if(all_secrets.begin(), all_secrets.end(), [&](auto& s) { return s.first == secret; });
       if (other != all_secrets.end())
         report(src, var, "same key as " + other->second + " (another provider)", severity::warning);
       seen.emplace_back(secret, var);
@@ -356,17 +349,15 @@ inline key_config build_key_config(
           case detail::setting::daily_limit: {
             const auto v = detail::parse_uint(sv.value);
             if (!v || *v > 0xFFFFFFFFull)
-              report(sv.source, sname,
-                     "must be a whole number of requests per day (0 = unlimited); ignored");
+              report(sv.source, sname, "must be a whole number of requests per day (0 = unlimited); ignored");
             else
               ck.spec.daily_limit = static_cast<std::uint32_t>(*v);
             break;
           }
           case detail::setting::account: {
             const std::string_view v = sv.value;
-            const bool bad_chars = std::any_of(v.begin(), v.end(), [](char c) {
-              return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-            });
+            const bool bad_chars = std::any_of(
+                v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
             if (v.empty() || v.size() > 128 || bad_chars || v.front() == ' ' || v.back() == ' ')
               report(sv.source, sname,
                      "must be 1 to 128 printable characters without leading or trailing "

@@ -86,8 +86,10 @@ class unavailable_error {
         const auto d = describe(k.status, k.reason);
         auto it = counts.begin();
         while (it != counts.end() && it->first != d) ++it;
-        if (it == counts.end()) counts.emplace_back(d, 1);
-        else ++it->second;
+        if (it == counts.end())
+          counts.emplace_back(d, 1);
+        else
+          ++it->second;
       }
       msg = "No " + provider_ + " API key is available (";
       for (std::size_t i = 0; i < counts.size(); ++i) {
@@ -108,8 +110,7 @@ class unavailable_error {
 /// The exception form, for callers who prefer it (acquire_or_throw).
 class unavailable_exception : public std::runtime_error {
  public:
-  explicit unavailable_exception(unavailable_error e)
-      : std::runtime_error(e.message()), error_(std::move(e)) {}
+  explicit unavailable_exception(unavailable_error e) : std::runtime_error(e.message()), error_(std::move(e)) {}
   const unavailable_error& error() const noexcept { return error_; }
 
  private:

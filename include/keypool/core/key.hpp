@@ -18,10 +18,10 @@ namespace keypool {
 /// A key as the user configured it. `secret` is the only field that must
 /// never be printed.
 struct key_spec {
-  std::string variable;     ///< e.g. "GROQ_API_KEY_2"
-  std::string secret;       ///< the API key itself
-  std::uint32_t weight = 1; ///< for weighted selection (1..1000)
-  std::string account{};    ///< keys sharing an account share its limits
+  std::string variable;           ///< e.g. "GROQ_API_KEY_2"
+  std::string secret;             ///< the API key itself
+  std::uint32_t weight = 1;       ///< for weighted selection (1..1000)
+  std::string account{};          ///< keys sharing an account share its limits
   std::uint32_t daily_limit = 0;  ///< requests per provider day; 0 = unlimited
 };
 
@@ -36,8 +36,8 @@ inline std::string fingerprint(std::string_view secret) {
 /// and, for keys long enough that it gives nothing away, the last 4
 /// characters ("gsk_…9xQz").
 inline std::string redact(std::string_view secret) {
-  static constexpr std::array<std::string_view, 8> prefixes = {
-      "sk-ant-", "sk-proj-", "sk-", "gsk_", "nvapi-", "AIza", "AQ.", "xai-"};
+  static constexpr std::array<std::string_view, 8> prefixes = {"sk-ant-", "sk-proj-", "sk-", "gsk_",
+                                                               "nvapi-",  "AIza",     "AQ.", "xai-"};
   std::string_view prefix;
   for (auto p : prefixes)
     if (secret.substr(0, p.size()) == p) {
@@ -61,8 +61,7 @@ inline constexpr std::size_t max_secret_bytes = 4096;
 inline std::optional<std::string> secret_problem(std::string_view secret) {
   if (secret.empty()) return std::string("empty value");
   if (secret.size() > max_secret_bytes)
-    return std::to_string(secret.size()) + " bytes long; at most " + std::to_string(max_secret_bytes) +
-           " are accepted";
+    return std::to_string(secret.size()) + " bytes long; at most " + std::to_string(max_secret_bytes) + " are accepted";
   for (std::size_t i = 0; i < secret.size(); ++i) {
     const auto c = static_cast<unsigned char>(secret[i]);
     if (c == ' ' || c == '\t') return "whitespace at position " + std::to_string(i + 1);
@@ -94,8 +93,7 @@ inline void validate(const std::vector<key_spec>& keys) {
       throw invalid_key_spec(k.variable, "weight must be 1..1000, got " + std::to_string(k.weight));
     for (std::size_t j = 0; j < i; ++j) {
       if (keys[j].variable == k.variable) throw invalid_key_spec(k.variable, "listed twice");
-      if (keys[j].secret == k.secret)
-        throw invalid_key_spec(k.variable, "same key as " + keys[j].variable);
+      if (keys[j].secret == k.secret) throw invalid_key_spec(k.variable, "same key as " + keys[j].variable);
     }
   }
 }

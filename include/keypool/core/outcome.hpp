@@ -57,8 +57,7 @@ constexpr bool blames_key(outcome_kind k) noexcept {
 /// True for outcomes that take the key out of rotation until re-checked
 /// (rather than a timed lockout).
 constexpr bool disables_key(outcome_kind k) noexcept {
-  return k == outcome_kind::out_of_credit || k == outcome_kind::invalid_key ||
-         k == outcome_kind::forbidden;
+  return k == outcome_kind::out_of_credit || k == outcome_kind::invalid_key || k == outcome_kind::forbidden;
 }
 
 /// An outcome plus what the provider told us about when to come back.
@@ -72,8 +71,7 @@ struct outcome {
   bool account_wide = false;
 
   static constexpr outcome success() noexcept { return {}; }
-  static constexpr outcome rate_limited(
-      std::optional<std::chrono::milliseconds> hint = std::nullopt) noexcept {
+  static constexpr outcome rate_limited(std::optional<std::chrono::milliseconds> hint = std::nullopt) noexcept {
     return {outcome_kind::rate_limited, hint, false};
   }
   /// `until_reset`: time left until the quota resets (e.g. to the provider's
@@ -85,11 +83,8 @@ struct outcome {
   static constexpr outcome out_of_credit() noexcept { return {outcome_kind::out_of_credit}; }
   static constexpr outcome invalid_key() noexcept { return {outcome_kind::invalid_key}; }
   static constexpr outcome forbidden() noexcept { return {outcome_kind::forbidden}; }
-  static constexpr outcome model_unavailable() noexcept {
-    return {outcome_kind::model_unavailable};
-  }
-  static constexpr outcome transient(
-      std::optional<std::chrono::milliseconds> hint = std::nullopt) noexcept {
+  static constexpr outcome model_unavailable() noexcept { return {outcome_kind::model_unavailable}; }
+  static constexpr outcome transient(std::optional<std::chrono::milliseconds> hint = std::nullopt) noexcept {
     return {outcome_kind::transient, hint, false};
   }
   static constexpr outcome bad_request() noexcept { return {outcome_kind::bad_request}; }

@@ -14,8 +14,8 @@
 #include <boost/hana/find_if.hpp>
 #include <boost/hana/optional.hpp>
 #include <boost/hana/traits.hpp>
-#include <boost/hana/type.hpp>
 #include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
 
 #include <type_traits>
 
@@ -53,10 +53,8 @@ template <template <class> class Tag, class U>
 struct is_tag<Tag, Tag<U>> : std::true_type {};
 
 template <class T>
-inline constexpr bool is_policy_tag_v = is_tag<policy::selection, T>::value ||
-                                        is_tag<policy::lockout, T>::value ||
-                                        is_tag<policy::clock, T>::value ||
-                                        is_tag<policy::state, T>::value;
+inline constexpr bool is_policy_tag_v = is_tag<policy::selection, T>::value || is_tag<policy::lockout, T>::value ||
+                                        is_tag<policy::clock, T>::value || is_tag<policy::state, T>::value;
 
 template <template <class> class Tag>
 struct tag_pred {
@@ -69,10 +67,8 @@ struct tag_pred {
 /// The type named by the first Tag<...> in Ps..., or Default.
 template <template <class> class Tag, class Default, class... Ps>
 struct find_policy {
-  static constexpr auto found =
-      boost::hana::find_if(boost::hana::tuple_t<Ps...>, tag_pred<Tag>{});
-  using type = typename std::remove_cvref_t<decltype(found.value_or(
-      boost::hana::type_c<Tag<Default>>))>::type::type;
+  static constexpr auto found = boost::hana::find_if(boost::hana::tuple_t<Ps...>, tag_pred<Tag>{});
+  using type = typename std::remove_cvref_t<decltype(found.value_or(boost::hana::type_c<Tag<Default>>))>::type::type;
   static constexpr std::size_t count =
       decltype(boost::hana::count_if(boost::hana::tuple_t<Ps...>, tag_pred<Tag>{}))::value;
 };

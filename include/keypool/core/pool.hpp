@@ -33,8 +33,8 @@
 #include <atomic>
 #include <chrono>
 #include <concepts>
-#include <initializer_list>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -125,12 +125,12 @@ class basic_pool {
   struct rebind {
     static_assert((detail::is_policy_tag_v<New> && ...),
                   "keypool::basic_pool::with<>: every argument must be a policy tag");
-    using type = basic_pool<
-        Provider,
-        policy::selection<typename detail::find_policy<policy::selection, selection_type, New...>::type>,
-        policy::lockout<typename detail::find_policy<policy::lockout, lockout_type, New...>::type>,
-        policy::clock<typename detail::find_policy<policy::clock, clock_type, New...>::type>,
-        policy::state<typename detail::find_policy<policy::state, state_type, New...>::type>>;
+    using type =
+        basic_pool<Provider,
+                   policy::selection<typename detail::find_policy<policy::selection, selection_type, New...>::type>,
+                   policy::lockout<typename detail::find_policy<policy::lockout, lockout_type, New...>::type>,
+                   policy::clock<typename detail::find_policy<policy::clock, clock_type, New...>::type>,
+                   policy::state<typename detail::find_policy<policy::state, state_type, New...>::type>>;
   };
 
  public:
@@ -140,19 +140,17 @@ class basic_pool {
 
   /// A pool of a compile-time provider. Throws invalid_key_spec (naming the
   /// variable, never the secret) for an unusable key list.
-  explicit basic_pool(std::vector<key_spec> keys, options opts = {})
-    requires static_provider<Provider>
+  explicit basic_pool(std::vector<key_spec> keys, options opts = {}) requires static_provider<Provider>
       : basic_pool(init_tag{}, Provider::info(), std::move(keys), std::move(opts)) {}
 
   /// pool({{"GROQ_API_KEY_1", "gsk_…"}, …}): preferred over the copy
   /// constructor for brace lists, which would otherwise be ambiguous.
-  basic_pool(std::initializer_list<key_spec> keys, options opts = {})
-    requires static_provider<Provider>
+  basic_pool(std::initializer_list<key_spec> keys, options opts = {}) requires static_provider<Provider>
       : basic_pool(init_tag{}, Provider::info(), std::vector<key_spec>(keys), std::move(opts)) {}
 
   /// A pool of a provider described at run time (basic_pool<runtime_provider>).
-  basic_pool(provider_info info, std::vector<key_spec> keys, options opts = {})
-    requires std::same_as<Provider, runtime_provider>
+  basic_pool(provider_info info, std::vector<key_spec> keys,
+             options opts = {}) requires std::same_as<Provider, runtime_provider>
       : basic_pool(init_tag{}, std::move(info), std::move(keys), std::move(opts)) {}
 
  private:
@@ -173,8 +171,7 @@ class basic_pool {
         lists_{detail::key_list(capacity_, max_schedule_ + capacity_),
                detail::key_list(capacity_, max_schedule_ + capacity_)},
         shards_(new std::atomic<shard*>[detail::max_thread_slots + 1]) {
-    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i)
-      shards_[i].store(nullptr, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i) shards_[i].store(nullptr, std::memory_order_relaxed);
     auto overflow = std::make_unique<shard>(capacity_);
     overflow->shared = true;
     shards_[detail::overflow_slot].store(overflow.release(), std::memory_order_release);
@@ -192,8 +189,7 @@ class basic_pool {
   basic_pool& operator=(const basic_pool&) = delete;
 
   ~basic_pool() {
-    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i)
-      delete shards_[i].load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i) delete shards_[i].load(std::memory_order_acquire);
   }
 
   const provider_info& provider() const noexcept { return info_; }
@@ -235,12 +231,10 @@ class basic_pool {
     bump(sh, slot, counter_outcome + static_cast<std::size_t>(o.kind));
     set(sh, slot, counter_last_used, static_cast<std::uint64_t>(clock_.coarse_now().count()));
     slot_data& k = slots_[slot];
-    if constexpr (tracks_in_flight_v<selection_type>)
-      k.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_sub(1, std::memory_order_relaxed);
 
     if (o.kind == outcome_kind::success) {
-      if (k.consecutive.load(std::memory_order_relaxed) != 0)
-        k.consecutive.store(0, std::memory_order_relaxed);
+      if (k.consecutive.load(std::memory_order_relaxed) != 0) k.consecutive.store(0, std::memory_order_relaxed);
       if (auto e = k.ejections.load(std::memory_order_relaxed); e != 0) [[unlikely]]
         k.ejections.compare_exchange_strong(e, e - 1, std::memory_order_relaxed);
       if (l.probe_) [[unlikely]]
@@ -254,11 +248,11 @@ class basic_pool {
     }
     const std::uint32_t consecutive = k.consecutive.fetch_add(1, std::memory_order_relaxed) + 1;
     const clock_ms now = clock_.now();
-    const bool shared_limit = !l.account().empty() && o.kind != outcome_kind::invalid_key &&
-                              o.kind != outcome_kind::forbidden;
+    const bool shared_limit =
+        !l.account().empty() && o.kind != outcome_kind::invalid_key && o.kind != outcome_kind::forbidden;
     if (disables_key(o.kind)) {
-      const std::uint64_t until = recheck_.count() <= 0 ? detail::key_state::never
-                                                        : detail::key_state::to_until(now + recheck_);
+      const std::uint64_t until =
+          recheck_.count() <= 0 ? detail::key_state::never : detail::key_state::to_until(now + recheck_);
       apply(slot, key_status::disabled, o.kind, until);
       if (shared_limit) apply_to_account(slot, l.account(), key_status::disabled, o.kind, until);
       return;
@@ -270,8 +264,7 @@ class basic_pool {
       if (l.probe_) finish_probe(k, l);
       return;
     }
-    if (k.ejections.load(std::memory_order_relaxed) < 64)
-      k.ejections.fetch_add(1, std::memory_order_relaxed);
+    if (k.ejections.load(std::memory_order_relaxed) < 64) k.ejections.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t until = detail::key_state::to_until(now + d);
     apply(slot, key_status::locked, o.kind, until);
     if (shared_limit) apply_to_account(slot, l.account(), key_status::locked, o.kind, until);
@@ -340,8 +333,8 @@ class basic_pool {
       }
       slot_data& k = slots_[ids[i]];
       const auto* old = k.record.load(std::memory_order_acquire);
-      if (!old || old->variable != spec.variable || old->weight != spec.weight ||
-          old->account != spec.account || old->daily_limit != spec.daily_limit) {
+      if (!old || old->variable != spec.variable || old->weight != spec.weight || old->account != spec.account ||
+          old->daily_limit != spec.daily_limit) {
         auto rec = std::make_unique<detail::key_record>();
         rec->variable = spec.variable;
         rec->redacted = redact(spec.secret);
@@ -466,7 +459,7 @@ class basic_pool {
     std::atomic<std::uint32_t> ejections{0};
     std::atomic<std::uint32_t> daily_limit{0};
     std::atomic<std::int32_t> in_flight{0};
-    std::atomic<std::uint64_t> daily{0};  ///< day << 32 | count
+    std::atomic<std::uint64_t> daily{0};          ///< day << 32 | count
     std::atomic<std::uint64_t> daily_granted{0};  ///< day << 32 | units the backend granted
   };
   static_assert(sizeof(slot_data) == 128);
@@ -524,8 +517,7 @@ class basic_pool {
     auto fresh = std::make_unique<shard>(capacity_);
     shard* expected = nullptr;
     // Only this thread owns slot s, but be safe against a racing reuse.
-    if (shards_[s].compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel))
-      return *fresh.release();
+    if (shards_[s].compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel)) return *fresh.release();
     return *expected;
   }
 
@@ -542,8 +534,8 @@ class basic_pool {
 
   candidates make_candidates(const detail::key_list& l, std::uint32_t n) const noexcept {
     if constexpr (uses_weights_v<selection_type>)
-      return candidates(l.order_size.load(std::memory_order_relaxed), l.keys.get(), l.order.get(),
-                        &slots_[0].in_flight, sizeof(slot_data));
+      return candidates(l.order_size.load(std::memory_order_relaxed), l.keys.get(), l.order.get(), &slots_[0].in_flight,
+                        sizeof(slot_data));
     else
       return candidates(n, l.keys.get(), nullptr, &slots_[0].in_flight, sizeof(slot_data));
   }
@@ -626,14 +618,14 @@ class basic_pool {
     // The lockout is over: exactly one caller wins the CAS and probes.
     const detail::key_state probe{key_status::probing, st.reason, st.gen + 1,
                                   detail::key_state::to_until(clock_ms(static_cast<long long>(t)) + probe_timeout_)};
-    if (!k.state.compare_exchange_strong(w, probe.encode(), std::memory_order_acq_rel,
-                                         std::memory_order_relaxed))
+    if (!k.state.compare_exchange_strong(w, probe.encode(), std::memory_order_acq_rel, std::memory_order_relaxed))
       return std::nullopt;
     if (k.daily_limit.load(std::memory_order_relaxed) != 0) take_daily(k, now);
     return hand_out(sh, k, slot, probe.gen & detail::key_state::gen_mask, true);
   }
 
-  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe) noexcept {
+  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen,
+                                       bool probe) noexcept {
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_add(1, std::memory_order_relaxed);
     bump(sh, slot, counter_requests);
     return lease(slot, gen, probe, k.record.load(std::memory_order_acquire));
@@ -678,8 +670,7 @@ class basic_pool {
               std::memory_order_acq_rel);
         return false;
       }
-      if (k.daily.compare_exchange_weak(cur, day << 32 | (count + 1), std::memory_order_relaxed))
-        return true;
+      if (k.daily.compare_exchange_weak(cur, day << 32 | (count + 1), std::memory_order_relaxed)) return true;
     }
   }
 
@@ -716,8 +707,7 @@ class basic_pool {
         if (cur.status == key_status::disabled && st == key_status::locked) return;
         if (cur.status == st && cur.until >= until) return;
       }
-      if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel,
-                                        std::memory_order_acquire)) {
+      if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel, std::memory_order_acquire)) {
         if (publish_change) publish(*k.record.load(std::memory_order_acquire), nx);
         return;
       }
@@ -726,8 +716,8 @@ class basic_pool {
 
   /// Keys of one account share its limits (Groq: organisation, Gemini:
   /// project, Z.AI: account), so a limit seen on one holds for all.
-  void apply_to_account(std::uint32_t origin, std::string_view account, key_status st,
-                        outcome_kind reason, std::uint64_t until) {
+  void apply_to_account(std::uint32_t origin, std::string_view account, key_status st, outcome_kind reason,
+                        std::uint64_t until) {
     for (std::uint32_t s : read_active()) {
       if (s == origin) continue;
       const auto* rec = slots_[s].record.load(std::memory_order_acquire);
@@ -784,8 +774,7 @@ class basic_pool {
       u.status = st.status;
       u.reason = st.reason;
       u.available_in = wait_of(st, t);
-      if (!always && st.status != key_status::probing && u.available_in &&
-          u.available_in->count() == 0)
+      if (!always && st.status != key_status::probing && u.available_in && u.available_in->count() == 0)
         return std::nullopt;  // expired meanwhile: worth another scan
       why.push_back(std::move(u));
     }

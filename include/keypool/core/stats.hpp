@@ -30,10 +30,10 @@ struct key_snapshot {
   /// available, or disabled with no automatic re-check.
   std::optional<std::chrono::milliseconds> available_in;
 
-  std::uint64_t requests = 0;  ///< leases handed out
+  std::uint64_t requests = 0;                                ///< leases handed out
   std::array<std::uint64_t, outcome_kind_count> outcomes{};  ///< reports by kind
-  std::uint32_t consecutive_failures = 0;  ///< reset by a success
-  std::uint32_t daily_used = 0;            ///< today's requests (keys with a daily limit)
+  std::uint32_t consecutive_failures = 0;                    ///< reset by a success
+  std::uint32_t daily_used = 0;                              ///< today's requests (keys with a daily limit)
   /// Clock time of the last report; empty if never used.
   std::optional<std::chrono::milliseconds> last_used;
   /// How long ago that was, at snapshot time.
@@ -46,13 +46,9 @@ struct key_snapshot {
     for (std::size_t i = 1; i < outcomes.size(); ++i) f += outcomes[i];
     return f;
   }
-  std::uint64_t count(outcome_kind k) const noexcept {
-    return outcomes[static_cast<std::size_t>(k)];
-  }
+  std::uint64_t count(outcome_kind k) const noexcept { return outcomes[static_cast<std::size_t>(k)]; }
   bool available() const noexcept { return status == key_status::available; }
-  bool rate_limited() const noexcept {
-    return status == key_status::locked && reason == outcome_kind::rate_limited;
-  }
+  bool rate_limited() const noexcept { return status == key_status::locked && reason == outcome_kind::rate_limited; }
   /// One word per state, stable for JSON and the CLI: available rate_limited
   /// quota_exhausted out_of_credit invalid forbidden disabled (probing keys
   /// show the state they are being re-checked from).

@@ -109,8 +109,8 @@ struct chat_result {
   std::string provider;
   std::string model;
   std::string key_variable;
-  std::vector<attempt> attempts;  ///< every attempt, the successful one last
-  double cost_usd = 0;            ///< usage × price of this answer (0: free or unpriced)
+  std::vector<attempt> attempts;            ///< every attempt, the successful one last
+  double cost_usd = 0;                      ///< usage × price of this answer (0: free or unpriced)
   std::vector<skipped_provider> skipped{};  ///< providers skipped for their spend cap
 };
 
@@ -233,8 +233,10 @@ class any_chat_stream {
   bool feed(std::string_view bytes, OnText&& on_text) {
     return std::visit(
         [&](auto& s) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) return false;
-          else return s.feed(bytes, on_text);
+          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
+            return false;
+          else
+            return s.feed(bytes, on_text);
         },
         s_);
   }
@@ -243,7 +245,8 @@ class any_chat_stream {
         [](auto& s) -> wire::decode_result {
           if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
             return ::keypool::detail::unexpected<wire::decode_error>{{wire::decode_errc::internal, "no stream"}};
-          else return s.finish();
+          else
+            return s.finish();
         },
         s_);
   }
@@ -268,8 +271,8 @@ class client {
   client(Chain& chain, transport& t, std::vector<route> routes, failover_options opts = {})
       : chain_(chain), transport_(t), routes_(std::move(routes)), opts_(std::move(opts)) {
     if (routes_.size() != Chain::size)
-      throw std::invalid_argument("keypool::http::client: " + std::to_string(routes_.size()) + " routes for a chain of " +
-                                  std::to_string(Chain::size) + " providers");
+      throw std::invalid_argument("keypool::http::client: " + std::to_string(routes_.size()) +
+                                  " routes for a chain of " + std::to_string(Chain::size) + " providers");
     for (std::size_t i = 0; i < routes_.size(); ++i) {
       const auto& r = routes_[i];
       if (chain_.provider_id(i) != r.provider.id)
@@ -278,7 +281,8 @@ class client {
       if (r.models.empty())
         throw std::invalid_argument("keypool::http::client: route '" + r.provider.id + "' has no models");
       auto u = parse_url(r.provider.base_url);
-      if (!u) throw std::invalid_argument("keypool::http::client: provider '" + r.provider.id + "': " + u.error().message);
+      if (!u)
+        throw std::invalid_argument("keypool::http::client: provider '" + r.provider.id + "': " + u.error().message);
       bases_.push_back(std::move(*u));
     }
     if (!opts_.spend) opts_.spend = std::make_shared<spend_ledger>();
@@ -449,8 +453,10 @@ class client {
     std::vector<skipped_provider> skipped;
     auto out = co_await run_attempts(std::move(req), std::move(sink), skipped);
     if (!skipped.empty()) {
-      if (out) out->skipped = std::move(skipped);
-      else out.error().skipped = std::move(skipped);
+      if (out)
+        out->skipped = std::move(skipped);
+      else
+        out.error().skipped = std::move(skipped);
     }
     co_return out;
   }
@@ -468,9 +474,10 @@ class client {
                        "gave up after " + std::to_string(attempts.size()) + " attempts" + last_reason(attempts),
                        attempts);
       if (clock::now() >= deadline)
-        co_return fail(failover_errc::deadline_exceeded,
-                       "the deadline of " + std::to_string(opts_.deadline.count()) + " ms passed" + last_reason(attempts),
-                       attempts);
+        co_return fail(
+            failover_errc::deadline_exceeded,
+            "the deadline of " + std::to_string(opts_.deadline.count()) + " ms passed" + last_reason(attempts),
+            attempts);
       // Spend caps: lock-free reads; a capped provider is skipped, with its reason.
       for (std::size_t i = 0; i < routes_.size(); ++i)
         if (!skip.test(i))
@@ -546,7 +553,12 @@ class client {
         }
         const auto start = clock::now();
         auto resp = co_await transport_.async_send(std::move(hreq), boost::asio::use_awaitable);
-        attempt a{rt.provider.id, r.model, std::string(cl.lease.variable()), {}, {}, 0,
+        attempt a{rt.provider.id,
+                  r.model,
+                  std::string(cl.lease.variable()),
+                  {},
+                  {},
+                  0,
                   std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start)};
         if (!resp && stream && resp.error().code == errc::cancelled) {
           // The stream decoder stopped the body: report its reason.
@@ -585,10 +597,10 @@ class client {
           if (decoded) {
             attempts.push_back(std::move(a));
             chain_.report(cl, keypool::outcome::success());
-            const double cost = opts_.spend->record(accounts_[p], cl.lease.variable(), cl.lease.fingerprint(),
-                                                    r.model, decoded->usage, decoded->model);
+            const double cost = opts_.spend->record(accounts_[p], cl.lease.variable(), cl.lease.fingerprint(), r.model,
+                                                    decoded->usage, decoded->model);
             chat_result ok{std::move(*decoded), rt.provider.id, r.model, std::string(cl.lease.variable()),
-                           std::move(attempts), cost, {}};
+                           std::move(attempts), cost,           {}};
             co_return ok;
           }
           // A 2xx the codec cannot read: the provider's problem, not the key's.

@@ -125,11 +125,11 @@ struct pool_options {
 /// Counters for tests and statistics. Relaxed atomics: approximate while
 /// requests run, exact once they stop.
 struct pool_stats {
-  std::uint64_t opened = 0;   ///< connections opened (TCP + TLS handshakes done)
-  std::uint64_t reused = 0;   ///< acquisitions served by an idle connection
-  std::uint64_t waited = 0;   ///< acquisitions that had to wait for the cap
-  std::size_t idle = 0;       ///< idle connections now
-  std::size_t open = 0;       ///< open connections now (busy + idle)
+  std::uint64_t opened = 0;  ///< connections opened (TCP + TLS handshakes done)
+  std::uint64_t reused = 0;  ///< acquisitions served by an idle connection
+  std::uint64_t waited = 0;  ///< acquisitions that had to wait for the cap
+  std::size_t idle = 0;      ///< idle connections now
+  std::size_t open = 0;      ///< open connections now (busy + idle)
 };
 
 class connection_pool {
@@ -180,11 +180,11 @@ class connection_pool {
         ws.erase(it);
         break;
       }
-    co_return ::keypool::detail::unexpected<error>{
-        {errc::pool_exhausted,
-         "pool_exhausted: no connection to " + key.to_string() + " freed up before the deadline (cap " +
-             std::to_string(opts_.max_connections_per_host) + " per host)",
-         {}}};
+    co_return ::keypool::detail::unexpected<error>{{errc::pool_exhausted,
+                                                    "pool_exhausted: no connection to " + key.to_string() +
+                                                        " freed up before the deadline (cap " +
+                                                        std::to_string(opts_.max_connections_per_host) + " per host)",
+                                                    {}}};
   }
 
   /// Returns a connection after a request. `reusable`: the exchange completed

@@ -14,21 +14,21 @@
 namespace keypool::http {
 
 enum class errc : std::uint8_t {
-  invalid_url,             ///< the URL could not be parsed
-  invalid_request,         ///< a header name or value holds CR, LF or NUL (header injection)
-  insecure_http_refused,   ///< plain http:// to a non-loopback host without allow_insecure_http
-  resolve_failed,          ///< DNS lookup failed
-  connect_failed,          ///< TCP connect (or proxy CONNECT) failed
-  proxy_failed,            ///< the proxy refused or broke the CONNECT tunnel
-  tls_failed,              ///< TLS handshake or certificate verification failed
-  timeout,                 ///< a connect, read or total deadline passed
-  pool_exhausted,          ///< no connection slot to the host freed up in time
-  write_failed,            ///< sending the request failed
-  connection_closed,       ///< the peer closed the connection before a full response
-  body_too_large,          ///< the response exceeded max_response_bytes
-  malformed_response,      ///< not valid HTTP/1.1
-  cancelled,               ///< the operation was cancelled
-  internal,                ///< an unexpected exception inside the transport (e.g. out of memory)
+  invalid_url,            ///< the URL could not be parsed
+  invalid_request,        ///< a header name or value holds CR, LF or NUL (header injection)
+  insecure_http_refused,  ///< plain http:// to a non-loopback host without allow_insecure_http
+  resolve_failed,         ///< DNS lookup failed
+  connect_failed,         ///< TCP connect (or proxy CONNECT) failed
+  proxy_failed,           ///< the proxy refused or broke the CONNECT tunnel
+  tls_failed,             ///< TLS handshake or certificate verification failed
+  timeout,                ///< a connect, read or total deadline passed
+  pool_exhausted,         ///< no connection slot to the host freed up in time
+  write_failed,           ///< sending the request failed
+  connection_closed,      ///< the peer closed the connection before a full response
+  body_too_large,         ///< the response exceeded max_response_bytes
+  malformed_response,     ///< not valid HTTP/1.1
+  cancelled,              ///< the operation was cancelled
+  internal,               ///< an unexpected exception inside the transport (e.g. out of memory)
 };
 
 constexpr std::string_view to_string(errc e) noexcept {

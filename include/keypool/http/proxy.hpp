@@ -49,8 +49,8 @@ struct proxy_endpoint {
 
 /// The proxy to use for `host`, if any; an error when the setting itself is
 /// unusable (so a typo in HTTPS_PROXY does not silently bypass the proxy).
-inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> select_proxy(
-    const proxy_options& opts, std::string_view host) {
+inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> select_proxy(const proxy_options& opts,
+                                                                                          std::string_view host) {
   using result_t = std::optional<proxy_endpoint>;
   if (opts.https_proxy.empty() || is_loopback_host(host)) return result_t{};
   std::string_view list = opts.no_proxy;
@@ -63,16 +63,14 @@ inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> sel
     if (entry.empty()) continue;
     if (entry == "*") return result_t{};
     if (entry.front() != '[') {
-      if (const auto colon = entry.rfind(':'); colon != std::string_view::npos &&
-                                               entry.find(':') == colon)
+      if (const auto colon = entry.rfind(':'); colon != std::string_view::npos && entry.find(':') == colon)
         entry = entry.substr(0, colon);  // "host:port": the port is ignored
     }
     std::string e(entry);
     for (auto& c : e) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     if (e.front() == '.') {
       if (host.size() > e.size() && host.ends_with(e)) return result_t{};
-    } else if (host == e || (host.size() > e.size() && host.ends_with(e) &&
-                             host[host.size() - e.size() - 1] == '.')) {
+    } else if (host == e || (host.size() > e.size() && host.ends_with(e) && host[host.size() - e.size() - 1] == '.')) {
       return result_t{};
     }
   }

@@ -378,8 +378,8 @@ inline std::string spend_text(const spend_snapshot& s) {
     out += ", " + std::to_string(p.requests) + " requests\n";
     for (const auto& k : s.keys)
       if (k.provider_id == p.provider_id)
-        out += "      " + k.variable + " " + k.model + ": " + (k.priced ? format_usd(k.cost_usd) : "no price") +
-               ", " + std::to_string(k.requests) + " requests, " + std::to_string(k.input_tokens) + " in / " +
+        out += "      " + k.variable + " " + k.model + ": " + (k.priced ? format_usd(k.cost_usd) : "no price") + ", " +
+               std::to_string(k.requests) + " requests, " + std::to_string(k.input_tokens) + " in / " +
                std::to_string(k.output_tokens) + " out\n";
   }
   return out;
@@ -411,8 +411,8 @@ inline std::string spend_prometheus(const spend_snapshot& s) {
   for (const auto& k : s.keys) {
     out += "keypool_spend_tokens_total{" + key_labels(k) + ",direction=\"input\"} " + std::to_string(k.input_tokens) +
            "\n";
-    out += "keypool_spend_tokens_total{" + key_labels(k) + ",direction=\"output\"} " +
-           std::to_string(k.output_tokens) + "\n";
+    out += "keypool_spend_tokens_total{" + key_labels(k) + ",direction=\"output\"} " + std::to_string(k.output_tokens) +
+           "\n";
   }
   out += "# HELP keypool_spend_cap_usd Spend cap per provider in USD.\n";
   out += "# TYPE keypool_spend_cap_usd gauge\n";

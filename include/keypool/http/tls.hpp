@@ -74,8 +74,7 @@ inline std::shared_ptr<ssl::context> make_tls_context(const tls_options& opts = 
   }
   if (!opts.ca_file.empty()) {
     ctx->load_verify_file(opts.ca_file, ec);
-    if (ec)
-      throw tls_config_error("cannot load CA file '" + opts.ca_file + "': " + ec.message());
+    if (ec) throw tls_config_error("cannot load CA file '" + opts.ca_file + "': " + ec.message());
   }
   if (!opts.ca_pem.empty()) {
     ctx->add_certificate_authority(boost::asio::buffer(opts.ca_pem), ec);

@@ -22,11 +22,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -99,8 +99,8 @@ struct response {
   unsigned status = 0;
   bhttp::fields headers{};
   std::string body{};
-  bool reused_connection = false;           ///< served on a kept-alive connection
-  std::chrono::microseconds elapsed{0};     ///< from send to the last byte
+  bool reused_connection = false;        ///< served on a kept-alive connection
+  std::chrono::microseconds elapsed{0};  ///< from send to the last byte
 
   /// Case-insensitive header lookup (the classifier's name/value view).
   std::optional<std::string_view> header(std::string_view name) const {
@@ -199,8 +199,8 @@ inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<t
   }
   if (rr->ec) co_return fail(errc::resolve_failed, "cannot resolve " + hop + ": " + rr->ec.message(), rr->ec);
 
-  auto c = std::make_unique<connection>(key, ex, key.scheme == scheme::https ? s->tls.get() : nullptr,
-                                        s->pool.next_id());
+  auto c =
+      std::make_unique<connection>(key, ex, key.scheme == scheme::https ? s->tls.get() : nullptr, s->pool.next_id());
   auto& stream = c->tcp();
   stream.expires_at(deadline);
   co_await stream.async_connect(rr->results, asio::redirect_error(asio::use_awaitable, ec));
@@ -261,7 +261,8 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
                                                 : " within the read timeout of " + ms(o.read_timeout)));
   };
   boost::system::error_code ec;
-  co_await c.visit([&](auto& st) { return bhttp::async_write(st, req, asio::redirect_error(asio::use_awaitable, ec)); });
+  co_await c.visit(
+      [&](auto& st) { return bhttp::async_write(st, req, asio::redirect_error(asio::use_awaitable, ec)); });
   if (ec) {
     if (ec == boost::beast::error::timeout) co_return timed_out();
     stale = is_disconnect(ec);
@@ -274,11 +275,13 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   auto read_failed = [&](const boost::system::error_code& e) -> unexpected<error> {
     if (e == boost::beast::error::timeout) return timed_out();
     if (e == bhttp::error::body_limit)
-      return fail(errc::body_too_large, "response from " + peer + " is larger than the limit of " +
-                                            std::to_string(o.max_response_bytes) + " bytes", e);
+      return fail(
+          errc::body_too_large,
+          "response from " + peer + " is larger than the limit of " + std::to_string(o.max_response_bytes) + " bytes",
+          e);
     if (e == bhttp::error::header_limit)
-      return fail(errc::malformed_response, "response headers from " + peer + " exceed " +
-                                                std::to_string(o.max_header_bytes) + " bytes", e);
+      return fail(errc::malformed_response,
+                  "response headers from " + peer + " exceed " + std::to_string(o.max_header_bytes) + " bytes", e);
     if (is_disconnect(e) || e == bhttp::error::partial_message) {
       stale = !parser.got_some() && e != bhttp::error::partial_message;
       return fail(errc::connection_closed,
@@ -356,7 +359,7 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
   }
   // The caller's fields and body move in: no copy of the (base64 image) body.
   bhttp::request<bhttp::string_body> breq{std::piecewise_construct, std::forward_as_tuple(std::move(req.body)),
-                                         std::forward_as_tuple(std::move(req.headers))};
+                                          std::forward_as_tuple(std::move(req.headers))};
   breq.method(req.method);
   breq.target(u.target);
   breq.version(11);

@@ -28,9 +28,9 @@ struct url_error {
 /// A parsed absolute URL. IPv6 literals are stored without brackets.
 struct url {
   http::scheme scheme = http::scheme::https;
-  std::string host;            ///< lower-cased; IPv6 literal without brackets
-  std::uint16_t port = 443;    ///< explicit or the scheme's default
-  std::string target = "/";    ///< path and query, always starting with '/'
+  std::string host;          ///< lower-cased; IPv6 literal without brackets
+  std::uint16_t port = 443;  ///< explicit or the scheme's default
+  std::string target = "/";  ///< path and query, always starting with '/'
 
   bool is_ipv6_literal() const noexcept { return host.find(':') != std::string::npos; }
   /// "host:port", IPv6 in brackets: how errors name the peer.
@@ -106,8 +106,7 @@ inline bool is_loopback_host(std::string_view host) noexcept {
   if (host.size() >= 9) {
     std::string lower(host);
     for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    if (lower == "localhost" || lower == "localhost." ||
-        (lower.size() > 10 && lower.ends_with(".localhost")))
+    if (lower == "localhost" || lower == "localhost." || (lower.size() > 10 && lower.ends_with(".localhost")))
       return true;
   }
   if (host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
@@ -165,8 +164,7 @@ inline ::keypool::detail::expected<url, url_error> parse_url(std::string_view te
     }
     if (host.empty()) return fail("empty host");
     for (char c : host)
-      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'))
-        return fail("invalid IPv6 literal");
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return fail("invalid IPv6 literal");
   } else {
     const auto colon = authority.rfind(':');
     if (colon != std::string_view::npos) {

@@ -47,8 +47,10 @@ inline boost::json::object to_json(const config::configured_key& k, std::string_
   o["redacted"] = redact(k.spec.secret);
   o["fingerprint"] = fingerprint(k.spec.secret);
   o["weight"] = k.spec.weight;
-  if (k.spec.account.empty()) o["account"] = nullptr;
-  else o["account"] = k.spec.account;
+  if (k.spec.account.empty())
+    o["account"] = nullptr;
+  else
+    o["account"] = k.spec.account;
   o["daily_limit"] = k.spec.daily_limit;
   o["source"] = k.source.to_string();
   return o;
@@ -72,9 +74,8 @@ inline boost::json::object to_json(const config::provider_config& p) {
 inline boost::json::value config_to_json(const config::key_config& cfg) {
   boost::json::array providers;
   for (const auto& p : cfg.providers) providers.push_back(to_json(p));
-  return boost::json::object{{"version", 1},
-                             {"providers", std::move(providers)},
-                             {"diagnostics", diagnostics_to_json(cfg.diagnostics)}};
+  return boost::json::object{
+      {"version", 1}, {"providers", std::move(providers)}, {"diagnostics", diagnostics_to_json(cfg.diagnostics)}};
 }
 
 /// Compact JSON text of the configuration.

@@ -26,8 +26,10 @@ inline boost::json::object to_json(const http::provider_spend& p) {
   o["input_tokens"] = p.input_tokens;
   o["output_tokens"] = p.output_tokens;
   o["cost_usd"] = p.cost_usd;
-  if (p.cap_usd) o["cap_usd"] = *p.cap_usd;
-  else o["cap_usd"] = nullptr;
+  if (p.cap_usd)
+    o["cap_usd"] = *p.cap_usd;
+  else
+    o["cap_usd"] = nullptr;
   o["cap_reached"] = p.cap_reached;
   return o;
 }

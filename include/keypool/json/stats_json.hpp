@@ -23,19 +23,23 @@ inline boost::json::object to_json(const key_snapshot& k, std::string_view provi
   o["fingerprint"] = k.fingerprint;
   o["state"] = k.state_name();
   o["probing"] = k.status == key_status::probing;
-  if (k.available_in) o["available_in_ms"] = k.available_in->count();
-  else if (k.available()) o["available_in_ms"] = 0;
-  else o["available_in_ms"] = nullptr;  // disabled with no automatic re-check
+  if (k.available_in)
+    o["available_in_ms"] = k.available_in->count();
+  else if (k.available())
+    o["available_in_ms"] = 0;
+  else
+    o["available_in_ms"] = nullptr;  // disabled with no automatic re-check
   o["requests"] = k.requests;
   o["successes"] = k.successes();
   o["failures"] = k.failures();
   boost::json::object by_kind;
-  for (std::size_t i = 1; i < outcome_kind_count; ++i)
-    by_kind[to_string(static_cast<outcome_kind>(i))] = k.outcomes[i];
+  for (std::size_t i = 1; i < outcome_kind_count; ++i) by_kind[to_string(static_cast<outcome_kind>(i))] = k.outcomes[i];
   o["failures_by_kind"] = std::move(by_kind);
   o["consecutive_failures"] = k.consecutive_failures;
-  if (k.last_used_ago) o["last_used_ms_ago"] = k.last_used_ago->count();
-  else o["last_used_ms_ago"] = nullptr;
+  if (k.last_used_ago)
+    o["last_used_ms_ago"] = k.last_used_ago->count();
+  else
+    o["last_used_ms_ago"] = nullptr;
   o["weight"] = k.weight;
   o["account"] = k.account;
   o["daily_limit"] = k.daily_limit;

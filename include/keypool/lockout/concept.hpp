@@ -21,8 +21,9 @@ struct lockout_context {
 template <class L>
 concept lockout_policy = std::copy_constructible<L> &&
     requires(const L& l, const outcome& o, const lockout_context& c) {
-      /// Zero means "do not lock".
-      { l.lockout_for(o, c) } noexcept -> std::same_as<std::chrono::milliseconds>;
-    };
+  /// Zero means "do not lock".
+  { l.lockout_for(o, c) }
+  noexcept->std::same_as<std::chrono::milliseconds>;
+};
 
 }  // namespace keypool

@@ -14,8 +14,7 @@ struct fixed {
   std::chrono::milliseconds duration{std::chrono::seconds{60}};
 
   std::chrono::milliseconds lockout_for(const outcome& o, const lockout_context&) const noexcept {
-    if (o.kind == outcome_kind::quota_exhausted && o.retry_after)
-      return std::max(duration, *o.retry_after);
+    if (o.kind == outcome_kind::quota_exhausted && o.retry_after) return std::max(duration, *o.retry_after);
     return duration;
   }
 };

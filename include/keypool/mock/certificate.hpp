@@ -102,9 +102,8 @@ inline generated_certificate generate_certificate() {
   generated_certificate out;
   out.ca_pem = pem_of([&](BIO* b) { return PEM_write_bio_X509(b, ca.get()); });
   out.cert_pem = pem_of([&](BIO* b) { return PEM_write_bio_X509(b, leaf.get()); });
-  out.key_pem = pem_of([&](BIO* b) {
-    return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
+  out.key_pem =
+      pem_of([&](BIO* b) { return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
   return out;
 }
 

@@ -57,8 +57,8 @@ constexpr std::string_view to_string(key_state s) noexcept {
 }
 
 struct key_behavior {
-  std::string variable;  ///< name in generated .env files: "GROQ_API_KEY_1"
-  std::string secret;    ///< the fake key the mock accepts; never printed
+  std::string variable;          ///< name in generated .env files: "GROQ_API_KEY_1"
+  std::string secret;            ///< the fake key the mock accepts; never printed
   std::uint32_t per_minute = 0;  ///< requests per 60 s window; 0 = unlimited
   std::uint32_t per_day = 0;     ///< requests per provider day; 0 = unlimited
   key_state state = key_state::active;
@@ -76,28 +76,28 @@ struct fault_config {
   double malformed_rate = 0;       ///< a 200 whose body is not valid JSON
   double stall_rate = 0;           ///< no answer for `stall`, then the connection closes
   std::chrono::milliseconds stall{30'000};
-  double reset_rate = 0;           ///< the connection is reset (RST) without an answer
+  double reset_rate = 0;  ///< the connection is reset (RST) without an answer
 };
 
 struct provider_behavior {
   std::string id;  ///< built-in provider id: zai nvidia groq mistral anthropic openai google
   std::vector<key_behavior> keys;
-  bool overloaded = false;   ///< every request: 529 (Anthropic), 429 code 1305 (Z.AI), 503 (others)
-  double overload_rate = 0;  ///< share of requests answered as overloaded
+  bool overloaded = false;               ///< every request: 529 (Anthropic), 429 code 1305 (Z.AI), 503 (others)
+  double overload_rate = 0;              ///< share of requests answered as overloaded
   std::chrono::milliseconds latency{0};  ///< added before every answer
   std::chrono::milliseconds jitter{0};   ///< plus uniformly 0..jitter
-  std::vector<std::string> models;   ///< accepted models; empty: any
-  std::vector<std::string> retired;  ///< answered as decommissioned / not found
-  bool rate_limit_headers = true;    ///< send the provider's rate-limit headers
+  std::vector<std::string> models;       ///< accepted models; empty: any
+  std::vector<std::string> retired;      ///< answered as decommissioned / not found
+  bool rate_limit_headers = true;        ///< send the provider's rate-limit headers
   fault_config faults{};
 };
 
 struct fleet_config {
   std::vector<provider_behavior> providers;
-  std::uint16_t port = 0;  ///< 0: an ephemeral port
-  bool tls = false;        ///< HTTPS with a generated certificate for localhost and 127.0.0.1
-  unsigned threads = 2;    ///< I/O threads of the server
-  std::uint64_t seed = 42; ///< seeds the fault and jitter dice (reproducible runs)
+  std::uint16_t port = 0;   ///< 0: an ephemeral port
+  bool tls = false;         ///< HTTPS with a generated certificate for localhost and 127.0.0.1
+  unsigned threads = 2;     ///< I/O threads of the server
+  std::uint64_t seed = 42;  ///< seeds the fault and jitter dice (reproducible runs)
 
   const provider_behavior* find(std::string_view id) const {
     for (const auto& p : providers)
@@ -138,19 +138,26 @@ inline const json::object& as_object(const json::value& v, const std::string& pa
 
 inline double rate_of(const json::value& v, const std::string& path) {
   double d = 0;
-  if (v.is_double()) d = v.get_double();
-  else if (v.is_int64()) d = static_cast<double>(v.get_int64());
-  else if (v.is_uint64()) d = static_cast<double>(v.get_uint64());
-  else throw config_error(path + ": must be a number from 0 to 1");
+  if (v.is_double())
+    d = v.get_double();
+  else if (v.is_int64())
+    d = static_cast<double>(v.get_int64());
+  else if (v.is_uint64())
+    d = static_cast<double>(v.get_uint64());
+  else
+    throw config_error(path + ": must be a number from 0 to 1");
   if (!(d >= 0 && d <= 1)) throw config_error(path + ": must be a number from 0 to 1");
   return d;
 }
 
 inline std::uint64_t uint_of(const json::value& v, const std::string& path, std::uint64_t max) {
   std::uint64_t u = 0;
-  if (v.is_uint64()) u = v.get_uint64();
-  else if (v.is_int64() && v.get_int64() >= 0) u = static_cast<std::uint64_t>(v.get_int64());
-  else throw config_error(path + ": must be a whole number >= 0");
+  if (v.is_uint64())
+    u = v.get_uint64();
+  else if (v.is_int64() && v.get_int64() >= 0)
+    u = static_cast<std::uint64_t>(v.get_int64());
+  else
+    throw config_error(path + ": must be a whole number >= 0");
   if (u > max) throw config_error(path + ": must be at most " + std::to_string(max));
   return u;
 }
@@ -189,14 +196,22 @@ inline fault_config faults_of(const json::value& v, const std::string& path) {
   for (const auto& kv : o) {
     const std::string p = path + "." + std::string(kv.key());
     const auto k = kv.key();
-    if (k == "error_rate") f.error_rate = rate_of(kv.value(), p);
-    else if (k == "burst_every") f.burst_every = static_cast<std::uint32_t>(uint_of(kv.value(), p, 1'000'000'000));
-    else if (k == "burst_length") f.burst_length = static_cast<std::uint32_t>(uint_of(kv.value(), p, 1'000'000'000));
-    else if (k == "truncate_rate") f.truncate_rate = rate_of(kv.value(), p);
-    else if (k == "malformed_rate") f.malformed_rate = rate_of(kv.value(), p);
-    else if (k == "stall_rate") f.stall_rate = rate_of(kv.value(), p);
-    else if (k == "stall_ms") f.stall = std::chrono::milliseconds(uint_of(kv.value(), p, 3'600'000));
-    else if (k == "reset_rate") f.reset_rate = rate_of(kv.value(), p);
+    if (k == "error_rate")
+      f.error_rate = rate_of(kv.value(), p);
+    else if (k == "burst_every")
+      f.burst_every = static_cast<std::uint32_t>(uint_of(kv.value(), p, 1'000'000'000));
+    else if (k == "burst_length")
+      f.burst_length = static_cast<std::uint32_t>(uint_of(kv.value(), p, 1'000'000'000));
+    else if (k == "truncate_rate")
+      f.truncate_rate = rate_of(kv.value(), p);
+    else if (k == "malformed_rate")
+      f.malformed_rate = rate_of(kv.value(), p);
+    else if (k == "stall_rate")
+      f.stall_rate = rate_of(kv.value(), p);
+    else if (k == "stall_ms")
+      f.stall = std::chrono::milliseconds(uint_of(kv.value(), p, 3'600'000));
+    else if (k == "reset_rate")
+      f.reset_rate = rate_of(kv.value(), p);
   }
   return f;
 }
@@ -215,14 +230,22 @@ inline provider_behavior provider_of(std::string_view id, const json::value& v, 
   for (const auto& kv : o) {
     const std::string fp = path + "." + std::string(kv.key());
     const auto k = kv.key();
-    if (k == "overloaded") p.overloaded = bool_of(kv.value(), fp);
-    else if (k == "overload_rate") p.overload_rate = rate_of(kv.value(), fp);
-    else if (k == "latency_ms") p.latency = std::chrono::milliseconds(uint_of(kv.value(), fp, 600'000));
-    else if (k == "jitter_ms") p.jitter = std::chrono::milliseconds(uint_of(kv.value(), fp, 600'000));
-    else if (k == "models") p.models = strings_of(kv.value(), fp);
-    else if (k == "retired") p.retired = strings_of(kv.value(), fp);
-    else if (k == "rate_limit_headers") p.rate_limit_headers = bool_of(kv.value(), fp);
-    else if (k == "faults") p.faults = faults_of(kv.value(), fp);
+    if (k == "overloaded")
+      p.overloaded = bool_of(kv.value(), fp);
+    else if (k == "overload_rate")
+      p.overload_rate = rate_of(kv.value(), fp);
+    else if (k == "latency_ms")
+      p.latency = std::chrono::milliseconds(uint_of(kv.value(), fp, 600'000));
+    else if (k == "jitter_ms")
+      p.jitter = std::chrono::milliseconds(uint_of(kv.value(), fp, 600'000));
+    else if (k == "models")
+      p.models = strings_of(kv.value(), fp);
+    else if (k == "retired")
+      p.retired = strings_of(kv.value(), fp);
+    else if (k == "rate_limit_headers")
+      p.rate_limit_headers = bool_of(kv.value(), fp);
+    else if (k == "faults")
+      p.faults = faults_of(kv.value(), fp);
     else if (k == "keys") {
       if (!kv.value().is_array()) throw config_error(fp + ": must be an array of key objects");
       std::size_t i = 0;
@@ -234,12 +257,18 @@ inline provider_behavior provider_of(std::string_view id, const json::value& v, 
         kb.variable = desc->env_prefix + "_API_KEY_" + std::to_string(i);
         for (const auto& f : ko) {
           const std::string ffp = kp + "." + std::string(f.key());
-          if (f.key() == "variable") kb.variable = string_of(f.value(), ffp);
-          else if (f.key() == "secret") kb.secret = string_of(f.value(), ffp);
-          else if (f.key() == "per_minute") kb.per_minute = static_cast<std::uint32_t>(uint_of(f.value(), ffp, 0xFFFFFFFFu));
-          else if (f.key() == "per_day") kb.per_day = static_cast<std::uint32_t>(uint_of(f.value(), ffp, 0xFFFFFFFFu));
-          else if (f.key() == "state") kb.state = state_of(f.value(), ffp);
-          else if (f.key() == "account") kb.account = string_of(f.value(), ffp);
+          if (f.key() == "variable")
+            kb.variable = string_of(f.value(), ffp);
+          else if (f.key() == "secret")
+            kb.secret = string_of(f.value(), ffp);
+          else if (f.key() == "per_minute")
+            kb.per_minute = static_cast<std::uint32_t>(uint_of(f.value(), ffp, 0xFFFFFFFFu));
+          else if (f.key() == "per_day")
+            kb.per_day = static_cast<std::uint32_t>(uint_of(f.value(), ffp, 0xFFFFFFFFu));
+          else if (f.key() == "state")
+            kb.state = state_of(f.value(), ffp);
+          else if (f.key() == "account")
+            kb.account = string_of(f.value(), ffp);
         }
         if (kb.secret.empty()) throw config_error(kp + ".secret: required, non-empty");
         for (char c : kb.secret)
@@ -267,10 +296,14 @@ inline fleet_config parse_fleet_config(std::string_view text) {
   fleet_config cfg;
   for (const auto& kv : o) {
     const std::string p(kv.key());
-    if (kv.key() == "port") cfg.port = static_cast<std::uint16_t>(detail::uint_of(kv.value(), p, 65535));
-    else if (kv.key() == "tls") cfg.tls = detail::bool_of(kv.value(), p);
-    else if (kv.key() == "threads") cfg.threads = static_cast<unsigned>(detail::uint_of(kv.value(), p, 64));
-    else if (kv.key() == "seed") cfg.seed = detail::uint_of(kv.value(), p, ~std::uint64_t{0});
+    if (kv.key() == "port")
+      cfg.port = static_cast<std::uint16_t>(detail::uint_of(kv.value(), p, 65535));
+    else if (kv.key() == "tls")
+      cfg.tls = detail::bool_of(kv.value(), p);
+    else if (kv.key() == "threads")
+      cfg.threads = static_cast<unsigned>(detail::uint_of(kv.value(), p, 64));
+    else if (kv.key() == "seed")
+      cfg.seed = detail::uint_of(kv.value(), p, ~std::uint64_t{0});
     else if (kv.key() == "providers") {
       const auto& po = detail::as_object(kv.value(), p);
       for (const auto& pv : po)
@@ -298,12 +331,18 @@ inline fleet_config load_fleet_config(const std::filesystem::path& path) {
 /// what they are. Long enough that redaction shows a 4-character tail.
 inline std::string sample_secret(std::string_view provider_id, int n) {
   std::string prefix;
-  if (provider_id == "groq") prefix = "gsk_";
-  else if (provider_id == "nvidia") prefix = "nvapi-";
-  else if (provider_id == "anthropic") prefix = "sk-ant-";
-  else if (provider_id == "openai") prefix = "sk-proj-";
-  else if (provider_id == "google") prefix = "AIza";
-  else if (provider_id == "zai") prefix = "zai.";
+  if (provider_id == "groq")
+    prefix = "gsk_";
+  else if (provider_id == "nvidia")
+    prefix = "nvapi-";
+  else if (provider_id == "anthropic")
+    prefix = "sk-ant-";
+  else if (provider_id == "openai")
+    prefix = "sk-proj-";
+  else if (provider_id == "google")
+    prefix = "AIza";
+  else if (provider_id == "zai")
+    prefix = "zai.";
   return prefix + "mock0fake0" + std::string(provider_id) + "0key0" + std::to_string(n) + "x" +
          std::to_string(1000 + n * 37);
 }
@@ -315,7 +354,11 @@ inline std::vector<key_behavior> sample_keys(std::string_view provider_id, int n
   std::vector<key_behavior> out;
   for (int i = 1; i <= n; ++i)
     out.push_back({(d ? d->env_prefix : std::string("MOCK")) + "_API_KEY_" + std::to_string(i),
-                   sample_secret(provider_id, i), per_minute, per_day, key_state::active, {}});
+                   sample_secret(provider_id, i),
+                   per_minute,
+                   per_day,
+                   key_state::active,
+                   {}});
   return out;
 }
 

@@ -35,7 +35,8 @@ class fleet {
       : providers_(std::make_unique<provider_fleet>(cfg, std::move(clock))),
         server_(std::make_unique<server>(
             [p = providers_.get()](const incoming& in) {
-              return p->handle(in.method, in.target, [&in](std::string_view n) { return in.header(n); }, in.body);
+              return p->handle(
+                  in.method, in.target, [&in](std::string_view n) { return in.header(n); }, in.body);
             },
             server_options{cfg.port, cfg.tls, cfg.threads})) {}
 

@@ -76,12 +76,12 @@ struct provider_stats {
   std::uint64_t auth_errors = 0;      ///< missing, unknown or revoked key
   std::uint64_t credit_errors = 0;    ///< key out of credit
   std::uint64_t forbidden = 0;
-  std::uint64_t overloaded = 0;       ///< provider-wide overload
-  std::uint64_t server_errors = 0;    ///< injected 5xx
-  std::uint64_t bad_requests = 0;     ///< malformed request, wrong path or method, too large
-  std::uint64_t model_errors = 0;     ///< unknown or retired model
-  std::uint64_t faults = 0;           ///< truncated, malformed, stalled or reset
-  std::uint64_t images = 0;           ///< images in well-formed requests
+  std::uint64_t overloaded = 0;     ///< provider-wide overload
+  std::uint64_t server_errors = 0;  ///< injected 5xx
+  std::uint64_t bad_requests = 0;   ///< malformed request, wrong path or method, too large
+  std::uint64_t model_errors = 0;   ///< unknown or retired model
+  std::uint64_t faults = 0;         ///< truncated, malformed, stalled or reset
+  std::uint64_t images = 0;         ///< images in well-formed requests
 };
 
 namespace detail {
@@ -188,7 +188,8 @@ inline check_result openai_shape(std::string_view body, const providers::provide
   boost::system::error_code ec;
   const json::value v = json::parse(body, ec);
   if (ec || !v.is_object())
-    return {shape_error{"We could not parse the JSON body of your request. The request body must be a JSON object."}, r};
+    return {shape_error{"We could not parse the JSON body of your request. The request body must be a JSON object."},
+            r};
   const auto& o = v.get_object();
   const auto* model = o.if_contains("model");
   if (!model || !model->is_string() || model->get_string().empty())
@@ -256,11 +257,14 @@ inline check_result openai_shape(std::string_view body, const providers::provide
         }
         ++r.images;
       } else {
-        return {shape_error{"unsupported content part type '" + std::string(std::string_view(type->get_string()).substr(0, 20)) + "'"}, r};
+        return {shape_error{"unsupported content part type '" +
+                            std::string(std::string_view(type->get_string()).substr(0, 20)) + "'"},
+                r};
       }
     }
   }
-  if (d.id == "groq" && r.images > 5) return {shape_error{"Too many images provided. This model supports up to 5 images"}, r};
+  if (d.id == "groq" && r.images > 5)
+    return {shape_error{"Too many images provided. This model supports up to 5 images"}, r};
   if (mistral && r.images > 8) return {shape_error{"Too many images in request. Max is 8.", 422}, r};
   return {std::nullopt, r};
 }
@@ -319,7 +323,10 @@ inline check_result anthropic_shape(std::string_view body) {
           return {shape_error{bat + ".source.type: Input should be 'base64' or 'url'"}, r};
         const auto* mt2 = so.if_contains("media_type");
         if (!mt2 || !mt2->is_string() || !image_mime(mt2->get_string()))
-          return {shape_error{bat + ".source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"}, r};
+          return {
+              shape_error{bat +
+                          ".source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"},
+              r};
         const auto* data = so.if_contains("data");
         const auto n = data && data->is_string() ? base64_size(data->get_string()) : std::nullopt;
         if (!n) return {shape_error{bat + ".source.data: invalid base64 data"}, r};
@@ -365,7 +372,9 @@ inline check_result gemini_shape(std::string_view body) {
         return {shape_error{"Unsupported MIME type in inlineData"}, r};
       const auto* data = io.if_contains("data");
       const auto n = data && data->is_string() ? base64_size(data->get_string()) : std::nullopt;
-      if (!n) return {shape_error{"Invalid value at 'contents.parts.inline_data.data' (TYPE_BYTES), Base64 decoding failed"}, r};
+      if (!n)
+        return {shape_error{"Invalid value at 'contents.parts.inline_data.data' (TYPE_BYTES), Base64 decoding failed"},
+                r};
       r.image_bytes += *n;
       ++r.images;
     }
@@ -375,8 +384,18 @@ inline check_result gemini_shape(std::string_view body) {
 
 /// Every reason a mock provider can refuse a request.
 enum class error_kind : std::uint8_t {
-  missing_key, invalid_key, out_of_credit, forbidden, rate_limited, daily_quota, overloaded,
-  server_error, bad_request, model_not_found, model_retired, no_route,
+  missing_key,
+  invalid_key,
+  out_of_credit,
+  forbidden,
+  rate_limited,
+  daily_quota,
+  overloaded,
+  server_error,
+  bad_request,
+  model_not_found,
+  model_retired,
+  no_route,
 };
 
 struct error_context {
@@ -385,12 +404,13 @@ struct error_context {
   std::string redacted;  ///< invalid_key: the key as the provider would quote it (redacted)
   std::chrono::milliseconds retry{0};
   std::uint32_t limit = 0;
-  unsigned status = 0;  ///< server_error / bad_request override
+  unsigned status = 0;           ///< server_error / bad_request override
   bool malformed_token = false;  ///< NVIDIA: not an nvapi- token at all
 };
 
 inline json::object openai_error(std::string_view message, std::string_view type, const json::value& code) {
-  return json::object{{"error", json::object{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
+  return json::object{
+      {"error", json::object{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
 }
 
 inline json::object anthropic_error(std::string_view type, std::string_view message, std::uint64_t id) {
@@ -447,9 +467,10 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
                                 "invalid_request_error", nullptr));
           break;
         case invalid_key:
-          if (groq) set(401, json::object{{"error", json::object{{"message", "Invalid API Key"},
-                                                                  {"type", "invalid_request_error"},
-                                                                  {"code", "invalid_api_key"}}}});
+          if (groq)
+            set(401, json::object{{"error", json::object{{"message", "Invalid API Key"},
+                                                         {"type", "invalid_request_error"},
+                                                         {"code", "invalid_api_key"}}}});
           else
             set(401, openai_error("Incorrect API key provided: " + c.redacted +
                                       ". You can find your API key at https://platform.openai.com/account/api-keys.",
@@ -468,20 +489,23 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
         case rate_limited:
         case daily_quota: {
           const bool day = k == daily_quota;
-          const std::string msg =
-              (groq ? "Rate limit reached for model `" + c.model + "` in organization " + org +
-                          " service tier `on_demand` on "
-                    : "Rate limit reached for " + c.model + " in organization " + org + " on ") +
-              (day ? "requests per day (RPD)" : "requests per min (RPM)") + ": Limit " + std::to_string(c.limit) +
-              ", Used " + std::to_string(c.limit) + ", Requested 1. Please try again in " + retry_text + ".";
+          const std::string msg = (groq ? "Rate limit reached for model `" + c.model + "` in organization " + org +
+                                              " service tier `on_demand` on "
+                                        : "Rate limit reached for " + c.model + " in organization " + org + " on ") +
+                                  (day ? "requests per day (RPD)" : "requests per min (RPM)") + ": Limit " +
+                                  std::to_string(c.limit) + ", Used " + std::to_string(c.limit) +
+                                  ", Requested 1. Please try again in " + retry_text + ".";
           set(429, openai_error(msg, "requests", "rate_limit_exceeded"));
           if (groq || day) retry_after();  // OpenAI itself relies on x-ratelimit-reset-*
           break;
         }
         case overloaded:
-          if (groq) set(503, json::object{{"error", json::object{{"message", "Service Unavailable"},
-                                                                  {"type", "internal_server_error"}}}});
-          else set(503, openai_error("The engine is currently overloaded, please try again later", "server_error", nullptr));
+          if (groq)
+            set(503, json::object{{"error", json::object{{"message", "Service Unavailable"},
+                                                         {"type", "internal_server_error"}}}});
+          else
+            set(503,
+                openai_error("The engine is currently overloaded, please try again later", "server_error", nullptr));
           break;
         case server_error:
           set(server_status, openai_error("The server had an error while processing your request. Sorry about that!",
@@ -511,7 +535,9 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
     case error_dialect::mistral:
       switch (k) {
         case missing_key:
-        case invalid_key: set(401, json::object{{"message", "Unauthorized"}, {"request_id", std::to_string(request_id)}}); break;
+        case invalid_key:
+          set(401, json::object{{"message", "Unauthorized"}, {"request_id", std::to_string(request_id)}});
+          break;
         case out_of_credit: set(402, mistral_error("Payment required", "invalid_request_error", nullptr)); break;
         case forbidden: set(403, mistral_error("Forbidden", "invalid_request_error", nullptr)); break;
         case rate_limited:
@@ -520,19 +546,28 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
           retry_after();
           break;
         case overloaded: set(503, mistral_error("Service unavailable", "service_unavailable", nullptr)); break;
-        case server_error: set(server_status, mistral_error("Internal server error", "internal_server_error", nullptr)); break;
-        case bad_request: set(c.status ? c.status : 422, mistral_error(c.message, "invalid_request_error", nullptr)); break;
+        case server_error:
+          set(server_status, mistral_error("Internal server error", "internal_server_error", nullptr));
+          break;
+        case bad_request:
+          set(c.status ? c.status : 422, mistral_error(c.message, "invalid_request_error", nullptr));
+          break;
         case model_retired:
         case model_not_found:
-          set(400, json::object{{"object", "error"}, {"message", "Invalid model: " + c.model},
-                                {"type", "invalid_request_error"}, {"param", "model"}, {"code", "unknown_model"}});
+          set(400, json::object{{"object", "error"},
+                                {"message", "Invalid model: " + c.model},
+                                {"type", "invalid_request_error"},
+                                {"param", "model"},
+                                {"code", "unknown_model"}});
           break;
         case no_route: set(404, json::object{{"detail", "Not Found"}}); break;
       }
       break;
     case error_dialect::anthropic:
       switch (k) {
-        case missing_key: set(401, anthropic_error("authentication_error", "x-api-key header is required", request_id)); break;
+        case missing_key:
+          set(401, anthropic_error("authentication_error", "x-api-key header is required", request_id));
+          break;
         case invalid_key: set(401, anthropic_error("authentication_error", "invalid x-api-key", request_id)); break;
         case out_of_credit:
           set(402, anthropic_error("billing_error",
@@ -546,16 +581,18 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
           break;
         case rate_limited:
         case daily_quota:
-          set(429, anthropic_error("rate_limit_error",
-                                   "This request would exceed your organization's rate limit of " +
-                                       std::to_string(c.limit) + " requests per " +
-                                       (k == daily_quota ? "day" : "minute") + ".",
-                                   request_id));
+          set(429,
+              anthropic_error("rate_limit_error",
+                              "This request would exceed your organization's rate limit of " + std::to_string(c.limit) +
+                                  " requests per " + (k == daily_quota ? "day" : "minute") + ".",
+                              request_id));
           retry_after();  // always sent on a rate limit (its absence means a spend cap)
           break;
         case overloaded: set(529, anthropic_error("overloaded_error", "Overloaded", request_id)); break;
         case server_error: set(server_status, anthropic_error("api_error", "Internal server error", request_id)); break;
-        case bad_request: set(c.status ? c.status : 400, anthropic_error("invalid_request_error", c.message, request_id)); break;
+        case bad_request:
+          set(c.status ? c.status : 400, anthropic_error("invalid_request_error", c.message, request_id));
+          break;
         case model_retired:
         case model_not_found: set(404, anthropic_error("not_found_error", "model: " + c.model, request_id)); break;
         case no_route: set(404, anthropic_error("not_found_error", c.message, request_id)); break;
@@ -570,10 +607,11 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
           break;
         case invalid_key:
           set(400, google_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
-                                json::array{json::object{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
-                                                         {"reason", "API_KEY_INVALID"},
-                                                         {"domain", "googleapis.com"},
-                                                         {"metadata", json::object{{"service", "generativelanguage.googleapis.com"}}}}}));
+                                json::array{json::object{
+                                    {"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
+                                    {"reason", "API_KEY_INVALID"},
+                                    {"domain", "googleapis.com"},
+                                    {"metadata", json::object{{"service", "generativelanguage.googleapis.com"}}}}}));
           break;
         case out_of_credit:
           // Gemini has no "no credit" status of its own: depleted prepaid
@@ -582,40 +620,49 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
                                 "Your prepayment credits are depleted. Please go to AI Studio at "
                                 "https://ai.studio/projects to manage your project and billing."));
           break;
-        case forbidden: set(403, google_error(403, "PERMISSION_DENIED", "Permission denied: Consumer has been suspended.")); break;
+        case forbidden:
+          set(403, google_error(403, "PERMISSION_DENIED", "Permission denied: Consumer has been suspended."));
+          break;
         case rate_limited:
         case daily_quota: {
           const bool day = k == daily_quota;
           const std::string quota = day ? "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
                                         : "GenerateRequestsPerMinutePerProjectPerModel-FreeTier";
-          set(429, google_error(
-                       429, "RESOURCE_EXHAUSTED",
-                       "You exceeded your current quota, please check your plan and billing details.",
-                       json::array{
-                           json::object{{"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
-                                        {"violations",
-                                         json::array{json::object{
-                                             {"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
-                                             {"quotaId", quota},
-                                             {"quotaDimensions", json::object{{"location", "global"}, {"model", c.model}}},
-                                             {"quotaValue", std::to_string(c.limit)}}}}},
-                           json::object{{"@type", "type.googleapis.com/google.rpc.RetryInfo"},
-                                        {"retryDelay", std::to_string(retry_s) + "s"}}}));
+          set(429,
+              google_error(
+                  429, "RESOURCE_EXHAUSTED",
+                  "You exceeded your current quota, please check your plan and billing details.",
+                  json::array{
+                      json::object{
+                          {"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
+                          {"violations",
+                           json::array{json::object{
+                               {"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
+                               {"quotaId", quota},
+                               {"quotaDimensions", json::object{{"location", "global"}, {"model", c.model}}},
+                               {"quotaValue", std::to_string(c.limit)}}}}},
+                      json::object{{"@type", "type.googleapis.com/google.rpc.RetryInfo"},
+                                   {"retryDelay", std::to_string(retry_s) + "s"}}}));
           break;
         }
-        case overloaded: set(503, google_error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")); break;
+        case overloaded:
+          set(503, google_error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."));
+          break;
         case server_error:
           set(server_status, google_error(server_status, server_status == 503 ? "UNAVAILABLE" : "INTERNAL",
                                           "An internal error has occurred. Please retry or report in "
                                           "https://developers.generativeai.google/guide/troubleshooting"));
           break;
-        case bad_request: set(c.status ? c.status : 400, google_error(c.status ? c.status : 400, "INVALID_ARGUMENT", c.message)); break;
+        case bad_request:
+          set(c.status ? c.status : 400, google_error(c.status ? c.status : 400, "INVALID_ARGUMENT", c.message));
+          break;
         case model_retired:
         case model_not_found:
-          set(404, google_error(404, "NOT_FOUND",
-                                "models/" + c.model +
-                                    " is not found for API version v1beta, or is not supported for generateContent. "
-                                    "Call ListModels to see the list of available models and their supported methods."));
+          set(404,
+              google_error(404, "NOT_FOUND",
+                           "models/" + c.model +
+                               " is not found for API version v1beta, or is not supported for generateContent. "
+                               "Call ListModels to see the list of available models and their supported methods."));
           break;
         case no_route: set(404, google_error(404, "NOT_FOUND", c.message)); break;
       }
@@ -623,12 +670,19 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
     case error_dialect::zai:
       switch (k) {
         case missing_key: set(401, zai_error("1001", "Header中未收到Authorization参数，无法进行身份验证。")); break;
-        case invalid_key: set(401, zai_error("1002", "Authorization Token非法，请确认Authorization Token正确传递。")); break;
-        case out_of_credit: set(429, zai_error("1113", "Insufficient balance or no resource package. Please recharge.")); break;
-        case forbidden: set(401, zai_error("1112", "Your account has been locked. Please contact customer service.")); break;
+        case invalid_key:
+          set(401, zai_error("1002", "Authorization Token非法，请确认Authorization Token正确传递。"));
+          break;
+        case out_of_credit:
+          set(429, zai_error("1113", "Insufficient balance or no resource package. Please recharge."));
+          break;
+        case forbidden:
+          set(401, zai_error("1112", "Your account has been locked. Please contact customer service."));
+          break;
         case rate_limited:
-          set(429, zai_error("1302", "High concurrency usage of this API, please reduce concurrency or contact customer "
-                                     "service to increase limits"));
+          set(429, zai_error("1302",
+                             "High concurrency usage of this API, please reduce concurrency or contact customer "
+                             "service to increase limits"));
           break;
         case daily_quota: set(429, zai_error("1304", "The daily call limit for this API has been reached")); break;
         case overloaded:
@@ -659,17 +713,21 @@ inline reply error_reply(const providers::provider_descriptor& d, error_kind k, 
         case forbidden: set(403, nvidia_problem(403, "Forbidden", "Account suspended")); break;
         case rate_limited:
         case daily_quota: set(429, nvidia_problem(429, "Too Many Requests")); break;
-        case overloaded: set(503, nvidia_problem(503, "Service Unavailable", "The service is temporarily overloaded")); break;
+        case overloaded:
+          set(503, nvidia_problem(503, "Service Unavailable", "The service is temporarily overloaded"));
+          break;
         case server_error: set(server_status, nvidia_problem(server_status, "Internal Server Error")); break;
         case bad_request:
-          set(c.status ? c.status : 422,
-              json::object{{"type", "urn:kaizen:problem-details:validation-failed"}, {"title", "Validation failed"},
-                           {"status", c.status ? c.status : 422}, {"detail", c.message}});
+          set(c.status ? c.status : 422, json::object{{"type", "urn:kaizen:problem-details:validation-failed"},
+                                                      {"title", "Validation failed"},
+                                                      {"status", c.status ? c.status : 422},
+                                                      {"detail", c.message}});
           break;
         case model_retired:
         case model_not_found:
-          set(404, json::object{{"detail", "Function '00000000-0000-4000-8000-00000000mock': Not found for account "
-                                           "'mock-account'"}});
+          set(404, json::object{{"detail",
+                                 "Function '00000000-0000-4000-8000-00000000mock': Not found for account "
+                                 "'mock-account'"}});
           break;
         case no_route: set(404, json::object{{"detail", "Not Found"}}); break;
       }
@@ -708,22 +766,21 @@ inline std::string success_body(const providers::provider_descriptor& d, const p
                                                {"finish_reason", "stop"}}}},
           {"usage", json::object{{"prompt_tokens", in}, {"completion_tokens", out}, {"total_tokens", in + out}}}});
     case providers::wire_format::anthropic_messages:
-      return to_text(json::object{
-          {"id", "msg_mock_" + std::to_string(id)},
-          {"type", "message"},
-          {"role", "assistant"},
-          {"model", p.model},
-          {"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
-          {"stop_reason", "end_turn"},
-          {"stop_sequence", nullptr},
-          {"usage", json::object{{"input_tokens", in}, {"output_tokens", out}}}});
+      return to_text(json::object{{"id", "msg_mock_" + std::to_string(id)},
+                                  {"type", "message"},
+                                  {"role", "assistant"},
+                                  {"model", p.model},
+                                  {"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
+                                  {"stop_reason", "end_turn"},
+                                  {"stop_sequence", nullptr},
+                                  {"usage", json::object{{"input_tokens", in}, {"output_tokens", out}}}});
     case providers::wire_format::gemini_generate_content:
       return to_text(json::object{
           {"candidates",
-           json::array{json::object{{"content", json::object{{"parts", json::array{json::object{{"text", text}}}},
-                                                             {"role", "model"}}},
-                                    {"finishReason", "STOP"},
-                                    {"index", 0}}}},
+           json::array{json::object{
+               {"content", json::object{{"parts", json::array{json::object{{"text", text}}}}, {"role", "model"}}},
+               {"finishReason", "STOP"},
+               {"index", 0}}}},
           {"usageMetadata",
            json::object{{"promptTokenCount", in}, {"candidatesTokenCount", out}, {"totalTokenCount", in + out}}},
           {"modelVersion", p.model},
@@ -764,8 +821,7 @@ class provider_fleet {
   provider_fleet& operator=(const provider_fleet&) = delete;
 
   /// Answers one request. Thread-safe.
-  reply handle(std::string_view method, std::string_view target, const header_lookup& headers,
-               std::string_view body) {
+  reply handle(std::string_view method, std::string_view target, const header_lookup& headers, std::string_view body) {
     std::string_view path = target, query;
     if (const auto q = target.find('?'); q != std::string_view::npos) {
       path = target.substr(0, q);
@@ -779,7 +835,8 @@ class provider_fleet {
     if (rt == nullptr) {
       reply r;
       r.status = 404;
-      r.body = R"({"error":{"message":"no mock provider serves this path; expected /<provider>/<base path>/...","type":"not_found"}})";
+      r.body =
+          R"({"error":{"message":"no mock provider serves this path; expected /<provider>/<base path>/...","type":"not_found"}})";
       return r;
     }
     std::lock_guard lock(rt->mu);

@@ -46,9 +46,9 @@
 namespace keypool::mock {
 
 struct server_options {
-  std::uint16_t port = 0;  ///< 0: an ephemeral port
-  bool tls = false;        ///< HTTPS with a generated certificate (see ca_pem())
-  unsigned threads = 2;    ///< I/O threads
+  std::uint16_t port = 0;            ///< 0: an ephemeral port
+  bool tls = false;                  ///< HTTPS with a generated certificate (see ca_pem())
+  unsigned threads = 2;              ///< I/O threads
   std::size_t max_body = 64u << 20;  ///< larger requests get 413
   /// An idle keep-alive connection is closed after this (as real APIs do).
   std::chrono::milliseconds idle_timeout{60'000};
@@ -74,7 +74,9 @@ class server {
  public:
   /// Binds 127.0.0.1 and starts serving at once. Throws on bind failure.
   explicit server(request_handler handler, server_options opts = {})
-      : handler_(std::move(handler)), opts_(opts), ioc_(static_cast<int>(std::max(opts.threads, 1u))),
+      : handler_(std::move(handler)),
+        opts_(opts),
+        ioc_(static_cast<int>(std::max(opts.threads, 1u))),
         acceptor_(boost::asio::make_strand(ioc_)) {
     namespace asio = boost::asio;
     if (opts_.tls) {
@@ -121,7 +123,8 @@ class server {
     namespace asio = boost::asio;
     for (;;) {
       boost::system::error_code ec;
-      auto sock = co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      auto sock =
+          co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
         continue;  // e.g. too many open files: keep serving the others

@@ -14,9 +14,8 @@ namespace keypool::providers {
 
 namespace detail {
 
-inline provider_descriptor make(std::string_view id, std::string_view prefix, std::string_view base,
-                                auth_style auth, wire_format wire, error_dialect errors,
-                                day_boundary day, std::string_view console) {
+inline provider_descriptor make(std::string_view id, std::string_view prefix, std::string_view base, auth_style auth,
+                                wire_format wire, error_dialect errors, day_boundary day, std::string_view console) {
   provider_descriptor d;
   d.id = id;
   d.env_prefix = prefix;
@@ -38,19 +37,18 @@ inline const std::array<provider_descriptor, 7>& builtin_table() {
   static const std::array<provider_descriptor, 7> table = {
       // Z.AI: the reset times it prints are Beijing time, so its "day" is
       // taken to start at midnight UTC+8 (16:00 UTC). Not documented by Z.AI.
-      make("zai", "ZAI", "https://open.bigmodel.cn/api/paas/v4", bearer, openai_chat,
-           error_dialect::zai, {day_boundary::rule::fixed_offset, std::chrono::minutes(16 * 60)},
-           "https://open.bigmodel.cn"),
-      make("nvidia", "NVIDIA", "https://integrate.api.nvidia.com/v1", bearer, openai_chat,
-           error_dialect::nvidia, {}, "https://build.nvidia.com"),
-      make("groq", "GROQ", "https://api.groq.com/openai/v1", bearer, openai_chat,
-           error_dialect::groq, {}, "https://console.groq.com"),
-      make("mistral", "MISTRAL", "https://api.mistral.ai/v1", bearer, openai_chat,
-           error_dialect::mistral, {}, "https://console.mistral.ai"),
+      make("zai", "ZAI", "https://open.bigmodel.cn/api/paas/v4", bearer, openai_chat, error_dialect::zai,
+           {day_boundary::rule::fixed_offset, std::chrono::minutes(16 * 60)}, "https://open.bigmodel.cn"),
+      make("nvidia", "NVIDIA", "https://integrate.api.nvidia.com/v1", bearer, openai_chat, error_dialect::nvidia, {},
+           "https://build.nvidia.com"),
+      make("groq", "GROQ", "https://api.groq.com/openai/v1", bearer, openai_chat, error_dialect::groq, {},
+           "https://console.groq.com"),
+      make("mistral", "MISTRAL", "https://api.mistral.ai/v1", bearer, openai_chat, error_dialect::mistral, {},
+           "https://console.mistral.ai"),
       make("anthropic", "ANTHROPIC", "https://api.anthropic.com/v1", x_api_key, anthropic_messages,
            error_dialect::anthropic, {}, "https://console.anthropic.com"),
-      make("openai", "OPENAI", "https://api.openai.com/v1", bearer, openai_chat,
-           error_dialect::openai, {}, "https://platform.openai.com"),
+      make("openai", "OPENAI", "https://api.openai.com/v1", bearer, openai_chat, error_dialect::openai, {},
+           "https://platform.openai.com"),
       // Gemini: "Requests per day (RPD) quotas reset at midnight Pacific time"
       // (ai.google.dev/gemini-api/docs/rate-limits).
       make("google", "GOOGLE", "https://generativelanguage.googleapis.com/v1beta", x_goog_api_key,
@@ -79,9 +77,8 @@ struct openai    : detail::builtin_provider<5> {};
 struct google    : detail::builtin_provider<6> {};
 // clang-format on
 
-static_assert(static_provider<zai> && static_provider<nvidia> && static_provider<groq> &&
-              static_provider<mistral> && static_provider<anthropic> &&
-              static_provider<openai> && static_provider<google>);
+static_assert(static_provider<zai> && static_provider<nvidia> && static_provider<groq> && static_provider<mistral> &&
+              static_provider<anthropic> && static_provider<openai> && static_provider<google>);
 
 /// The built-in descriptors, in the seed guide's order.
 inline std::span<const provider_descriptor> builtin_descriptors() { return detail::builtin_table(); }

@@ -49,14 +49,14 @@ constexpr std::optional<model_tier> tier_from_string(std::string_view s) noexcep
 
 /// One model at one provider.
 struct model_entry {
-  std::string provider;     ///< provider id: "groq"
-  std::string name;         ///< display name, as in the seed: "Llama 3.2 11B Vision"
-  std::string api_id;       ///< identifier sent on the wire (current)
-  std::string seed_api_id;  ///< the seed-era identifier when it was retired; else empty
+  std::string provider;       ///< provider id: "groq"
+  std::string name;           ///< display name, as in the seed: "Llama 3.2 11B Vision"
+  std::string api_id;         ///< identifier sent on the wire (current)
+  std::string seed_api_id;    ///< the seed-era identifier when it was retired; else empty
   double price_per_mtok = 0;  ///< USD per million tokens as listed; 0 for free
   model_tier tier = model_tier::paid;
   bool vision = true;
-  int priority = 0;  ///< lower is tried first (the seed's numbers)
+  int priority = 0;    ///< lower is tried first (the seed's numbers)
   std::string note{};  ///< why an identifier differs, deprecations, ...
 
   friend bool operator==(const model_entry&, const model_entry&) = default;
@@ -147,8 +147,9 @@ class catalog {
     std::vector<model_entry> out;
     for (const auto& r : refs) {
       const auto slash = r.find('/');
-      const model_entry* m =
-          slash == std::string::npos ? nullptr : find(std::string_view(r).substr(0, slash), std::string_view(r).substr(slash + 1));
+      const model_entry* m = slash == std::string::npos
+                                 ? nullptr
+                                 : find(std::string_view(r).substr(0, slash), std::string_view(r).substr(slash + 1));
       if (m == nullptr) throw unknown_model(r);
       out.push_back(*m);
     }
@@ -176,9 +177,8 @@ class catalog {
   static std::vector<model_entry> unique(std::vector<model_entry> order) {
     std::vector<model_entry> out;
     for (auto& m : order)
-      if (std::none_of(out.begin(), out.end(), [&](const model_entry& o) {
-            return o.provider == m.provider && o.api_id == m.api_id;
-          }))
+      if (std::none_of(out.begin(), out.end(),
+                       [&](const model_entry& o) { return o.provider == m.provider && o.api_id == m.api_id; }))
         out.push_back(std::move(m));
     return out;
   }
@@ -221,10 +221,8 @@ inline catalog catalog::builtin() {
       e("mistral", "Pixtral Large", "mistral-medium-latest", "pixtral-large-2411", 2.00, trial, 15,
         "pixtral-large-2411 retired 2026-05-31; Mistral names Mistral Medium 3.5 as replacement"),
       e("google", "Gemini 3.0 Flash", "gemini-3-flash-preview", "", 0.10, paid, 16),
-      e("google", "Gemini 1.5 Pro", "gemini-2.5-pro", "gemini-1.5-pro", 1.25, paid, 17,
-        "Gemini 1.5 shut down"),
-      e("google", "Gemini 1.5 Flash", "gemini-2.5-flash", "gemini-1.5-flash", 0.075, paid, 18,
-        "Gemini 1.5 shut down"),
+      e("google", "Gemini 1.5 Pro", "gemini-2.5-pro", "gemini-1.5-pro", 1.25, paid, 17, "Gemini 1.5 shut down"),
+      e("google", "Gemini 1.5 Flash", "gemini-2.5-flash", "gemini-1.5-flash", 0.075, paid, 18, "Gemini 1.5 shut down"),
       e("zai", "GLM-4.6V", "glm-4.6v", "", 0.3, paid, 20),
       e("zai", "GLM-4.5V", "glm-4.5v", "", 0.6, paid, 21),
       e("zai", "GLM-5", "glm-5", "", 1.0, paid, 25, "vision support unconfirmed"),

@@ -37,7 +37,7 @@ namespace keypool::providers {
 
 /// One problem in a catalog document.
 struct json_problem {
-  std::string path;     ///< "$.models[3].tier"
+  std::string path;  ///< "$.models[3].tier"
   std::string message;
   std::string to_string() const { return path + ": " + message; }
 };
@@ -89,10 +89,9 @@ inline void read_entry(const boost::json::value& v, const std::string& path, std
     ok = false;
   };
   for (const auto& kv : o) {
-    static constexpr std::string_view known[] = {"provider", "name",     "api_id", "seed_api_id", "price_per_mtok",
-                                                 "tier",     "vision",   "priority", "note"};
-    if (std::find(std::begin(known), std::end(known), kv.key()) == std::end(known))
-      fail(kv.key(), "unknown field");
+    static constexpr std::string_view known[] = {"provider", "name",   "api_id",   "seed_api_id", "price_per_mtok",
+                                                 "tier",     "vision", "priority", "note"};
+    if (std::find(std::begin(known), std::end(known), kv.key()) == std::end(known)) fail(kv.key(), "unknown field");
   }
   auto req_string = [&](std::string_view field, std::string& dst, bool required) {
     const auto* f = o.if_contains(field);
@@ -119,20 +118,26 @@ inline void read_entry(const boost::json::value& v, const std::string& path, std
       fail("price_per_mtok", "expected a number");
     } else {
       const double p = f->to_number<double>();
-      if (!std::isfinite(p) || p < 0) fail("price_per_mtok", "must be a non-negative number");
-      else m.price_per_mtok = p;
+      if (!std::isfinite(p) || p < 0)
+        fail("price_per_mtok", "must be a non-negative number");
+      else
+        m.price_per_mtok = p;
     }
   }
   if (const auto* f = o.if_contains("tier")) {
     const auto t = f->is_string() ? tier_from_string(f->get_string()) : std::nullopt;
-    if (!t) fail("tier", "expected one of \"free\", \"trial\", \"paid\"");
-    else m.tier = *t;
+    if (!t)
+      fail("tier", "expected one of \"free\", \"trial\", \"paid\"");
+    else
+      m.tier = *t;
   } else {
     fail("tier", "missing (one of \"free\", \"trial\", \"paid\")");
   }
   if (const auto* f = o.if_contains("vision")) {
-    if (!f->is_bool()) fail("vision", "expected true or false");
-    else m.vision = f->get_bool();
+    if (!f->is_bool())
+      fail("vision", "expected true or false");
+    else
+      m.vision = f->get_bool();
   }
   if (const auto* f = o.if_contains("priority")) {
     if (f->is_int64() && f->get_int64() >= -1000000 && f->get_int64() <= 1000000)
@@ -151,7 +156,7 @@ inline void read_entry(const boost::json::value& v, const std::string& path, std
 
 /// Reads catalog entries from a parsed document.
 inline catalog_result catalog_from_json(const boost::json::value& doc, const catalog& base = {},
-                                    merge_mode mode = merge_mode::replace) {
+                                        merge_mode mode = merge_mode::replace) {
   catalog_result r;
   if (!doc.is_object()) {
     r.errors.push_back({"$", "expected an object with a \"models\" array"});
@@ -172,8 +177,7 @@ inline catalog_result catalog_from_json(const boost::json::value& doc, const cat
   for (std::size_t i = 0; i < entries.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (entries[i].provider == entries[j].provider && entries[i].name == entries[j].name)
-        r.errors.push_back({"$.models", "\"" + entries[i].provider + "/" + entries[i].name +
-                                            "\" is listed twice"});
+        r.errors.push_back({"$.models", "\"" + entries[i].provider + "/" + entries[i].name + "\" is listed twice"});
   if (!r.errors.empty()) return r;
   if (mode == merge_mode::replace) {
     r.value = catalog(std::move(entries));

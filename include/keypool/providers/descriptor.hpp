@@ -86,8 +86,8 @@ constexpr std::int64_t nth_sunday(std::int64_t y, unsigned m, unsigned n) noexce
 }  // namespace detail
 
 /// The first day boundary strictly after `now`.
-inline std::chrono::system_clock::time_point next_day_boundary(
-    const day_boundary& b, std::chrono::system_clock::time_point now) {
+inline std::chrono::system_clock::time_point next_day_boundary(const day_boundary& b,
+                                                               std::chrono::system_clock::time_point now) {
   using namespace std::chrono;
   const std::int64_t t = duration_cast<seconds>(now.time_since_epoch()).count();
   auto next_after = [t](std::int64_t offset_s) {

@@ -16,16 +16,20 @@ namespace detail {
 inline std::string label_value(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
 inline std::string labels(const pool_snapshot& p, const key_snapshot& k) {
-  return "provider=\"" + label_value(p.provider_id) + "\",key=\"" + label_value(k.variable) +
-         "\",fingerprint=\"" + label_value(k.fingerprint) + "\"";
+  return "provider=\"" + label_value(p.provider_id) + "\",key=\"" + label_value(k.variable) + "\",fingerprint=\"" +
+         label_value(k.fingerprint) + "\"";
 }
 }  // namespace detail
 
@@ -44,14 +48,13 @@ inline std::string prometheus(std::span<const pool_snapshot> pools) {
     for (const auto& k : p.keys)
       for (std::size_t i = 0; i < outcome_kind_count; ++i)
         out += "keypool_outcomes_total{" + detail::labels(p, k) + ",outcome=\"" +
-               std::string(to_string(static_cast<outcome_kind>(i))) + "\"} " +
-               std::to_string(k.outcomes[i]) + "\n";
+               std::string(to_string(static_cast<outcome_kind>(i))) + "\"} " + std::to_string(k.outcomes[i]) + "\n";
   out += "# HELP keypool_key_available 1 when the key is in rotation.\n";
   out += "# TYPE keypool_key_available gauge\n";
   for (const auto& p : pools)
     for (const auto& k : p.keys)
-      out += "keypool_key_available{" + detail::labels(p, k) + ",state=\"" +
-             std::string(k.state_name()) + "\"} " + (k.available() ? "1" : "0") + "\n";
+      out += "keypool_key_available{" + detail::labels(p, k) + ",state=\"" + std::string(k.state_name()) + "\"} " +
+             (k.available() ? "1" : "0") + "\n";
   out += "# HELP keypool_key_available_in_seconds Time until a locked key is back.\n";
   out += "# TYPE keypool_key_available_in_seconds gauge\n";
   for (const auto& p : pools)
@@ -63,13 +66,11 @@ inline std::string prometheus(std::span<const pool_snapshot> pools) {
   out += "# TYPE keypool_consecutive_failures gauge\n";
   for (const auto& p : pools)
     for (const auto& k : p.keys)
-      out += "keypool_consecutive_failures{" + detail::labels(p, k) + "} " +
-             std::to_string(k.consecutive_failures) + "\n";
+      out +=
+          "keypool_consecutive_failures{" + detail::labels(p, k) + "} " + std::to_string(k.consecutive_failures) + "\n";
   return out;
 }
 
-inline std::string prometheus(const pool_snapshot& p) {
-  return prometheus(std::span<const pool_snapshot>(&p, 1));
-}
+inline std::string prometheus(const pool_snapshot& p) { return prometheus(std::span<const pool_snapshot>(&p, 1)); }
 
 }  // namespace keypool::report

@@ -25,18 +25,20 @@ namespace keypool::report {
 inline std::string key_line(const key_snapshot& k) {
   std::string mark;
   switch (k.status) {
-    case key_status::available: mark = "\xE2\x9C\x85"; break;                 // ✅
-    case key_status::locked: mark = "\xE2\x8F\xB3"; break;                    // ⏳
-    case key_status::disabled: mark = "\xE2\x9D\x8C"; break;                  // ❌
-    case key_status::probing: mark = "\xF0\x9F\x94\x84"; break;               // 🔄
+    case key_status::available: mark = "\xE2\x9C\x85"; break;    // ✅
+    case key_status::locked: mark = "\xE2\x8F\xB3"; break;       // ⏳
+    case key_status::disabled: mark = "\xE2\x9D\x8C"; break;     // ❌
+    case key_status::probing: mark = "\xF0\x9F\x94\x84"; break;  // 🔄
   }
   std::string line = mark + " " + k.variable + ": " + std::to_string(k.requests) + " requests, " +
                      std::to_string(k.failures()) + " failures";
   if (!k.available()) {
     line += " (";
     line += describe(k.status, k.reason);
-    if (k.available_in && k.available_in->count() == 0) line += ", re-checked on next use";
-    else if (k.available_in) line += ", available in " + format_wait(*k.available_in);
+    if (k.available_in && k.available_in->count() == 0)
+      line += ", re-checked on next use";
+    else if (k.available_in)
+      line += ", available in " + format_wait(*k.available_in);
     line += ")";
   }
   return line;

@@ -17,9 +17,8 @@ namespace keypool {
 /// `tracks_in_flight`, the number of unfinished requests at each position.
 class candidates {
  public:
-  candidates(std::uint32_t size, const std::atomic<std::uint32_t>* keys,
-             const std::atomic<std::uint32_t>* order, const std::atomic<std::int32_t>* in_flight,
-             std::size_t in_flight_stride) noexcept
+  candidates(std::uint32_t size, const std::atomic<std::uint32_t>* keys, const std::atomic<std::uint32_t>* order,
+             const std::atomic<std::int32_t>* in_flight, std::size_t in_flight_stride) noexcept
       : size_(size), keys_(keys), order_(order), in_flight_(in_flight), stride_(in_flight_stride) {}
 
   std::uint32_t size() const noexcept { return size_; }
@@ -28,8 +27,8 @@ class candidates {
   std::int32_t in_flight(std::uint32_t pos) const noexcept {
     if (order_) pos = order_[pos].load(std::memory_order_relaxed);
     const auto slot = keys_[pos].load(std::memory_order_relaxed);
-    const auto* p = reinterpret_cast<const std::atomic<std::int32_t>*>(
-        reinterpret_cast<const char*>(in_flight_) + slot * stride_);
+    const auto* p =
+        reinterpret_cast<const std::atomic<std::int32_t>*>(reinterpret_cast<const char*>(in_flight_) + slot * stride_);
     return p->load(std::memory_order_relaxed);
   }
 
@@ -42,17 +41,21 @@ class candidates {
 };
 
 template <class S>
-concept selection_strategy =
-    std::default_initializable<typename S::thread_state> && std::copy_constructible<S> &&
+concept selection_strategy = std::default_initializable<typename S::thread_state> && std::copy_constructible<S> &&
     requires(S& s, typename S::thread_state& ts, const candidates& c) {
-      /// Returns a position in [0, c.size()); c.size() is at least 1.
-      { s.next(ts, c) } noexcept -> std::same_as<std::uint32_t>;
-    };
+  /// Returns a position in [0, c.size()); c.size() is at least 1.
+  { s.next(ts, c) }
+  noexcept->std::same_as<std::uint32_t>;
+};
 
 /// Optional traits, read with defaults by the pool.
 template <class S>
-inline constexpr bool uses_weights_v = requires { requires S::uses_weights; };
+inline constexpr bool uses_weights_v = requires {
+  requires S::uses_weights;
+};
 template <class S>
-inline constexpr bool tracks_in_flight_v = requires { requires S::tracks_in_flight; };
+inline constexpr bool tracks_in_flight_v = requires {
+  requires S::tracks_in_flight;
+};
 
 }  // namespace keypool

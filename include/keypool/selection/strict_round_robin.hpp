@@ -16,8 +16,7 @@ class strict_round_robin {
   struct thread_state {};
 
   strict_round_robin() = default;
-  strict_round_robin(const strict_round_robin& o) noexcept
-      : counter_(o.counter_.load(std::memory_order_relaxed)) {}
+  strict_round_robin(const strict_round_robin& o) noexcept : counter_(o.counter_.load(std::memory_order_relaxed)) {}
 
   /// Wait-free (one fetch_add on a shared line).
   std::uint32_t next(thread_state&, const candidates& c) noexcept {

@@ -30,7 +30,8 @@ template <class B>
 concept state_backend = std::copy_constructible<B> && requires(B& b, const state_change& c) {
   /// Called after the transition took effect locally, on the reporting
   /// thread. Must not block for long: queue the write.
-  { b.publish(c) } noexcept;
+  { b.publish(c) }
+  noexcept;
 };
 
 /// Optional: a backend that counts daily budgets for the whole fleet. The
@@ -38,10 +39,11 @@ concept state_backend = std::copy_constructible<B> && requires(B& b, const state
 /// provider day `day` (never more than `limit` granted per day, fleet-wide);
 /// 0 when spent, empty when it cannot answer (the pool then counts locally).
 template <class B>
-concept shared_budget_backend =
-    state_backend<B> && requires(B& b, std::string_view s, std::uint32_t n, std::chrono::minutes m) {
-      { b.reserve_daily(s, s, n, n, n, m) } noexcept -> std::same_as<std::optional<std::uint32_t>>;
-    };
+concept shared_budget_backend = state_backend<B> &&
+    requires(B& b, std::string_view s, std::uint32_t n, std::chrono::minutes m) {
+  { b.reserve_daily(s, s, n, n, n, m) }
+  noexcept->std::same_as<std::optional<std::uint32_t>>;
+};
 
 }  // namespace keypool
 

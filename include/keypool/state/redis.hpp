@@ -86,24 +86,24 @@ struct redis_options {
 
 /// A snapshot of the backend's health. Counters are totals since start.
 struct redis_status {
-  bool configured = false;  ///< false for a default-constructed (inert) handle
-  bool connected = false;   ///< the writer's connection is up
-  bool subscribed = false;  ///< the subscriber's connection is up and subscribed
-  bool degraded = true;     ///< !(connected && subscribed): changes may be delayed
-  std::size_t queued = 0;   ///< transitions waiting to be written
-  std::uint64_t published = 0;        ///< transitions handed to publish()
-  std::uint64_t written = 0;          ///< transitions written to Redis
-  std::uint64_t expired = 0;          ///< queued lockouts that ended before Redis came back
-  std::uint64_t dropped = 0;          ///< lost to a full queue (drop-oldest)
-  std::uint64_t write_retries = 0;    ///< writes that failed and were retried
-  std::uint64_t reconnects = 0;       ///< successful re-connections after a failure
-  std::uint64_t received = 0;         ///< messages from other instances
-  std::uint64_t applied = 0;          ///< remote changes applied to an attached pool
-  std::uint64_t own_ignored = 0;      ///< our own messages echoed back
-  std::uint64_t malformed = 0;        ///< messages or keys that could not be parsed
-  std::uint64_t loaded = 0;           ///< lockouts loaded by SCAN after (re)connects
+  bool configured = false;               ///< false for a default-constructed (inert) handle
+  bool connected = false;                ///< the writer's connection is up
+  bool subscribed = false;               ///< the subscriber's connection is up and subscribed
+  bool degraded = true;                  ///< !(connected && subscribed): changes may be delayed
+  std::size_t queued = 0;                ///< transitions waiting to be written
+  std::uint64_t published = 0;           ///< transitions handed to publish()
+  std::uint64_t written = 0;             ///< transitions written to Redis
+  std::uint64_t expired = 0;             ///< queued lockouts that ended before Redis came back
+  std::uint64_t dropped = 0;             ///< lost to a full queue (drop-oldest)
+  std::uint64_t write_retries = 0;       ///< writes that failed and were retried
+  std::uint64_t reconnects = 0;          ///< successful re-connections after a failure
+  std::uint64_t received = 0;            ///< messages from other instances
+  std::uint64_t applied = 0;             ///< remote changes applied to an attached pool
+  std::uint64_t own_ignored = 0;         ///< our own messages echoed back
+  std::uint64_t malformed = 0;           ///< messages or keys that could not be parsed
+  std::uint64_t loaded = 0;              ///< lockouts loaded by SCAN after (re)connects
   std::uint64_t budget_unavailable = 0;  ///< take_daily() calls answered `unavailable`
-  std::string last_error;             ///< most recent connection/command error
+  std::string last_error;                ///< most recent connection/command error
 };
 
 /// The answer of a shared daily budget.
@@ -115,8 +115,8 @@ enum class budget_verdict : std::uint8_t {
 
 /// Receives a change another instance made: (fingerprint, status, reason,
 /// until). Returns whether the fingerprint was known.
-using remote_handler = std::function<bool(std::string_view, key_status, outcome_kind,
-                                          std::chrono::system_clock::time_point)>;
+using remote_handler =
+    std::function<bool(std::string_view, key_status, outcome_kind, std::chrono::system_clock::time_point)>;
 
 namespace detail {
 
@@ -287,8 +287,7 @@ class redis_impl {
     prefix_ = "keypool:" + opts_.name_space + ":";
     channel_ = prefix_ + "events";
     instance_id_ = make_instance_id();
-    if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0)
-      throw std::runtime_error("keypool::state::redis: pipe2 failed");
+    if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("keypool::state::redis: pipe2 failed");
     try {
       writer_ = std::thread([this] { writer_loop(); });
       subscriber_ = std::thread([this] { subscriber_loop(); });
@@ -331,8 +330,7 @@ class redis_impl {
   void enqueue(const state_change& c) noexcept {
     if (c.status == key_status::probing) return;  // local detail, not shared
     try {
-      wire_change w{std::string(c.provider_id), std::string(c.fingerprint), c.status, c.reason,
-                    to_wall_ms(c.until)};
+      wire_change w{std::string(c.provider_id), std::string(c.fingerprint), c.status, c.reason, to_wall_ms(c.until)};
       {
         std::lock_guard g(mu_);
         if (stopping_) {
@@ -380,17 +378,16 @@ class redis_impl {
 
   // ---- budgets -------------------------------------------------------------
 
-  std::uint32_t reserve_daily(std::string_view provider_id, std::string_view fp, std::uint32_t day,
-                              std::uint32_t limit, std::uint32_t want, std::chrono::minutes boundary,
-                              bool& available) {
+  std::uint32_t reserve_daily(std::string_view provider_id, std::string_view fp, std::uint32_t day, std::uint32_t limit,
+                              std::uint32_t want, std::chrono::minutes boundary, bool& available) {
     available = false;
     if (want == 0) {
       available = true;
       return 0;
     }
     const std::string key = daily_key(provider_id, fp, day);
-    const long long end_s = (static_cast<long long>(day) + 1) * 86400 +
-                            std::chrono::duration_cast<std::chrono::seconds>(boundary).count();
+    const long long end_s =
+        (static_cast<long long>(day) + 1) * 86400 + std::chrono::duration_cast<std::chrono::seconds>(boundary).count();
     const std::string lim = std::to_string(limit), w = std::to_string(want), at = std::to_string(end_s);
     std::lock_guard g(budget_mu_);
     std::string err;
@@ -406,8 +403,7 @@ class redis_impl {
       budget_backoff_ = {};
     }
     auto r = budget_conn_.eval(budget_conn_.budget_sha, budget_script, {"1", key, lim, w, at}, err);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
       if (!r) budget_retry_at_ = std::chrono::steady_clock::now() + opts_.backoff_min;
       set_error(r ? "budget script: " + std::string(reply_text(r.get())) : err);
       return 0;
@@ -416,8 +412,7 @@ class redis_impl {
     return static_cast<std::uint32_t>(r->element[0]->integer);
   }
 
-  std::optional<std::uint64_t> daily_used(std::string_view provider_id, std::string_view fp,
-                                          std::uint32_t day) {
+  std::optional<std::uint64_t> daily_used(std::string_view provider_id, std::string_view fp, std::uint32_t day) {
     const std::string key = daily_key(provider_id, fp, day);
     std::lock_guard g(budget_mu_);
     std::string err;
@@ -499,20 +494,18 @@ class redis_impl {
   };
 
   static void validate_namespace(const std::string& ns) {
-    const bool ok = !ns.empty() && ns.size() <= 64 &&
-                    std::all_of(ns.begin(), ns.end(), [](char c) {
-                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                             c == '_' || c == '.' || c == '-';
-                    });
+    const bool ok = !ns.empty() && ns.size() <= 64 && std::all_of(ns.begin(), ns.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+             c == '-';
+    });
     if (!ok)
-      throw std::invalid_argument("keypool::state::redis: name_space must be 1..64 of [A-Za-z0-9_.-], got \"" +
-                                  ns + "\"");
+      throw std::invalid_argument("keypool::state::redis: name_space must be 1..64 of [A-Za-z0-9_.-], got \"" + ns +
+                                  "\"");
   }
 
   static std::string make_instance_id() {
     std::random_device rd;
-    std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd() ^
-                      static_cast<std::uint64_t>(::getpid()) << 16 ^
+    std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd() ^ static_cast<std::uint64_t>(::getpid()) << 16 ^
                       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     static constexpr char hex[] = "0123456789abcdef";
     std::string s(16, '0');
@@ -621,8 +614,8 @@ class redis_impl {
     const std::string body = w.body();
     const std::string msg = instance_id_ + "|" + body;
     const std::string until = std::to_string(w.until_ms), ttl_s = std::to_string(ttl);
-    auto r = c.eval(c.write_sha, write_script,
-                    {"1", key, status_name(w.status), body, until, ttl_s, channel_, msg}, err);
+    auto r =
+        c.eval(c.write_sha, write_script, {"1", key, status_name(w.status), body, until, ttl_s, channel_, msg}, err);
     if (!r) return false;
     if (r->type == REDIS_REPLY_ERROR) {
       // A server-side refusal (e.g. OOM, read-only replica) is worth retrying too.
@@ -847,9 +840,8 @@ class redis_impl {
   /// ready() once done_sync_ catches up with want_sync_ (bumped by every
   /// (re)connect and attach; the subscriber reloads stored state for it).
   std::atomic<std::uint64_t> want_sync_{0}, done_sync_{0};
-  std::atomic<std::uint64_t> published_{0}, written_{0}, expired_{0}, dropped_{0}, write_retries_{0},
-      reconnects_{0}, received_{0}, applied_{0}, own_ignored_{0}, malformed_{0}, loaded_{0},
-      budget_unavailable_{0};
+  std::atomic<std::uint64_t> published_{0}, written_{0}, expired_{0}, dropped_{0}, write_retries_{0}, reconnects_{0},
+      received_{0}, applied_{0}, own_ignored_{0}, malformed_{0}, loaded_{0}, budget_unavailable_{0};
 
   std::mutex join_mu_;
   std::thread writer_, subscriber_;  // last: started after everything above exists
@@ -920,15 +912,16 @@ class redis {
   /// pool.apply_remote(), starting with those already stored in Redis. Keep
   /// the attachment alive no longer than the pool.
   template <class Pool>
-    requires requires(Pool& p, std::string_view fp, key_status s, outcome_kind r,
-                      std::chrono::system_clock::time_point u) {
-      { p.apply_remote(fp, s, r, u) } -> std::convertible_to<bool>;
-      p.provider().id;
-    }
+  requires requires(Pool& p, std::string_view fp, key_status s, outcome_kind r,
+                    std::chrono::system_clock::time_point u) {
+    { p.apply_remote(fp, s, r, u) } -> std::convertible_to<bool>;
+    p.provider().id;
+  }
   [[nodiscard]] attachment attach(Pool& pool) {
     return attach(pool.provider().id,
-                  [&pool](std::string_view fp, key_status s, outcome_kind r,
-                          std::chrono::system_clock::time_point u) { return pool.apply_remote(fp, s, r, u); });
+                  [&pool](std::string_view fp, key_status s, outcome_kind r, std::chrono::system_clock::time_point u) {
+                    return pool.apply_remote(fp, s, r, u);
+                  });
   }
 
   /// Any handler for one provider id (e.g. to log or measure remote changes).
@@ -1019,9 +1012,8 @@ class redis {
   std::string channel() const { return impl_ ? impl_->channel() : std::string(); }
 
  private:
-  std::uint32_t reserve(std::string_view provider_id, std::string_view fp, std::uint32_t day,
-                        std::uint32_t limit, std::uint32_t want, std::chrono::minutes boundary,
-                        bool& available) noexcept {
+  std::uint32_t reserve(std::string_view provider_id, std::string_view fp, std::uint32_t day, std::uint32_t limit,
+                        std::uint32_t want, std::chrono::minutes boundary, bool& available) noexcept {
     available = false;
     if (!impl_) return 0;
     std::uint32_t got = 0;

@@ -71,7 +71,8 @@ struct anthropic_messages {
       auto parsed = detail::parse(e.data, name);
       if (!parsed) return parsed.error();
       const auto* root = parsed->if_object();
-      if (!root) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream event is not an object"};
+      if (!root)
+        return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream event is not an object"};
       const std::string type(detail::string_field(*root, "type").value_or(e.event));
       if (type == "error") {
         if (auto err = detail::error_object(*root, name)) return err;

@@ -49,7 +49,8 @@ struct gemini_generate_content {
     for (const auto& img : r.images) {
       std::string data;
       base64::encode_to(data, img.bytes);
-      parts.push_back(json::object{{"inlineData", json::object{{"mimeType", img.mime_type}, {"data", std::move(data)}}}});
+      parts.push_back(
+          json::object{{"inlineData", json::object{{"mimeType", img.mime_type}, {"data", std::move(data)}}}});
     }
     json::object config{{"maxOutputTokens", r.max_tokens}};
     if (r.temperature) config["temperature"] = *r.temperature;
@@ -84,7 +85,8 @@ struct gemini_generate_content {
       auto parsed = detail::parse(e.data, name);
       if (!parsed) return parsed.error();
       const auto* root = parsed->if_object();
-      if (!root) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
+      if (!root)
+        return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
       if (auto err = detail::error_object(*root, name)) return err;
       chat_response piece;
       if (auto bad = read_response(*root, piece)) return bad;
@@ -115,11 +117,13 @@ struct gemini_generate_content {
     if (!candidates || candidates->empty()) {
       std::string why = "no candidates";
       if (const auto* fb = detail::object_field(root, "promptFeedback"))
-        if (auto reason = detail::string_field(*fb, "blockReason")) why = "prompt blocked: " + detail::clip(*reason, 60);
+        if (auto reason = detail::string_field(*fb, "blockReason"))
+          why = "prompt blocked: " + detail::clip(*reason, 60);
       return decode_error{decode_errc::no_output, std::string(name) + ": " + why};
     }
     const auto* cand = (*candidates)[0].if_object();
-    if (!cand) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": candidates[0] is not an object"};
+    if (!cand)
+      return decode_error{decode_errc::unexpected_shape, std::string(name) + ": candidates[0] is not an object"};
     if (const auto* content = detail::object_field(*cand, "content")) {
       if (const auto* parts = detail::array_field(*content, "parts")) {
         for (const auto& p : *parts) {
@@ -135,7 +139,8 @@ struct gemini_generate_content {
     if (auto m = detail::string_field(root, "modelVersion")) out.model = *m;
     const auto* u = detail::object_field(root, "usageMetadata");
     out.usage.input_tokens = detail::count_field(u, "promptTokenCount");
-    out.usage.output_tokens = detail::count_field(u, "candidatesTokenCount") + detail::count_field(u, "thoughtsTokenCount");
+    out.usage.output_tokens =
+        detail::count_field(u, "candidatesTokenCount") + detail::count_field(u, "thoughtsTokenCount");
     return std::nullopt;
   }
 

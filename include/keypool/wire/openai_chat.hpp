@@ -114,7 +114,8 @@ struct openai_chat {
       auto parsed = detail::parse(e.data, name);
       if (!parsed) return parsed.error();
       const auto* root = parsed->if_object();
-      if (!root) return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
+      if (!root)
+        return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
       if (auto err = detail::error_object(*root, name)) return err;
       if (auto m = detail::string_field(*root, "model")) r_.model = *m;
       if (const auto* choices = detail::array_field(*root, "choices"); choices && !choices->empty()) {

@@ -36,8 +36,8 @@ struct usage {
 };
 
 struct chat_response {
-  std::string text;           ///< all text parts, concatenated in order
-  std::string model;          ///< as reported by the provider (may be more specific than asked)
+  std::string text;   ///< all text parts, concatenated in order
+  std::string model;  ///< as reported by the provider (may be more specific than asked)
   wire::usage usage{};
   std::string finish_reason;  ///< the provider's own word: "stop", "end_turn", "STOP", "length", ...
 };
@@ -66,14 +66,14 @@ struct encode_error {
 };
 
 enum class decode_errc : std::uint8_t {
-  empty_body,      ///< nothing to parse
-  truncated_json,  ///< valid so far but ends in the middle (cut connection, proxy limit)
-  invalid_json,    ///< not JSON
-  unexpected_shape,///< JSON, but not the format's response (missing or mistyped field)
-  provider_error,  ///< the body is an error object ({"error": ...}) despite the status
-  no_output,       ///< a well-formed answer with nothing in it (no choices, prompt blocked)
-  internal,        ///< an unexpected exception (out of memory)
-  truncated_stream,///< a streamed answer ended before its final event
+  empty_body,        ///< nothing to parse
+  truncated_json,    ///< valid so far but ends in the middle (cut connection, proxy limit)
+  invalid_json,      ///< not JSON
+  unexpected_shape,  ///< JSON, but not the format's response (missing or mistyped field)
+  provider_error,    ///< the body is an error object ({"error": ...}) despite the status
+  no_output,         ///< a well-formed answer with nothing in it (no choices, prompt blocked)
+  internal,          ///< an unexpected exception (out of memory)
+  truncated_stream,  ///< a streamed answer ended before its final event
 };
 
 constexpr std::string_view to_string(decode_errc e) noexcept {

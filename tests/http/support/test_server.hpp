@@ -26,17 +26,17 @@
 
 #include <array>
 #include <atomic>
-#include <string_view>
-#include <type_traits>
 #include <chrono>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -183,8 +183,7 @@ class test_server {
       try {
         reply = handler_(rec);
       } catch (const std::exception& e) {
-        reply = scripted_reply::json(std::string("{\"error\":{\"message\":\"test handler threw: ") + e.what() +
-                                         "\"}}",
+        reply = scripted_reply::json(std::string("{\"error\":{\"message\":\"test handler threw: ") + e.what() + "\"}}",
                                      500);
       }
       {

@@ -110,9 +110,9 @@ class redis_server {
     if (pid < 0) return false;
     if (pid == 0) {
       ::setpgid(0, 0);
-      const char* argv[] = {binary_.c_str(), "--port",       port.c_str(), "--bind", "127.0.0.1",
-                            "--save",        "",             "--appendonly", "no", "--dir",
-                            dir_.c_str(),    "--logfile",    log.c_str(),  "--daemonize", "no",
+      const char* argv[] = {binary_.c_str(),    "--port",    port.c_str(),   "--bind",      "127.0.0.1",
+                            "--save",           "",          "--appendonly", "no",          "--dir",
+                            dir_.c_str(),       "--logfile", log.c_str(),    "--daemonize", "no",
                             "--protected-mode", "yes",       nullptr};
       ::execv(binary_.c_str(), const_cast<char* const*>(argv));
       ::_exit(127);
@@ -158,8 +158,7 @@ class redis_server {
         argv.push_back(a.data());
         lens.push_back(a.size());
       }
-      auto* r = static_cast<redisReply*>(
-          redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+      auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
       if (r) {
         out = text(r);
         freeReplyObject(r);

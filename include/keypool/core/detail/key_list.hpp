@@ -20,8 +20,7 @@ struct key_list {
   std::unique_ptr<std::atomic<std::uint32_t>[]> order;  ///< indices into keys
 
   key_list(std::uint32_t key_capacity, std::uint32_t order_capacity)
-      : keys(new std::atomic<std::uint32_t>[key_capacity]),
-        order(new std::atomic<std::uint32_t>[order_capacity]) {
+      : keys(new std::atomic<std::uint32_t>[key_capacity]), order(new std::atomic<std::uint32_t>[order_capacity]) {
     for (std::uint32_t i = 0; i < key_capacity; ++i) keys[i].store(0, std::memory_order_relaxed);
     for (std::uint32_t i = 0; i < order_capacity; ++i) order[i].store(0, std::memory_order_relaxed);
   }
@@ -43,12 +42,12 @@ struct key_list {
 /// proportion to their weights (5,1,1 → a a b a c a a), so a per-thread
 /// cursor over it is a lock-free weighted pick. Weights are scaled down to
 /// fit `max_len`.
-inline std::vector<std::uint32_t> weighted_schedule(std::vector<std::uint32_t> weights,
-                                                    std::uint32_t max_len) {
+inline std::vector<std::uint32_t> weighted_schedule(std::vector<std::uint32_t> weights, std::uint32_t max_len) {
   std::uint64_t total = 0;
   for (auto w : weights) total += w;
   if (total > max_len) {
-    for (auto& w : weights) w = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, std::uint64_t{w} * max_len / total));
+    for (auto& w : weights)
+      w = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, std::uint64_t{w} * max_len / total));
     total = 0;
     for (auto w : weights) total += w;
   }

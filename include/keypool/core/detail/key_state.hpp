@@ -39,8 +39,8 @@ struct key_state {
   }
   std::uint64_t encode() const noexcept {
     return (std::uint64_t{static_cast<std::uint8_t>(status)} << 62) |
-           (std::uint64_t{static_cast<std::uint8_t>(reason)} << 58) |
-           (std::uint64_t{gen & gen_mask} << 48) | (until & until_mask);
+           (std::uint64_t{static_cast<std::uint8_t>(reason)} << 58) | (std::uint64_t{gen & gen_mask} << 48) |
+           (until & until_mask);
   }
   /// Fast-path test without decoding: status bits zero.
   static bool is_available(std::uint64_t w) noexcept { return (w >> 62) == 0; }

@@ -18,8 +18,7 @@
 namespace keypool::detail {
 
 inline constexpr std::uint32_t max_thread_slots = KEYPOOL_MAX_THREADS;
-static_assert(max_thread_slots % 64 == 0 && max_thread_slots >= 64,
-              "KEYPOOL_MAX_THREADS must be a multiple of 64");
+static_assert(max_thread_slots % 64 == 0 && max_thread_slots >= 64, "KEYPOOL_MAX_THREADS must be a multiple of 64");
 /// The slot of threads that found no free slot.
 inline constexpr std::uint32_t overflow_slot = max_thread_slots;
 
@@ -31,8 +30,7 @@ class slot_registry {
       std::uint64_t cur = bits_[w].load(std::memory_order_relaxed);
       while (cur != ~std::uint64_t{0}) {
         const int bit = __builtin_ctzll(~cur);
-        if (bits_[w].compare_exchange_weak(cur, cur | (std::uint64_t{1} << bit),
-                                           std::memory_order_acq_rel))
+        if (bits_[w].compare_exchange_weak(cur, cur | (std::uint64_t{1} << bit), std::memory_order_acq_rel))
           return w * 64 + static_cast<std::uint32_t>(bit);
       }
     }
@@ -41,8 +39,7 @@ class slot_registry {
   /// Wait-free. The release pairs with the next owner's acquire, so the next
   /// thread on this slot sees everything the previous one wrote to its shard.
   void release(std::uint32_t s) noexcept {
-    if (s < max_thread_slots)
-      bits_[s / 64].fetch_and(~(std::uint64_t{1} << (s % 64)), std::memory_order_release);
+    if (s < max_thread_slots) bits_[s / 64].fetch_and(~(std::uint64_t{1} << (s % 64)), std::memory_order_release);
   }
 
  private:

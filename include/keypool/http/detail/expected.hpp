@@ -39,7 +39,7 @@ class expected {
   using value_type = T;
   using error_type = E;
 
-  expected(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT: implicit by design
+  expected(T v) : v_(std::in_place_index<0>, std::move(v)) {}                    // NOLINT: implicit by design
   expected(unexpected<E> e) : v_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
 
   bool has_value() const noexcept { return v_.index() == 0; }

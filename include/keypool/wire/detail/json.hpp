@@ -31,9 +31,9 @@ inline ::keypool::detail::expected<json::value, decode_error> parse(std::string_
   const std::size_t n = p.write(body.data(), body.size(), ec);
   if (!ec) p.finish(ec);
   if (ec == json::error::incomplete)
-    return decode_fail(format, decode_errc::truncated_json,
-                       "truncated JSON: the body ends after " + std::to_string(body.size()) +
-                           " bytes in the middle of a value");
+    return decode_fail(
+        format, decode_errc::truncated_json,
+        "truncated JSON: the body ends after " + std::to_string(body.size()) + " bytes in the middle of a value");
   if (ec)
     return decode_fail(format, decode_errc::invalid_json,
                        "invalid JSON near byte " + std::to_string(n) + ": " + ec.message());
@@ -71,8 +71,7 @@ inline std::uint64_t count_field(const json::object* o, std::string_view key) no
   if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
   if (v->is_double() && v->get_double() > 0 && std::isfinite(v->get_double()))
     // 2^64 and above saturate: converting them would be undefined behaviour.
-    return v->get_double() < 18446744073709551616.0 ? static_cast<std::uint64_t>(v->get_double())
-                                                    : ~std::uint64_t{0};
+    return v->get_double() < 18446744073709551616.0 ? static_cast<std::uint64_t>(v->get_double()) : ~std::uint64_t{0};
   return 0;
 }
 
@@ -117,9 +116,9 @@ inline std::optional<encode_error> check_request(const chat_request& r, std::str
                           std::string(format) + ": API key contains whitespace or a control character"};
   for (std::size_t i = 0; i < r.images.size(); ++i)
     if (!valid_image_mime(r.images[i].mime_type))
-      return encode_error{encode_errc::invalid_mime_type,
-                          std::string(format) + ": image " + std::to_string(i + 1) + " has MIME type '" +
-                              clip(r.images[i].mime_type, 40) + "' (expected image/<type>)"};
+      return encode_error{encode_errc::invalid_mime_type, std::string(format) + ": image " + std::to_string(i + 1) +
+                                                              " has MIME type '" + clip(r.images[i].mime_type, 40) +
+                                                              "' (expected image/<type>)"};
   return std::nullopt;
 }
 
