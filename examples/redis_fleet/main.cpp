@@ -23,7 +23,6 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -103,50 +102,6 @@ struct instance {
   }
 };
 
-/// "redis://[[user]:password@]host[:port][/db]" or "host[:port]".
-std::optional<kp::state::redis_options> parse_redis_url(std::string_view url, std::string& why) {
-  kp::state::redis_options o;
-  if (url.starts_with("rediss://")) {
-    why = "TLS (rediss://) is not supported; use a TLS tunnel";
-    return std::nullopt;
-  }
-  if (url.starts_with("redis://")) url.remove_prefix(8);
-  if (const auto at = url.rfind('@'); at != std::string_view::npos) {
-    const auto userinfo = url.substr(0, at);
-    url.remove_prefix(at + 1);
-    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-      o.username = std::string(userinfo.substr(0, colon));
-      o.password = std::string(userinfo.substr(colon + 1));
-    } else {
-      o.password = std::string(userinfo);
-    }
-  }
-  auto number = [&](std::string_view s, int& out, int max) {
-    int v = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || v < 0 || v > max) return false;
-    out = v;
-    return true;
-  };
-  if (const auto slash = url.find('/'); slash != std::string_view::npos) {
-    const auto db = url.substr(slash + 1);
-    url = url.substr(0, slash);
-    if (!db.empty() && !number(db, o.database, 1 << 16)) {
-      why = "bad database number '" + std::string(db) + "'";
-      return std::nullopt;
-    }
-  }
-  if (const auto colon = url.rfind(':'); colon != std::string_view::npos) {
-    if (!number(url.substr(colon + 1), o.port, 65535) || o.port == 0) {
-      why = "bad port '" + std::string(url.substr(colon + 1)) + "'";
-      return std::nullopt;
-    }
-    url = url.substr(0, colon);
-  }
-  if (!url.empty()) o.host = std::string(url);
-  return o;
-}
-
 /// Polls `f` until true or `limit` passes; the time it took.
 template <class F>
 std::optional<std::chrono::microseconds> time_until(F f, std::chrono::milliseconds limit) {
@@ -209,19 +164,20 @@ int main(int argc, char** argv) {
       return arg == "--help" || arg == "-h" ? 0 : 64;
     }
   }
-  std::string why;
-  auto opts = parse_redis_url(url, why);
-  if (!opts) {
-    std::fprintf(stderr, "redis_fleet: REDIS_URL/--redis '%s': %s\n", url.c_str(), why.c_str());
+  kp::state::redis_options opts;
+  try {
+    opts = kp::state::redis_options::from_url(url);
+  } catch (const kp::state::redis_url_error& e) {  // never quotes the password
+    std::fprintf(stderr, "redis_fleet: REDIS_URL/--redis: %s\n", e.what());
     return 64;
   }
-  opts->name_space = name_space;
-  const std::string where = opts->host + ":" + std::to_string(opts->port);
+  opts.name_space = name_space;
+  const std::string where = opts.host + ":" + std::to_string(opts.port);
 
   // ---- process A and B: same Redis, same keys, separate pools and backends ----
   std::unique_ptr<instance> a, b;
   try {
-    a = std::make_unique<instance>("A", *opts);
+    a = std::make_unique<instance>("A", opts);
   } catch (const std::exception& e) {  // a bad namespace
     std::fprintf(stderr, "redis_fleet: %s\n", e.what());
     return 64;
@@ -231,10 +187,10 @@ int main(int argc, char** argv) {
                  "redis_fleet: cannot reach Redis at %s (%s).\n"
                  "  Start one:  redis-server --port %d      (Debian: apt-get install redis-server)\n"
                  "  or point REDIS_URL / --redis at yours, e.g. REDIS_URL=redis://host:6379/0\n",
-                 where.c_str(), a->shared.status().last_error.c_str(), opts->port);
+                 where.c_str(), a->shared.status().last_error.c_str(), opts.port);
     return 2;
   }
-  b = std::make_unique<instance>("B", *opts);
+  b = std::make_unique<instance>("B", opts);
   if (!b->shared.wait_ready(3s)) {
     std::fprintf(stderr, "redis_fleet: B cannot reach Redis at %s (%s)\n", where.c_str(),
                  b->shared.status().last_error.c_str());
@@ -279,7 +235,7 @@ int main(int argc, char** argv) {
 
   // ---- 3. C joins late and loads what is stored ------------------------------
   std::printf("\n-- 3. process C starts now --\n");
-  instance c("C", *opts);
+  instance c("C", opts);
   check(c.shared.wait_ready(3s), "C never became ready");
   for (const char* v : {"GROQ_API_KEY_1", "GROQ_API_KEY_2", "GROQ_API_KEY_3"})
     std::printf("   C: %s %s\n", v, key_state(c.key(v)).c_str());

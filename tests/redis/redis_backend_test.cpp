@@ -429,3 +429,47 @@ TEST(redis, default_handle_is_inert) {
   EXPECT_THROW(kp::state::redis({.name_space = "bad name"}), std::invalid_argument);
   EXPECT_THROW(kp::state::redis({.name_space = "a*"}), std::invalid_argument);
 }
+
+// REDIS_URL forms, and errors that name the problem without the password.
+TEST(redis_url, parses_the_usual_forms) {
+  using o = kp::state::redis_options;
+  auto a = o::from_url("redis://app:s3cret-test-FAKE@cache.internal:6380/2");
+  EXPECT_EQ(a.host, "cache.internal");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.username, "app");
+  EXPECT_EQ(a.password, "s3cret-test-FAKE");
+  EXPECT_EQ(a.database, 2);
+  auto b = o::from_url("redis://:pw-test-FAKE@10.0.0.5");
+  EXPECT_EQ(b.host, "10.0.0.5");
+  EXPECT_EQ(b.port, 6379);
+  EXPECT_EQ(b.username, "");
+  EXPECT_EQ(b.password, "pw-test-FAKE");
+  auto c = o::from_url("[::1]:7000");
+  EXPECT_EQ(c.host, "::1");
+  EXPECT_EQ(c.port, 7000);
+  // What the URL does not name keeps the base's value.
+  o base;
+  base.name_space = "fleet-a";
+  base.port = 7001;
+  auto d = o::from_url("redis-host", base);
+  EXPECT_EQ(d.host, "redis-host");
+  EXPECT_EQ(d.port, 7001);
+  EXPECT_EQ(d.name_space, "fleet-a");
+}
+
+TEST(redis_url, rejects_bad_urls_without_echoing_the_password) {
+  using o = kp::state::redis_options;
+  for (const char* bad :
+       {"rediss://u:pw-test-FAKE@host:6379", "redis://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:70000",
+        "redis://u:pw-test-FAKE@host:port", "redis://u:pw-test-FAKE@host:", "redis://u:pw-test-FAKE@host/db9",
+        "redis://u:pw-test-FAKE@[::1", "http://u:pw-test-FAKE@host", "redis://u:pw-test-FAKE@ho st"}) {
+    try {
+      (void)o::from_url(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const kp::state::redis_url_error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind("Redis URL: ", 0), 0u) << msg;
+      EXPECT_EQ(msg.find("pw-test-FAKE"), std::string::npos) << msg;
+    }
+  }
+}

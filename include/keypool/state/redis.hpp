@@ -54,6 +54,13 @@
 
 namespace keypool::state {
 
+/// A Redis URL that redis_options::from_url cannot use. The message never
+/// contains the password.
+class redis_url_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 /// Connection and tuning knobs. Every knob is a trade-off; defaults suit a
 /// fleet on one LAN.
 struct redis_options {
@@ -82,6 +89,68 @@ struct redis_options {
   std::chrono::milliseconds ping_interval{1000};
   /// How long the last handle's destruction keeps writing queued changes.
   std::chrono::milliseconds shutdown_flush{500};
+
+  /// Reads the usual REDIS_URL forms, "redis://[[user]:password@]host[:port][/db]"
+  /// or "host[:port]" ("[::1]:6379" for IPv6), into a copy of `base`: what
+  /// the URL does not name keeps its value there. Throws redis_url_error
+  /// (rediss://, as TLS is not supported; a bad host, port or database).
+  static redis_options from_url(std::string_view url) { return from_url(url, redis_options{}); }
+  static redis_options from_url(std::string_view url, redis_options base) {
+    const auto fail = [](const std::string& why) { return redis_url_error("Redis URL: " + why); };
+    if (url.starts_with("rediss://")) throw fail("rediss:// (TLS) is not supported; use a TLS tunnel");
+    if (url.starts_with("redis://"))
+      url.remove_prefix(8);
+    else if (url.find("://") != std::string_view::npos)
+      throw fail("unsupported scheme (expected redis://)");
+    if (const auto at = url.rfind('@'); at != std::string_view::npos) {
+      const auto userinfo = url.substr(0, at);
+      url.remove_prefix(at + 1);
+      const auto colon = userinfo.find(':');
+      if (colon != std::string_view::npos) base.username = std::string(userinfo.substr(0, colon));
+      base.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+    }
+    const auto number = [](std::string_view text, int lo, int hi) -> std::optional<int> {
+      int v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi)
+        return std::nullopt;
+      return v;
+    };
+    if (const auto slash = url.find('/'); slash != std::string_view::npos) {
+      const auto db = url.substr(slash + 1);
+      url = url.substr(0, slash);
+      if (!db.empty()) {
+        const auto v = number(db, 0, 65535);
+        if (!v) throw fail("bad database number '" + std::string(db.substr(0, 16)) + "' (expected 0..65535)");
+        base.database = *v;
+      }
+    }
+    std::string_view host = url, port;
+    if (url.starts_with('[')) {  // [IPv6]:port
+      const auto close = url.find(']');
+      if (close == std::string_view::npos) throw fail("unterminated IPv6 address");
+      host = url.substr(1, close - 1);
+      const auto rest = url.substr(close + 1);
+      if (!rest.empty() && rest.front() != ':') throw fail("unexpected text after the IPv6 address");
+      if (!rest.empty()) port = rest.substr(1);
+      if (rest == ":") throw fail("empty port");
+    } else if (const auto colon = url.rfind(':'); colon != std::string_view::npos) {
+      host = url.substr(0, colon);
+      port = url.substr(colon + 1);
+      if (port.empty()) throw fail("empty port");
+    }
+    if (!port.empty()) {
+      const auto v = number(port, 1, 65535);
+      if (!v) throw fail("bad port '" + std::string(port.substr(0, 16)) + "' (expected 1..65535)");
+      base.port = *v;
+    }
+    for (const char ch : host) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c <= 0x20 || c == 0x7f) throw fail("the host contains whitespace or a control character");
+    }
+    if (!host.empty()) base.host = std::string(host);
+    return base;
+  }
 };
 
 /// A snapshot of the backend's health. Counters are totals since start.
