@@ -371,36 +371,6 @@ struct probe_result {
   std::chrono::microseconds latency{0};
 };
 
-/// Encodes with the provider's wire codec (public codec API only).
-inline wire::encode_result encode(const providers::provider_descriptor& d, const http::url& base,
-                                  const wire::chat_request& req, std::string_view secret) {
-  switch (d.wire) {
-    case providers::wire_format::anthropic_messages: {
-      wire::anthropic_messages::options o;
-      o.base_path = base.target;
-      return wire::anthropic_messages::encode(req, secret, o);
-    }
-    case providers::wire_format::gemini_generate_content: {
-      wire::gemini_generate_content::options o;
-      o.base_path = base.target;
-      return wire::gemini_generate_content::encode(req, secret, o);
-    }
-    case providers::wire_format::openai_chat: break;
-  }
-  wire::openai_chat::options o;
-  o.base_path = base.target;
-  return wire::openai_chat::encode(req, secret, o);
-}
-
-inline bool decodes(const providers::provider_descriptor& d, std::string_view body) {
-  switch (d.wire) {
-    case providers::wire_format::anthropic_messages: return bool(wire::anthropic_messages::decode(body));
-    case providers::wire_format::gemini_generate_content: return bool(wire::gemini_generate_content::decode(body));
-    case providers::wire_format::openai_chat: break;
-  }
-  return bool(wire::openai_chat::decode(body));
-}
-
 /// Sends one minimal request with `spec` to `provider` and reports the
 /// outcome to a one-key pool, so the resulting state is the pool's verdict.
 /// A model that is gone (model_unavailable) is not the key's fault: the next
@@ -424,7 +394,7 @@ inline probe_result probe_key(http::transport& t, const providers::provider_desc
       r.reason = base.error().message;
       break;
     }
-    auto enc = encode(provider, *base, req, lease.secret());
+    auto enc = http::encode_chat(provider, req, lease.secret(), {base->target});
     if (!enc) {
       r.result = outcome::bad_request();
       r.reason = enc.error().message;
@@ -448,7 +418,7 @@ inline probe_result probe_key(http::transport& t, const providers::provider_desc
         classify::classify(provider, static_cast<int>(res.status), lookup, res.body, std::chrono::system_clock::now());
     r.result = c.result;
     r.reason = c.reason;
-    if (c.result.kind == outcome_kind::success && !decodes(provider, res.body)) {
+    if (c.result.kind == outcome_kind::success && !http::decode_chat(provider, res.body)) {
       r.result = outcome::transient();
       r.reason = "200 but the body does not decode";
     }

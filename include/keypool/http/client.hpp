@@ -29,6 +29,7 @@
 #include <keypool/chain/chain.hpp>
 #include <keypool/classify/classifier.hpp>
 #include <keypool/core/outcome.hpp>
+#include <keypool/http/codec.hpp>
 #include <keypool/http/spend.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/wire_request.hpp>
@@ -181,42 +182,6 @@ inline std::string clip_body(std::string_view b) {
   std::string out(b.substr(0, 500));
   if (b.size() > 500) out += "...";
   return out;
-}
-
-/// Encodes for the route's wire format with the key of the lease.
-inline wire::encode_result encode_for(const route& r, const url& base, const wire::chat_request& req,
-                                      std::string_view secret, bool stream) {
-  switch (r.provider.wire) {
-    case providers::wire_format::openai_chat: {
-      wire::openai_chat::options o;
-      o.base_path = base.target;
-      o.images = r.image_form;
-      o.stream = stream;
-      return wire::openai_chat::encode(req, secret, o);
-    }
-    case providers::wire_format::anthropic_messages: {
-      wire::anthropic_messages::options o;
-      o.base_path = base.target;
-      o.stream = stream;
-      return wire::anthropic_messages::encode(req, secret, o);
-    }
-    case providers::wire_format::gemini_generate_content: {
-      wire::gemini_generate_content::options o;
-      o.base_path = base.target;
-      o.stream = stream;
-      return wire::gemini_generate_content::encode(req, secret, o);
-    }
-  }
-  return ::keypool::detail::unexpected<wire::encode_error>{{wire::encode_errc::invalid_model, "unknown wire format"}};
-}
-
-inline wire::decode_result decode_for(const route& r, std::string_view body) {
-  switch (r.provider.wire) {
-    case providers::wire_format::openai_chat: return wire::openai_chat::decode(body);
-    case providers::wire_format::anthropic_messages: return wire::anthropic_messages::decode(body);
-    case providers::wire_format::gemini_generate_content: return wire::gemini_generate_content::decode(body);
-  }
-  return ::keypool::detail::unexpected<wire::decode_error>{{wire::decode_errc::internal, "unknown wire format"}};
 }
 
 /// A streamed response of any of the three formats.
@@ -531,7 +496,7 @@ class client {
         // rather than copy the request (and its images) per attempt.
         req.model = rt.models[m];
         const wire::chat_request& r = req;
-        auto enc = detail::encode_for(rt, bases_[p], r, cl.lease.secret(), streaming);
+        auto enc = encode_chat(rt.provider, r, cl.lease.secret(), {bases_[p].target, rt.image_form, streaming});
         if (!enc) {
           chain_.report(cl, keypool::outcome::bad_request());
           co_return fail(failover_errc::invalid_request, scrub(enc.error().message, cl.lease), attempts);
@@ -593,7 +558,7 @@ class client {
         a.outcome = c.result;
         a.reason = scrub(c.reason, cl.lease);
         if (c.result.kind == outcome_kind::success) {
-          auto decoded = stream ? stream->finish() : detail::decode_for(rt, resp->body);
+          auto decoded = stream ? stream->finish() : decode_chat(rt.provider, resp->body);
           if (decoded) {
             attempts.push_back(std::move(a));
             chain_.report(cl, keypool::outcome::success());
