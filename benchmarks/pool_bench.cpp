@@ -5,7 +5,8 @@
 //                           index and per-key counters
 //   baseline_shared_atomic  one shared fetch_add counter picks the key
 //   floor_thread_local      a thread-local counter; not a usable pool
-// docs/benchmarks.md records the numbers and the command.
+// round_robin/acquire_only_all_available uses a pool with no key locked: the
+// fast path alone. docs/benchmarks.md records the numbers and the command.
 #include <keypool/keypool.hpp>
 
 #include <benchmark/benchmark.h>
@@ -50,6 +51,24 @@ bench_pool<Selection>& shared_pool() {
     return pool;
   }();
   return *p;
+}
+
+/// The same keys, none locked: acquire()'s fast path alone (every pick is
+/// the strategy's first choice).
+template <class Selection>
+bench_pool<Selection>& all_available_pool() {
+  static auto* p = new bench_pool<Selection>(keys());
+  return *p;
+}
+
+template <class Selection>
+void acquire_only_all_available(benchmark::State& state) {
+  auto& p = all_available_pool<Selection>();
+  for (auto _ : state) {
+    auto l = p.acquire();
+    benchmark::DoNotOptimize(l);
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 
 template <class Selection>
@@ -151,6 +170,7 @@ int main(int argc, char** argv) {
   };
   add("round_robin/pick_report", pick_and_report<kp::selection::round_robin>);
   add("round_robin/acquire_only", acquire_only<kp::selection::round_robin>);
+  add("round_robin/acquire_only_all_available", acquire_only_all_available<kp::selection::round_robin>);
   add("weighted/pick_report", pick_and_report<kp::selection::weighted>);
   add("random/pick_report", pick_and_report<kp::selection::random>);
   add("least_loaded/pick_report", pick_and_report<kp::selection::least_loaded>);
