@@ -2,6 +2,7 @@
 /// client, through real HTTP against loopback providers that report usage.
 /// Keys are obviously fake.
 
+#include "support/client_fixtures.hpp"
 #include "support/test_server.hpp"
 
 #include <keypool/chain/chain.hpp>
@@ -23,36 +24,16 @@ using namespace std::chrono_literals;
 namespace http = keypool::http;
 namespace wire = keypool::wire;
 namespace providers = keypool::providers;
+using keypool::test::fast_options;
+using keypool::test::keys;
 using keypool::test::received_request;
 using keypool::test::scripted_reply;
 using keypool::test::test_server;
+using keypool::test::vision;
 
 using openai_pool = keypool::basic_pool<providers::openai>;
 using groq_pool = keypool::basic_pool<providers::groq>;
 using anthropic_pool = keypool::basic_pool<providers::anthropic>;
-
-std::vector<keypool::key_spec> keys(const char* prefix, int n) {
-  std::vector<keypool::key_spec> out;
-  for (int i = 1; i <= n; ++i)
-    out.push_back({std::string(prefix) + "_API_KEY_" + std::to_string(i),
-                   "test-fake-" + std::string(prefix) + "-" + std::to_string(i)});
-  return out;
-}
-
-http::transport_options fast_options() {
-  http::transport_options o;
-  o.connect_timeout = 2s;
-  o.read_timeout = 5s;
-  o.proxy = http::proxy_options{};
-  return o;
-}
-
-wire::chat_request vision() {
-  wire::chat_request r;
-  r.prompt = "what is this?";
-  r.images.push_back({"\x89PNG fake", "image/png"});
-  return r;
-}
 
 /// An OpenAI-style answer with usage: 1000 prompt + 500 completion tokens.
 std::string openai_usage_body(const char* text = "ok") {
