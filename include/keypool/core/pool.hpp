@@ -163,6 +163,7 @@ class basic_pool {
         state_(std::move(opts.state)),
         recheck_(opts.recheck_disabled_after),
         probe_timeout_(opts.probe_timeout),
+        coarse_lag_(clock_.coarse_lag()),
         capacity_(opts.capacity ? opts.capacity
                                 : std::max<std::uint32_t>(64, static_cast<std::uint32_t>(keys.size()) * 4)),
         max_schedule_(std::max<std::uint32_t>(opts.max_schedule, 1)),
@@ -198,7 +199,9 @@ class basic_pool {
   selection_type& selection() noexcept { return sel_; }
 
   /// A key to use for one request, or why there is none. Lock-free.
-  acquire_result acquire() {
+  /// Inlined into the caller: the common pick is a few dozen instructions,
+  /// and a call with its register saves cost a third of it.
+  KEYPOOL_ALWAYS_INLINE acquire_result acquire() {
     shard& sh = my_shard();
     std::uint32_t slot = 0, n = 0;
     if (!sh.shared) [[likely]] {
@@ -207,14 +210,13 @@ class basic_pool {
       if (pick_slot(sh, slot, n)) [[likely]] {
         slot_data& k = slots_[slot];
         if (detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
-            k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]]
-          return hand_out(sh, k, slot, 0, false);
+            k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]] {
+          return hand_out(sh, k, slot, 0, false, /*own_shard=*/true);
+        }
       }
       return acquire_slow(sh, slot, n);
     }
-    std::lock_guard g(sh.mu);
-    pick_slot(sh, slot, n);
-    return acquire_slow(sh, slot, n);
+    return acquire_overflow(sh);
   }
 
   /// acquire(), throwing unavailable_exception instead of returning the error.
@@ -225,20 +227,32 @@ class basic_pool {
   }
 
   /// Feed back what happened with a lease. Lock-free. Call once per lease.
-  void report(const lease& l, const outcome& o) {
+  /// Inlined like acquire(); a success on a healthy key is counted here,
+  /// everything else goes to report_slow.
+  KEYPOOL_ALWAYS_INLINE void report(const lease& l, const outcome& o) {
     shard& sh = my_shard();
     const std::uint32_t slot = l.slot_;
     bump(sh, slot, counter_outcome + static_cast<std::size_t>(o.kind));
     set(sh, slot, counter_last_used, static_cast<std::uint64_t>(clock_.coarse_now().count()));
     slot_data& k = slots_[slot];
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (o.kind == outcome_kind::success && !l.probe_ && k.consecutive.load(std::memory_order_relaxed) == 0 &&
+        k.ejections.load(std::memory_order_relaxed) == 0) [[likely]]
+      return;
+    report_slow(l, o);
+  }
 
+ private:
+  /// The lease's outcome changes the key's record: a failure, a probe's
+  /// verdict, or the first success after failures.
+  [[gnu::noinline]] void report_slow(const lease& l, const outcome& o) {
+    const std::uint32_t slot = l.slot_;
+    slot_data& k = slots_[slot];
     if (o.kind == outcome_kind::success) {
       if (k.consecutive.load(std::memory_order_relaxed) != 0) k.consecutive.store(0, std::memory_order_relaxed);
-      if (auto e = k.ejections.load(std::memory_order_relaxed); e != 0) [[unlikely]]
+      if (auto e = k.ejections.load(std::memory_order_relaxed); e != 0)
         k.ejections.compare_exchange_strong(e, e - 1, std::memory_order_relaxed);
-      if (l.probe_) [[unlikely]]
-        finish_probe(k, l);
+      if (l.probe_) finish_probe(k, l);
       return;
     }
     if (!blames_key(o.kind)) {
@@ -270,6 +284,7 @@ class basic_pool {
     if (shared_limit) apply_to_account(slot, l.account(), key_status::locked, o.kind, until);
   }
 
+ public:
   /// Put a disabled or locked key back into rotation now. Returns false when
   /// no key of that variable is configured.
   bool enable(std::string_view variable) {
@@ -484,9 +499,10 @@ class basic_pool {
   /// skipped on the coarse clock alone (4 ns instead of 20).
   struct lazy_now {
     const clock_type& clock;
+    clock_ms lag;  ///< the pool's copy of clock.coarse_lag()
     std::uint64_t value = 0, coarse_value = 0;
     bool read = false, coarse_read = false;
-    std::uint64_t get() noexcept {
+    KEYPOOL_ALWAYS_INLINE std::uint64_t get() noexcept {
       if (!read) {
         value = detail::key_state::to_until(clock.now());
         read = true;
@@ -494,10 +510,10 @@ class basic_pool {
       return value;
     }
     /// A time no earlier than now().
-    std::uint64_t upper_bound() noexcept {
+    KEYPOOL_ALWAYS_INLINE std::uint64_t upper_bound() noexcept {
       if (read) return value;
       if (!coarse_read) {
-        coarse_value = detail::key_state::to_until(clock.coarse_now() + clock.coarse_lag());
+        coarse_value = detail::key_state::to_until(clock.coarse_now() + lag);
         coarse_read = true;
       }
       return coarse_value;
@@ -521,6 +537,11 @@ class basic_pool {
     return *expected;
   }
 
+  /// The calling thread's own shard: single writer, a plain add.
+  KEYPOOL_ALWAYS_INLINE static void bump_own(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
+    auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
+    a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   KEYPOOL_ALWAYS_INLINE static void bump(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
     auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
     if (sh.shared) [[unlikely]]
@@ -562,6 +583,14 @@ class basic_pool {
     }
   }
 
+  /// A thread beyond KEYPOOL_MAX_THREADS: the shared shard, under its lock.
+  [[gnu::noinline]] acquire_result acquire_overflow(shard& sh) {
+    std::uint32_t slot = 0, n = 0;
+    std::lock_guard g(sh.mu);
+    pick_slot(sh, slot, n);
+    return acquire_slow(sh, slot, n);
+  }
+
   /// The slots in rotation, as one consistent copy (error and scan paths).
   std::vector<std::uint32_t> read_active() const {
     std::vector<std::uint32_t> out;
@@ -581,7 +610,7 @@ class basic_pool {
   /// available: probe it if its lockout is over, else ask the strategy again
   /// (once per key), then scan, then build the error.
   [[gnu::noinline]] acquire_result acquire_slow(shard& sh, std::uint32_t first, std::uint32_t n) {
-    lazy_now now{clock_};
+    lazy_now now{clock_, coarse_lag_};
     if (n == 0) return unavailable_error(info_.display_name, {});
     if (auto l = try_take(sh, first, now)) return *l;
     for (std::uint32_t attempt = 1; attempt < n; ++attempt) {
@@ -601,7 +630,7 @@ class basic_pool {
     return std::move(*make_error(read_active(), now, true));
   }
 
-  std::optional<lease> try_take(shard& sh, std::uint32_t slot, lazy_now& now) noexcept {
+  KEYPOOL_ALWAYS_INLINE std::optional<lease> try_take(shard& sh, std::uint32_t slot, lazy_now& now) noexcept {
     slot_data& k = slots_[slot];
     std::uint64_t w = k.state.load(std::memory_order_acquire);
     if (detail::key_state::is_available(w)) [[likely]] {
@@ -624,10 +653,14 @@ class basic_pool {
     return hand_out(sh, k, slot, probe.gen & detail::key_state::gen_mask, true);
   }
 
-  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen,
-                                       bool probe) noexcept {
+  /// `own_shard`: the caller already knows sh is its thread's own shard.
+  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe,
+                                       bool own_shard = false) noexcept {
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_add(1, std::memory_order_relaxed);
-    bump(sh, slot, counter_requests);
+    if (own_shard)
+      bump_own(sh, slot, counter_requests);
+    else
+      bump(sh, slot, counter_requests);
     return lease(slot, gen, probe, k.record.load(std::memory_order_acquire));
   }
 
@@ -796,6 +829,7 @@ class basic_pool {
   state_type state_;
   std::chrono::milliseconds recheck_;
   std::chrono::milliseconds probe_timeout_;
+  clock_ms coarse_lag_;  ///< read once: a constant of the clock, off the pick path
   std::uint32_t capacity_;
   std::uint32_t max_schedule_;
   std::uint32_t daily_chunk_;
