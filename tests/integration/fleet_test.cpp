@@ -291,9 +291,8 @@ TEST(FleetDialects, EachProviderAnswersAsTheClassifierExpects) {
     EXPECT_EQ(kind(keys[0].secret), outcome_kind::success);
     EXPECT_EQ(kind(keys[1].secret), outcome_kind::invalid_key);
     EXPECT_EQ(kind("unknown-" + keys[0].secret), outcome_kind::invalid_key);
-    // Gemini has no "no credit" answer of its own: depleted credits are a 429.
-    EXPECT_EQ(kind(keys[2].secret),
-              std::string(id) == "google" ? outcome_kind::rate_limited : outcome_kind::out_of_credit);
+    // Gemini's depleted credits are a 429 RESOURCE_EXHAUSTED, told apart by the message.
+    EXPECT_EQ(kind(keys[2].secret), outcome_kind::out_of_credit);
     EXPECT_EQ(kind(keys[3].secret), outcome_kind::forbidden);
     EXPECT_EQ(kind(keys[4].secret), outcome_kind::success);
     const auto limited = d.send(id, keys[4].secret, model);

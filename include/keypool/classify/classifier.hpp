@@ -383,6 +383,10 @@ inline classification gemini(const context& c, const error_info& e) {
     // Quotas are per project and per model.
     bool per_day = false;
     for (const auto& q : e.quota_ids) per_day = per_day || contains(q, "PerDay");
+    // Depleted prepaid credits are also RESOURCE_EXHAUSTED, told apart only by
+    // the message: waiting a minute will not refill them.
+    if (contains_icase(e.message, "credits are depleted"))
+      return {outcome::out_of_credit().with_account_wide(), "429 RESOURCE_EXHAUSTED prepayment credits depleted"};
     if (contains(e.message, "limit: 0"))  // this model has no quota on this project's tier
       return {outcome::model_unavailable().with_account_wide(), "429 RESOURCE_EXHAUSTED limit 0"};
     if (per_day) return quota_until(c, until_day_boundary(c), "429 RESOURCE_EXHAUSTED per-day quota", true);
