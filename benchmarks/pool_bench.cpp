@@ -62,16 +62,6 @@ bench_pool<Selection>& all_available_pool() {
 }
 
 template <class Selection>
-void acquire_only_all_available(benchmark::State& state) {
-  auto& p = all_available_pool<Selection>();
-  for (auto _ : state) {
-    auto l = p.acquire();
-    benchmark::DoNotOptimize(l);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-
-template <class Selection>
 void pick_and_report(benchmark::State& state) {
   auto& p = shared_pool<Selection>();
   for (auto _ : state) {
@@ -82,9 +72,10 @@ void pick_and_report(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class Selection>
+/// `AllAvailable`: the pool with no key locked (the fast path alone).
+template <class Selection, bool AllAvailable = false>
 void acquire_only(benchmark::State& state) {
-  auto& p = shared_pool<Selection>();
+  auto& p = AllAvailable ? all_available_pool<Selection>() : shared_pool<Selection>();
   for (auto _ : state) {
     auto l = p.acquire();
     benchmark::DoNotOptimize(l);
@@ -170,7 +161,7 @@ int main(int argc, char** argv) {
   };
   add("round_robin/pick_report", pick_and_report<kp::selection::round_robin>);
   add("round_robin/acquire_only", acquire_only<kp::selection::round_robin>);
-  add("round_robin/acquire_only_all_available", acquire_only_all_available<kp::selection::round_robin>);
+  add("round_robin/acquire_only_all_available", acquire_only<kp::selection::round_robin, true>);
   add("weighted/pick_report", pick_and_report<kp::selection::weighted>);
   add("random/pick_report", pick_and_report<kp::selection::random>);
   add("least_loaded/pick_report", pick_and_report<kp::selection::least_loaded>);
