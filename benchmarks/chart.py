@@ -196,7 +196,7 @@ def main(argv):
     if has_err:
         xlabel += ", whiskers ±1 stddev"
     ax.set_xlabel(xlabel, fontsize=9)
-    ax.legend(loc="lower right", fontsize=8.5)
+    ax.legend(loc="upper right", fontsize=8.5)
 
     executable = os.path.basename(data.get("context", {}).get("executable", "")) or "benchmark"
     title = args.title or f"{executable}: {args.counter}"

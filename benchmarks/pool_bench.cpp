@@ -6,7 +6,9 @@
 //   baseline_shared_atomic  one shared fetch_add counter picks the key
 //   floor_thread_local      a thread-local counter; not a usable pool
 // round_robin/acquire_only_all_available uses a pool with no key locked: the
-// fast path alone. docs/benchmarks.md records the numbers and the command.
+// fast path alone. round_robin/pick_report_ticking_clock is pick_report with
+// clock::ticking (the "last used" stamp read from a background ticker).
+// docs/benchmarks.md records the numbers and the command.
 #include <keypool/keypool.hpp>
 
 #include <benchmark/benchmark.h>
@@ -36,14 +38,14 @@ std::vector<kp::key_spec> keys() {
   return out;
 }
 
-template <class Selection>
-using bench_pool = kp::basic_pool<bench_provider, kp::policy::selection<Selection>>;
+template <class Selection, class Clock = kp::clock::steady>
+using bench_pool = kp::basic_pool<bench_provider, kp::policy::selection<Selection>, kp::policy::clock<Clock>>;
 
-/// One pool per strategy for the whole run, with key 4 locked for a day.
-template <class Selection>
-bench_pool<Selection>& shared_pool() {
-  static bench_pool<Selection>* p = [] {
-    auto* pool = new bench_pool<Selection>(keys(), {.lockout = kp::lockout::fixed{24h}});
+/// One pool per strategy (and clock) for the whole run, with key 4 locked for a day.
+template <class Selection, class Clock = kp::clock::steady>
+bench_pool<Selection, Clock>& shared_pool() {
+  static bench_pool<Selection, Clock>* p = [] {
+    auto* pool = new bench_pool<Selection, Clock>(keys(), {.lockout = kp::lockout::fixed{24h}});
     for (int i = 0; i < key_count; ++i) {
       auto l = pool->acquire_or_throw();
       pool->report(l, l.variable() == "GROQ_API_KEY_4" ? kp::outcome::rate_limited() : kp::outcome::success());
@@ -61,9 +63,9 @@ bench_pool<Selection>& all_available_pool() {
   return *p;
 }
 
-template <class Selection>
+template <class Selection, class Clock = kp::clock::steady>
 void pick_and_report(benchmark::State& state) {
-  auto& p = shared_pool<Selection>();
+  auto& p = shared_pool<Selection, Clock>();
   for (auto _ : state) {
     auto l = p.acquire();
     benchmark::DoNotOptimize(l);
@@ -143,8 +145,9 @@ void floor_thread_local(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+template <class Clock>
 void coarse_clock_read(benchmark::State& state) {
-  kp::clock::steady c;
+  Clock c;
   for (auto _ : state) benchmark::DoNotOptimize(c.coarse_now());
   state.SetItemsProcessed(state.iterations());
 }
@@ -160,6 +163,7 @@ int main(int argc, char** argv) {
     b->UseRealTime();
   };
   add("round_robin/pick_report", pick_and_report<kp::selection::round_robin>);
+  add("round_robin/pick_report_ticking_clock", pick_and_report<kp::selection::round_robin, kp::clock::ticking>);
   add("round_robin/acquire_only", acquire_only<kp::selection::round_robin>);
   add("round_robin/acquire_only_all_available", acquire_only<kp::selection::round_robin, true>);
   add("weighted/pick_report", pick_and_report<kp::selection::weighted>);
@@ -169,7 +173,8 @@ int main(int argc, char** argv) {
   add("baseline_mutex", baseline_mutex);
   add("baseline_shared_atomic", baseline_shared_atomic);
   add("floor_thread_local", floor_thread_local);
-  add("coarse_clock_read", coarse_clock_read);
+  add("coarse_clock_read", coarse_clock_read<kp::clock::steady>);
+  add("coarse_clock_read_ticking", coarse_clock_read<kp::clock::ticking>);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

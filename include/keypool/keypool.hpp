@@ -4,6 +4,7 @@
 
 #include <keypool/clock/manual.hpp>
 #include <keypool/clock/steady.hpp>
+#include <keypool/clock/ticking.hpp>
 #include <keypool/core/error.hpp>
 #include <keypool/core/key.hpp>
 #include <keypool/core/lease.hpp>

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <map>
 #include <set>
@@ -466,6 +469,76 @@ TEST(Reload, BadListChangesNothing) {
   manual_pool small(keys(1), {.capacity = 2});
   EXPECT_THROW(small.reload(keys(3)), std::length_error);
   EXPECT_EQ(small.snapshot().keys.size(), 1u);
+}
+
+// ---- clocks ----------------------------------------------------------------------
+
+using ticker = kp::clock::detail::ticker;
+
+/// Waits (yielding, up to 10 s of steady time) for the ticker to be in the
+/// wanted state; a liveness check, not a timing assertion.
+template <class Pred>
+bool eventually(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!pred() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  return pred();
+}
+
+TEST(Clock, TickingReadsThePublishedSteadyTimeAndItAdvances) {
+  kp::clock::ticking c;
+  const auto before = kp::clock::steady{}.now();
+  ASSERT_NE(ticker::published_ms.load(), 0) << "a ticking clock exists, so the ticker must have published";
+  const auto first = c.coarse_now();
+  EXPECT_LE(first, kp::clock::steady{}.now());
+  EXPECT_GE(first, before - c.coarse_lag());
+  EXPECT_TRUE(eventually([&] { return c.coarse_now() > first; })) << "the ticker thread never refreshed the time";
+  EXPECT_NE(ticker::published_ms.load(), 0);
+}
+
+TEST(Clock, TickerStopsWithTheLastClockAndRestartsWithTheNext) {
+  {
+    kp::clock::ticking a;
+    kp::clock::ticking b = a;  // copies keep it running too
+    { kp::clock::ticking gone = b; }
+    EXPECT_NE(ticker::published_ms.load(), 0);
+  }
+  EXPECT_TRUE(eventually([] { return ticker::published_ms.load() == 0; })) << "ticker outlived its last clock";
+  kp::clock::ticking again;
+  EXPECT_NE(ticker::published_ms.load(), 0);
+  const auto first = again.coarse_now();
+  EXPECT_TRUE(eventually([&] { return again.coarse_now() > first; }));
+}
+
+TEST(Clock, TickingChildOfForkReadsTheKernelClock) {
+  kp::clock::ticking c;
+  ASSERT_NE(ticker::published_ms.load(), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // No ticker thread here: a frozen published time would stop the clock.
+    const bool fell_back = ticker::published_ms.load() == 0;
+    const auto lag = kp::clock::steady{}.now() - c.coarse_now();
+    ::_exit(fell_back && lag >= 0ms && lag <= c.coarse_lag() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child kept the parent's frozen ticker time";
+  EXPECT_NE(ticker::published_ms.load(), 0) << "the parent's ticker must keep running";
+}
+
+TEST(Clock, TickingPoolStampsLastUsed) {
+  using ticking_pool = kp::pool<groq>::with<kp::policy::clock<kp::clock::ticking>>;
+  ticking_pool p(keys(2));
+  auto l = *p.acquire();
+  p.report(l, kp::outcome::success());
+  p.report(*p.acquire(), kp::outcome::rate_limited());
+  const auto s = p.snapshot();
+  ASSERT_TRUE(s.keys[0].last_used.has_value());
+  EXPECT_LE(*s.keys[0].last_used, kp::clock::steady{}.now());
+  EXPECT_GE(*s.keys[0].last_used, kp::clock::steady{}.now() - 10s);
+  ASSERT_TRUE(s.keys[1].available_in.has_value());
+  EXPECT_GT(*s.keys[1].available_in, 59s);  // lockouts still run on the fine clock
+  EXPECT_EQ(p.acquire()->variable(), "GROQ_API_KEY_1");
 }
 
 // ---- keys: validation, redaction, fingerprint ----------------------------------

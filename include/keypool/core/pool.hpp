@@ -37,6 +37,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -483,15 +484,26 @@ class basic_pool {
   /// thread), so counters are bumped with a plain load+store; the overflow
   /// shard (shared == true) uses fetch_add and a lock for the strategy state.
   struct alignas(128) shard {
-    explicit shard(std::uint32_t capacity)
-        : counters(new std::atomic<std::uint64_t>[std::size_t{capacity} * counters_per_key]) {
-      for (std::size_t i = 0; i < std::size_t{capacity} * counters_per_key; ++i)
-        counters[i].store(0, std::memory_order_relaxed);
-    }
+    explicit shard(std::uint32_t capacity) : counters(allocate(std::size_t{capacity} * counters_per_key)) {}
     typename selection_type::thread_state ts{};
     bool shared = false;
     std::mutex mu;
-    std::unique_ptr<std::atomic<std::uint64_t>[]> counters;
+    /// On 128-byte blocks of its own, like the shard: written on every pick,
+    /// so no other thread's data may share a line at either end (glibc's
+    /// per-thread arenas usually keep two threads' arrays apart; other
+    /// allocators need not).
+    struct block_deleter {
+      void operator()(std::atomic<std::uint64_t>* p) const noexcept { ::operator delete[](p, std::align_val_t{128}); }
+    };
+    std::unique_ptr<std::atomic<std::uint64_t>[], block_deleter> counters;
+
+    static std::atomic<std::uint64_t>* allocate(std::size_t n) {
+      const std::size_t bytes = (n * sizeof(std::atomic<std::uint64_t>) + 127) / 128 * 128;
+      auto* p = static_cast<std::atomic<std::uint64_t>*>(::operator new[](bytes, std::align_val_t{128}));
+      for (std::size_t i = 0; i < bytes / sizeof(std::atomic<std::uint64_t>); ++i)
+        new (p + i) std::atomic<std::uint64_t>(0);
+      return p;
+    }
   };
 
   /// Reads each clock at most once per acquire, and only if needed: a locked
