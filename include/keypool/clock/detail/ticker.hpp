@@ -3,6 +3,8 @@
 /// thread that publishes steady_clock's time every millisecond while at least
 /// one ticking clock exists.
 
+#include <keypool/clock/steady.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -66,9 +68,8 @@ class ticker {
   }
 
   static void publish() noexcept {
-    const auto now = std::chrono::steady_clock::now().time_since_epoch();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
-    published_ms.store(ms == 0 ? 1 : ms, std::memory_order_relaxed);
+    const auto ms = steady{}.now().count();
+    published_ms.store(ms == 0 ? 1 : ms, std::memory_order_relaxed);  // 0 means "no ticker"
   }
 
   void run() {
