@@ -6,6 +6,8 @@
 //
 //   raw_rps, client_rps   requests per second of each side
 //   overhead_pct          (raw_rps / client_rps - 1) * 100; target <= 5
+//   raw_cpu_us,           CPU time of the client I/O thread (user + kernel)
+//   client_cpu_us         per request of each side (async benchmarks)
 //
 // BM_overhead_async/inflight:N/delay_us:D: N requests in flight on each
 //   side (the server answers after D µs), both driven by coroutines on the
@@ -13,6 +15,11 @@
 //   own), one keep-alive connection per in-flight request.
 //   With transport_only:1 the "client" side is transport::async_send of the
 //   pre-encoded request: the keep-alive transport's share of the overhead.
+//   With raw_json:1 the raw client does what an application writing it by
+//   hand would: builds each request body with Boost.JSON (base64 through
+//   OpenSSL's EVP_EncodeBlock) and parses each answer with boost::json::parse
+//   into text and usage; with raw_json:0 it replays pre-encoded bytes and
+//   never parses the body (the floor).
 // BM_overhead_blocking/delay_us:D: one request at a time from the benchmark thread:
 //   client.chat() (a hop to the transport's thread and back) against a
 //   synchronous Beast client on the benchmark thread (no hop).
@@ -27,6 +34,9 @@
 #include <keypool/providers/builtin.hpp>
 
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <time.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -41,6 +51,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -184,11 +197,49 @@ struct fixture {
   }();
 };
 
+/// The request body as an application would build it by hand with
+/// Boost.JSON, without keypool (OpenAI wire format, image as a data: URL).
+std::string hand_written_body(const wire::chat_request& r) {
+  namespace json = boost::json;
+  const auto& img = r.images.front();
+  std::string b64(4 * ((img.bytes.size() + 2) / 3), '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                  reinterpret_cast<const unsigned char*>(img.bytes.data()), static_cast<int>(img.bytes.size()));
+  json::object body{
+      {"model", r.model},
+      {"messages",
+       json::array{json::object{
+           {"role", "user"},
+           {"content", json::array{json::object{{"type", "text"}, {"text", r.prompt}},
+                                   json::object{{"type", "image_url"},
+                                                {"image_url", json::object{{"url", "data:" + img.mime_type +
+                                                                                       ";base64," + b64}}}}}}}}},
+      {"max_tokens", r.max_tokens}};
+  return json::serialize(body);
+}
+
+/// The answer as an application would read it by hand: text and usage.
+bool hand_written_decode(const std::string& body, wire::chat_response& out) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return false;
+  const auto* choices = v.get_object().if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty()) return false;
+  const auto* content = choices->get_array()[0].get_object().at("message").get_object().if_contains("content");
+  if (!content || !content->is_string()) return false;
+  out.text = std::string(content->get_string());
+  const auto& u = v.get_object().at("usage").get_object();
+  out.usage = {u.at("prompt_tokens").to_number<std::uint64_t>(), u.at("completion_tokens").to_number<std::uint64_t>()};
+  return true;
+}
+
 /// Raw Beast: `n` keep-alive connections served by coroutines on the
-/// fixture's client I/O thread (the one the transport runs on).
+/// fixture's client I/O thread (the one the transport runs on). With
+/// `json`, each request is encoded and each answer decoded by hand.
 class raw_async_client {
  public:
-  raw_async_client(fixture& f, int n) : proto_(f.raw_request), ioc_(f.io.ioc) {
+  raw_async_client(fixture& f, int n, bool json = false)
+      : proto_(f.raw_request), ioc_(f.io.ioc), json_(json), chat_(request()) {
     for (int i = 0; i < n; ++i) {
       conns_.push_back(std::make_unique<beast::tcp_stream>(ioc_));
       conns_.back()->connect(f.endpoint);
@@ -218,13 +269,18 @@ class raw_async_client {
           ioc_,
           [&, i]() -> asio::awaitable<void> {
             for (int j = 0; j < per; ++j) {
-              auto req = proto_;
+              auto req = json_ ? bhttp::request<bhttp::string_body>(proto_.base()) : proto_;
+              if (json_) {
+                req.body() = hand_written_body(chat_);
+                req.prepare_payload();
+              }
               boost::system::error_code ec;
               co_await bhttp::async_write(*conns_[i], req, asio::redirect_error(asio::use_awaitable, ec));
               bhttp::response<bhttp::string_body> res;
               if (!ec)
                 co_await bhttp::async_read(*conns_[i], bufs_[i], res, asio::redirect_error(asio::use_awaitable, ec));
-              if (ec || res.result_int() != 200) ++failures;
+              wire::chat_response answer;
+              if (ec || res.result_int() != 200 || (json_ && !hand_written_decode(res.body(), answer))) ++failures;
             }
             if (--left == 0) done.set_value();
           },
@@ -236,6 +292,8 @@ class raw_async_client {
  private:
   bhttp::request<bhttp::string_body> proto_;
   asio::io_context& ioc_;
+  bool json_;
+  wire::chat_request chat_;
   std::vector<std::unique_ptr<beast::tcp_stream>> conns_;
   std::vector<beast::flat_buffer> bufs_;
 };
@@ -293,29 +351,42 @@ void report(benchmark::State& state, double raw_s, double client_s, std::int64_t
   state.SetItemsProcessed(2 * requests_each);
 }
 
+/// CPU time a thread has used so far (user + kernel), in µs.
+double thread_cpu_us(std::thread& t) {
+  clockid_t id;
+  timespec ts{};
+  if (pthread_getcpuclockid(t.native_handle(), &id) != 0 || clock_gettime(id, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 void BM_overhead_async(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   constexpr int per = 8;
   fixture f(state.range(1));
-  raw_async_client raw(f, n);
+  raw_async_client raw(f, n, state.range(3) != 0);
   const bool transport_only = state.range(2) != 0;
   auto client_batch = [&](fixture& fx, int k, int p) {
     return transport_only ? transport_batch(fx, k, p) : ::client_batch(fx, k, p);
   };
   std::int64_t failures = raw.batch(1) + client_batch(f, n, 1);  // warm up: connect, pool
   failures = 0;
-  double raw_s = 0, client_s = 0;
+  double raw_s = 0, client_s = 0, raw_cpu = 0, client_cpu = 0;
   bool raw_first = true;
   for (auto _ : state) {
     for (int side = 0; side < 2; ++side) {
       const bool do_raw = (side == 0) == raw_first;
+      const double cpu0 = thread_cpu_us(f.io.thread);
       const auto t0 = clock_type::now();
       failures += do_raw ? raw.batch(per) : client_batch(f, n, per);
       (do_raw ? raw_s : client_s) += std::chrono::duration<double>(clock_type::now() - t0).count();
+      (do_raw ? raw_cpu : client_cpu) += thread_cpu_us(f.io.thread) - cpu0;
     }
     raw_first = !raw_first;
   }
-  report(state, raw_s, client_s, state.iterations() * n * per, failures);
+  const auto requests = state.iterations() * n * per;
+  report(state, raw_s, client_s, requests, failures);
+  state.counters["raw_cpu_us"] = raw_cpu / static_cast<double>(requests);
+  state.counters["client_cpu_us"] = client_cpu / static_cast<double>(requests);
 }
 
 void BM_overhead_blocking(benchmark::State& state) {
@@ -365,6 +436,20 @@ void BM_codec_round_trip(benchmark::State& state) {
   }
 }
 
+/// Encoding alone, by image size: a photo upload is hundreds of KiB, where
+/// base64 and copying the payload are nearly all of the cost.
+void BM_encode_image(benchmark::State& state) {
+  auto req = request();
+  req.images[0].bytes = std::string(static_cast<std::size_t>(state.range(0)), '\x5a');
+  wire::openai_chat::options o;
+  o.base_path = "/v1";
+  for (auto _ : state) {
+    auto enc = wire::openai_chat::encode(req, "test-fake-openai-bench-1", o);
+    benchmark::DoNotOptimize(enc);
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+
 /// What the spend accounting adds per successful chat: one record() (a short
 /// mutex, a map lookup by provider/key/model).
 void BM_spend_record(benchmark::State& state) {
@@ -385,16 +470,21 @@ void BM_spend_cap_check(benchmark::State& state) {
 }  // namespace
 
 // Arguments: requests in flight per side, the server's delay per answer in µs
-// (0: pure client cost; 2000: a very fast provider), and 1 to measure the
-// transport alone instead of the failover client (where the cost sits).
+// (0: pure client cost; 2000: a very fast provider), 1 to measure the
+// transport alone instead of the failover client (where the cost sits), and
+// 1 for a raw client that encodes and decodes JSON by hand.
 BENCHMARK(BM_overhead_async)
-    ->Args({1, 0, 0})
-    ->Args({8, 0, 0})
-    ->Args({1, 2000, 0})
-    ->Args({8, 2000, 0})
-    ->Args({1, 0, 1})
-    ->Args({8, 0, 1})
-    ->ArgNames({"inflight", "delay_us", "transport_only"})
+    ->Args({1, 0, 0, 0})
+    ->Args({8, 0, 0, 0})
+    ->Args({1, 2000, 0, 0})
+    ->Args({8, 2000, 0, 0})
+    ->Args({1, 0, 0, 1})
+    ->Args({8, 0, 0, 1})
+    ->Args({1, 2000, 0, 1})
+    ->Args({8, 2000, 0, 1})
+    ->Args({1, 0, 1, 0})
+    ->Args({8, 0, 1, 0})
+    ->ArgNames({"inflight", "delay_us", "transport_only", "raw_json"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
@@ -406,5 +496,6 @@ BENCHMARK(BM_overhead_blocking)
     ->Unit(benchmark::kMicrosecond)
     ->MinTime(2.0);
 BENCHMARK(BM_codec_round_trip)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_encode_image)->Arg(1024)->Arg(512 * 1024)->ArgNames({"image_bytes"})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_spend_record);
 BENCHMARK(BM_spend_cap_check);

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
@@ -405,6 +407,34 @@ TEST(Transport, CallbackFutureAndCoroutineOnAnExternalIoContext) {
   auto r = fut.get();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "\"/fut\"");
+}
+
+/// The blocking calls refuse to run on the transport's own strand; the check
+/// must recognise that strand whichever executor the transport was given.
+TEST(Transport, KnowsWhenItRunsOnItsOwnStrand) {
+  boost::asio::io_context ioc;
+  boost::asio::thread_pool pool(1);
+  http::transport on_ioc(ioc.get_executor(), fast_options());
+  http::transport on_pool(pool.get_executor(), fast_options());
+  EXPECT_FALSE(on_ioc.running_in_this_thread());
+  EXPECT_FALSE(on_pool.running_in_this_thread());
+  std::promise<bool> ioc_inside, pool_inside, other_strand;
+  boost::asio::post(on_ioc.get_executor(), [&] {
+    ioc_inside.set_value(on_ioc.running_in_this_thread());
+    other_strand.set_value(on_pool.running_in_this_thread());
+  });
+  boost::asio::post(on_pool.get_executor(), [&] { pool_inside.set_value(on_pool.running_in_this_thread()); });
+  ioc.run();
+  EXPECT_TRUE(ioc_inside.get_future().get());
+  EXPECT_TRUE(pool_inside.get_future().get());
+  EXPECT_FALSE(other_strand.get_future().get());
+  // And the blocking send says so instead of waiting on itself.
+  std::promise<http::result<http::response>> nested;
+  boost::asio::post(on_pool.get_executor(), [&] { nested.set_value(on_pool.send(verb::get, "http://127.0.0.1:1/")); });
+  auto r = nested.get_future().get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::internal);
+  pool.join();
 }
 
 // ---------------------------------------------------------------- wire round trips

@@ -193,6 +193,61 @@ TEST(OpenAiChat, ImageForms) {
   EXPECT_EQ(b.at("messages").at(1).at("content").as_string(), "describe <img src=\"data:image/jpeg;base64,/9j/\" />");
 }
 
+/// The encoders build their JSON in a stack buffer that spills to the heap:
+/// a payload far larger than the buffer (and text that needs escaping) must
+/// come out whole and the same every time, in all three formats.
+TEST(Encoders, LargeImagesAndEscapedTextSurviveTheScratchBuffer) {
+  wire::chat_request r;
+  r.model = "m";
+  r.prompt = "say \"hi\"\n\ttab \x01 caf\xC3\xA9 \xF0\x9F\x98\x80 \\";
+  r.system = std::string(5000, 's');  // alone larger than the stack part
+  std::string bytes;
+  for (int i = 0; i < 100 * 1024; ++i) bytes.push_back(static_cast<char>(i * 7));
+  r.images.push_back({bytes, "image/png"});
+  r.images.push_back({bytes.substr(0, 5), "image/webp"});
+  const auto b64 = wire::base64::encode(bytes);
+
+  const auto oa_body = wire::openai_chat::encode(r, fake_key).value().body;
+  EXPECT_EQ(wire::openai_chat::encode(r, fake_key).value().body, oa_body);
+  const auto oa = json::parse(oa_body).as_object();
+  EXPECT_EQ(oa.at("messages").at(0).at("content").as_string(), r.system);
+  EXPECT_EQ(oa.at("messages").at(1).at("content").at(0).at("text").as_string(), r.prompt);
+  EXPECT_EQ(oa.at("messages").at(1).at("content").at(1).at("image_url").at("url").as_string(),
+            "data:image/png;base64," + b64);
+  EXPECT_EQ(oa.at("messages").at(1).at("content").at(2).at("image_url").at("url").as_string(),
+            "data:image/webp;base64," + wire::base64::encode(bytes.substr(0, 5)));
+
+  const auto an_body = wire::anthropic_messages::encode(r, fake_key).value().body;
+  EXPECT_EQ(wire::anthropic_messages::encode(r, fake_key).value().body, an_body);
+  const auto an = json::parse(an_body).as_object();
+  EXPECT_EQ(an.at("system").as_string(), r.system);
+  EXPECT_EQ(an.at("messages").at(0).at("content").at(0).at("source").at("data").as_string(), b64);
+  EXPECT_EQ(an.at("messages").at(0).at("content").at(2).at("text").as_string(), r.prompt);
+
+  const auto ge_body = wire::gemini_generate_content::encode(r, fake_key).value().body;
+  EXPECT_EQ(wire::gemini_generate_content::encode(r, fake_key).value().body, ge_body);
+  const auto ge = json::parse(ge_body).as_object();
+  EXPECT_EQ(ge.at("systemInstruction").at("parts").at(0).at("text").as_string(), r.system);
+  EXPECT_EQ(ge.at("contents").at(0).at("parts").at(0).at("text").as_string(), r.prompt);
+  EXPECT_EQ(ge.at("contents").at(0).at("parts").at(1).at("inlineData").at("data").as_string(), b64);
+  EXPECT_EQ(ge.at("generationConfig").at("maxOutputTokens").as_int64(), 1024);
+}
+
+/// Decoding parses into a stack buffer too: a large answer must come back
+/// whole, and each decode must be independent of the previous one.
+TEST(Decoders, LargeAnswersSurviveTheScratchBuffer) {
+  const std::string text(20000, 'x');
+  const auto body = R"({"model":"m-1","choices":[{"message":{"content":")" + text +
+                    R"("},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":4}})";
+  for (int i = 0; i < 2; ++i) {
+    auto d = wire::openai_chat::decode(body).value();
+    EXPECT_EQ(d.text, text);
+    EXPECT_EQ(d.model, "m-1");
+    EXPECT_EQ(d.finish_reason, "length");
+    EXPECT_EQ(d.usage, (wire::usage{3, 4}));
+  }
+}
+
 TEST(Encoders, RejectBadRequests) {
   auto r = request_with_image();
   r.images[0].mime_type = "image/png\"}";

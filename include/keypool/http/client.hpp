@@ -285,7 +285,7 @@ class client {
 
   /// Blocking async_chat_stream.
   chat_outcome chat_stream(wire::chat_request req, text_sink on_text) {
-    if (transport_.get_executor().running_in_this_thread())
+    if (transport_.running_in_this_thread())
       return fail(failover_errc::invalid_request,
                   "chat_stream() called from the transport's own executor; use async_chat_stream");
     return async_chat_stream(std::move(req), std::move(on_text), boost::asio::use_future).get();
@@ -293,7 +293,7 @@ class client {
 
   /// Blocks until done. Not from a thread running the transport's executor.
   chat_outcome chat(wire::chat_request req) {
-    if (transport_.get_executor().running_in_this_thread())
+    if (transport_.running_in_this_thread())
       return fail(failover_errc::invalid_request, "chat() called from the transport's own executor; use async_chat");
     return async_chat(std::move(req), boost::asio::use_future).get();
   }
@@ -325,6 +325,7 @@ class client {
   void clear_unavailable_models() {
     std::lock_guard lock(mu_);
     gone_.clear();
+    gone_size_.store(0, std::memory_order_release);
   }
 
  private:
@@ -346,27 +347,31 @@ class client {
     return fail(c, std::move(msg), none);
   }
 
-  static std::string account_of(const keypool::lease& l) {
-    return std::string(l.account().empty() ? l.variable() : l.account());
+  static std::string_view account_of(const keypool::lease& l) noexcept {
+    return l.account().empty() ? l.variable() : l.account();
   }
 
-  bool model_gone(const std::string& provider, const std::string& account, const std::string& model) {
+  bool model_gone(std::string_view provider, std::string_view account, std::string_view model) {
+    // The common case, nothing remembered: no lock, no lookup.
+    if (gone_size_.load(std::memory_order_acquire) == 0) return false;
     std::lock_guard lock(mu_);
-    const auto it = gone_.find({provider, account, model});
+    const auto it = gone_.find(std::tuple{provider, account, model});
     if (it == gone_.end()) return false;
     if (clock::now() < it->second) return true;
     gone_.erase(it);
+    gone_size_.store(gone_.size(), std::memory_order_release);
     return false;
   }
 
-  void remember_gone(const std::string& provider, const std::string& account, const std::string& model) {
+  void remember_gone(std::string_view provider, std::string_view account, std::string_view model) {
     std::lock_guard lock(mu_);
-    gone_[{provider, account, model}] = clock::now() + opts_.model_unavailable_ttl;
+    gone_[gone_key{provider, account, model}] = clock::now() + opts_.model_unavailable_ttl;
+    gone_size_.store(gone_.size(), std::memory_order_release);
   }
 
   /// The first model of route `p`, from `from`, not remembered as gone for
   /// this account; routes_[p].models.size() when none is left.
-  std::size_t next_model(std::size_t p, std::size_t from, const std::string& account) {
+  std::size_t next_model(std::size_t p, std::size_t from, std::string_view account) {
     const auto& r = routes_[p];
     while (from < r.models.size() && model_gone(r.provider.id, account, r.models[from])) ++from;
     return from;
@@ -376,7 +381,14 @@ class client {
   boost::asio::awaitable<void> run_and_complete(wire::chat_request req, text_sink sink, Handler handler) {
     std::optional<chat_outcome> out;
     try {
-      out.emplace(co_await run(std::move(req), std::move(sink)));
+      std::vector<skipped_provider> skipped;
+      out.emplace(co_await run_attempts(std::move(req), std::move(sink), skipped));
+      if (!skipped.empty()) {
+        if (*out)
+          (*out)->skipped = std::move(skipped);
+        else
+          out->error().skipped = std::move(skipped);
+      }
     } catch (const std::exception& e) {
       out.emplace(fail(failover_errc::invalid_request, std::string("internal error: ") + e.what()));
     }
@@ -412,18 +424,6 @@ class client {
     std::string out;
     for (const auto& s : skipped) out += (out.empty() ? "" : ". ") + s.reason;
     return out;
-  }
-
-  boost::asio::awaitable<chat_outcome> run(wire::chat_request req, text_sink sink) {
-    std::vector<skipped_provider> skipped;
-    auto out = co_await run_attempts(std::move(req), std::move(sink), skipped);
-    if (!skipped.empty()) {
-      if (out)
-        out->skipped = std::move(skipped);
-      else
-        out.error().skipped = std::move(skipped);
-    }
-    co_return out;
   }
 
   boost::asio::awaitable<chat_outcome> run_attempts(wire::chat_request req, text_sink sink,
@@ -476,7 +476,7 @@ class client {
       chain_lease cl = std::move(*acquired);
       const std::size_t p = cl.index;
       const route& rt = routes_[p];
-      const std::string account = account_of(cl.lease);
+      const std::string_view account = account_of(cl.lease);  // the lease outlives its uses
       std::size_t m = next_model(p, 0, account);
       bool next_provider = false;
       // One lease may serve several models (model_unavailable keeps the key);
@@ -517,7 +517,7 @@ class client {
           };
         }
         const auto start = clock::now();
-        auto resp = co_await transport_.async_send(std::move(hreq), boost::asio::use_awaitable);
+        auto resp = co_await transport_.co_send(std::move(hreq));  // this coroutine runs on its strand
         attempt a{rt.provider.id,
                   r.model,
                   std::string(cl.lease.variable()),
@@ -628,8 +628,9 @@ class client {
   std::vector<url> bases_;
   failover_options opts_;
   std::mutex mu_;
-  std::map<gone_key, clock::time_point> gone_;
-  std::vector<spend_ledger::provider_handle> accounts_;  ///< per route, into opts_.spend
+  std::map<gone_key, clock::time_point, std::less<>> gone_;  ///< looked up by string_view tuples
+  std::atomic<std::size_t> gone_size_{0};                    ///< gone_.size(), read without mu_
+  std::vector<spend_ledger::provider_handle> accounts_;      ///< per route, into opts_.spend
   std::atomic<std::uint64_t> completed_{0};
   std::atomic<bool> has_hook_{false};
   std::mutex hook_mu_;  ///< guards hook_

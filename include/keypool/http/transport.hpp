@@ -28,6 +28,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/assert.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -118,15 +119,32 @@ using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 using ::keypool::detail::unexpected;
 
+/// The transport's strand, as the executor its I/O objects and coroutines
+/// use. Over an io_context's own executor the strand is 24 bytes and fits in
+/// any_io_executor's small buffer; a strand over any_io_executor does not,
+/// and Asio allocates it anew on every prefer() it makes per operation
+/// (about 45 allocations per request).
+inline asio::any_io_executor make_io_strand(const asio::any_io_executor& ex) {
+  if (const auto* ioc = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*ioc);
+  return asio::make_strand(ex);
+}
+
+inline bool running_in(const asio::any_io_executor& strand) noexcept {
+  if (const auto* s = strand.target<asio::strand<asio::io_context::executor_type>>())
+    return s->running_in_this_thread();
+  if (const auto* s = strand.target<asio::strand<asio::any_io_executor>>()) return s->running_in_this_thread();
+  return false;
+}
+
 struct transport_state {
   transport_state(const asio::any_io_executor& ex, transport_options o)
-      : strand(asio::make_strand(ex)),
+      : strand(make_io_strand(ex)),
         opts(std::move(o)),
         pool(opts.pool),
         tls(make_tls_context(opts.tls)),
         proxy(opts.proxy ? *opts.proxy
                          : (opts.proxy_from_environment ? proxy_options::from_environment() : proxy_options{})) {}
-  asio::strand<asio::any_io_executor> strand;
+  asio::any_io_executor strand;  ///< a strand (make_io_strand)
   transport_options opts;
   connection_pool pool;
   std::shared_ptr<ssl::context> tls;
@@ -177,7 +195,7 @@ inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<t
                                    (total_bound ? " passed the total deadline of " + ms(o.total_timeout)
                                                 : " took longer than the connect timeout of " + ms(o.connect_timeout)));
   };
-  const asio::any_io_executor ex(s->strand);
+  const asio::any_io_executor& ex = s->strand;
 
   auto rr = std::make_shared<resolve_race>(ex);
   rr->timer.expires_at(deadline);
@@ -395,16 +413,20 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
   }
 }
 
+/// run(), with an exception (out of memory) turned into errc::internal.
+inline asio::awaitable<result<response>> run_guarded(std::shared_ptr<transport_state> s, request req) {
+  try {
+    co_return co_await run(std::move(s), std::move(req));
+  } catch (const std::exception& e) {
+    co_return fail(errc::internal, e.what());
+  }
+}
+
 template <class Handler>
 asio::awaitable<void> run_and_complete(std::shared_ptr<transport_state> s, request req, Handler handler) {
-  std::optional<result<response>> out;
-  try {
-    out.emplace(co_await run(s, std::move(req)));
-  } catch (const std::exception& e) {
-    out.emplace(fail(errc::internal, e.what()));
-  }
+  auto out = co_await run_guarded(s, std::move(req));
   auto ex = asio::get_associated_executor(handler, s->strand);
-  asio::dispatch(ex, [h = std::move(handler), r = std::move(*out)]() mutable { std::move(h)(std::move(r)); });
+  asio::dispatch(ex, [h = std::move(handler), r = std::move(out)]() mutable { std::move(h)(std::move(r)); });
 }
 
 /// The I/O thread of a transport constructed without an executor: an
@@ -428,7 +450,8 @@ struct owned_io {
 
 class transport {
  public:
-  using executor_type = boost::asio::strand<boost::asio::any_io_executor>;
+  /// A strand of the executor given at construction.
+  using executor_type = boost::asio::any_io_executor;
   /// Completion signature of async_send.
   using signature = void(result<response>);
 
@@ -466,10 +489,19 @@ class transport {
         token, state_, std::move(req));
   }
 
+  /// The request as an awaitable for a coroutine that already runs on
+  /// get_executor(), as the failover client's do: no co_spawn of its own and
+  /// no hop to the strand and back (async_send with use_awaitable costs
+  /// both). Same result as async_send.
+  boost::asio::awaitable<result<response>> co_send(request req) {
+    BOOST_ASSERT(running_in_this_thread());
+    return detail::run_guarded(state_, std::move(req));
+  }
+
   /// Blocks until the response or an error. Must not be called from a thread
   /// running this transport's executor (it would wait on itself).
   result<response> send(request req) {
-    if (state_->strand.running_in_this_thread())
+    if (running_in_this_thread())
       return detail::fail(errc::internal, "send() called from the transport's own executor; use async_send");
     return async_send(std::move(req), boost::asio::use_future).get();
   }
@@ -484,6 +516,9 @@ class transport {
   pool_stats stats() const { return state_->pool.stats(); }
   const transport_options& options() const noexcept { return state_->opts; }
   executor_type get_executor() const noexcept { return state_->strand; }
+  /// True on a thread that is running the transport's strand (where the
+  /// blocking calls must not be made).
+  bool running_in_this_thread() const noexcept { return detail::running_in(state_->strand); }
   /// Closes idle keep-alive connections.
   void close_idle() { state_->pool.close_idle(); }
 

@@ -27,18 +27,22 @@ struct anthropic_messages {
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
     if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
     namespace json = boost::json;
-    json::array content;
+    detail::scratch<> arena;  // the whole tree in one stack buffer (base64 beyond it)
+    const json::storage_ptr sp = arena.get();
+    json::array content(sp);
     for (const auto& img : r.images) {
-      std::string data;
+      json::string data(sp);
       base64::encode_to(data, img.bytes);
-      content.push_back(json::object{
-          {"type", "image"},
-          {"source", json::object{{"type", "base64"}, {"media_type", img.mime_type}, {"data", std::move(data)}}}});
+      content.push_back(json::object(
+          {{"type", "image"},
+           {"source",
+            json::object({{"type", "base64"}, {"media_type", img.mime_type}, {"data", std::move(data)}}, sp)}},
+          sp));
     }
-    content.push_back(json::object{{"type", "text"}, {"text", r.prompt}});
-    json::object body{{"model", r.model},
-                      {"max_tokens", r.max_tokens},
-                      {"messages", json::array{json::object{{"role", "user"}, {"content", std::move(content)}}}}};
+    content.push_back(json::object({{"type", "text"}, {"text", r.prompt}}, sp));
+    json::array messages(sp);
+    messages.push_back(json::object({{"role", "user"}, {"content", std::move(content)}}, sp));
+    json::object body({{"model", r.model}, {"max_tokens", r.max_tokens}, {"messages", std::move(messages)}}, sp);
     if (!r.system.empty()) body["system"] = r.system;
     if (r.temperature) body["temperature"] = *r.temperature;
     if (o.stream) body["stream"] = true;
@@ -47,7 +51,7 @@ struct anthropic_messages {
     out.headers = {{"Content-Type", "application/json", false},
                    {"x-api-key", std::string(secret), true},
                    {"anthropic-version", o.version, false}};
-    out.body = json::serialize(body);
+    out.body = detail::serialize(json::value(std::move(body), sp), detail::size_hint(r));
     return out;
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
@@ -68,7 +72,8 @@ struct anthropic_messages {
    public:
     template <class OnText>
     std::optional<decode_error> on_event(const sse_event& e, OnText& on_text) {
-      auto parsed = detail::parse(e.data, name);
+      detail::scratch<> arena;  // the event's tree, freed as one
+      auto parsed = detail::parse(e.data, name, arena.get());
       if (!parsed) return parsed.error();
       const auto* root = parsed->if_object();
       if (!root)
@@ -119,7 +124,8 @@ struct anthropic_messages {
  private:
   static decode_result decode_impl(std::string_view body) {
     using detail::decode_fail;
-    auto parsed = detail::parse(body, name);
+    detail::scratch<> arena;  // the answer's tree, freed as one
+    auto parsed = detail::parse(body, name, arena.get());
     if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
     const auto* root = parsed->if_object();
     if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");

@@ -44,24 +44,30 @@ struct gemini_generate_content {
           {encode_errc::invalid_model, std::string(name) + ": model '" + detail::clip(r.model, 60) +
                                            "' has characters not allowed in a model name"}};
     namespace json = boost::json;
-    json::array parts;
-    parts.push_back(json::object{{"text", r.prompt}});
+    detail::scratch<> arena;  // the whole tree in one stack buffer (base64 beyond it)
+    const json::storage_ptr sp = arena.get();
+    json::array parts(sp);
+    parts.push_back(json::object({{"text", r.prompt}}, sp));
     for (const auto& img : r.images) {
-      std::string data;
+      json::string data(sp);
       base64::encode_to(data, img.bytes);
-      parts.push_back(
-          json::object{{"inlineData", json::object{{"mimeType", img.mime_type}, {"data", std::move(data)}}}});
+      parts.push_back(json::object(
+          {{"inlineData", json::object({{"mimeType", img.mime_type}, {"data", std::move(data)}}, sp)}}, sp));
     }
-    json::object config{{"maxOutputTokens", r.max_tokens}};
+    json::object config({{"maxOutputTokens", r.max_tokens}}, sp);
     if (r.temperature) config["temperature"] = *r.temperature;
-    json::object body{{"contents", json::array{json::object{{"role", "user"}, {"parts", std::move(parts)}}}},
-                      {"generationConfig", std::move(config)}};
-    if (!r.system.empty())
-      body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", r.system}}}}};
+    json::array contents(sp);
+    contents.push_back(json::object({{"role", "user"}, {"parts", std::move(parts)}}, sp));
+    json::object body({{"contents", std::move(contents)}, {"generationConfig", std::move(config)}}, sp);
+    if (!r.system.empty()) {
+      json::array sys_parts(sp);
+      sys_parts.push_back(json::object({{"text", r.system}}, sp));
+      body["systemInstruction"] = json::object({{"parts", std::move(sys_parts)}}, sp);
+    }
     encoded_request out;
     out.path = http::join_path(o.base_path, ep);
     out.headers = {{"Content-Type", "application/json", false}, {"x-goog-api-key", std::string(secret), true}};
-    out.body = json::serialize(body);
+    out.body = detail::serialize(json::value(std::move(body), sp), detail::size_hint(r));
     return out;
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
@@ -82,7 +88,8 @@ struct gemini_generate_content {
    public:
     template <class OnText>
     std::optional<decode_error> on_event(const sse_event& e, OnText& on_text) {
-      auto parsed = detail::parse(e.data, name);
+      detail::scratch<> arena;  // the event's tree, freed as one
+      auto parsed = detail::parse(e.data, name, arena.get());
       if (!parsed) return parsed.error();
       const auto* root = parsed->if_object();
       if (!root)
@@ -146,7 +153,8 @@ struct gemini_generate_content {
 
   static decode_result decode_impl(std::string_view body) {
     using detail::decode_fail;
-    auto parsed = detail::parse(body, name);
+    detail::scratch<> arena;  // the answer's tree, freed as one
+    auto parsed = detail::parse(body, name, arena.get());
     if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
     const auto* root = parsed->if_object();
     if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");

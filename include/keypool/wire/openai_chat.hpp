@@ -46,48 +46,50 @@ struct openai_chat {
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
     if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
     namespace json = boost::json;
-    json::array messages;
-    if (!r.system.empty()) messages.push_back(json::object{{"role", "system"}, {"content", r.system}});
-    json::object user{{"role", "user"}};
-    auto data_url = [](const image& img, bool prefix) {
-      std::string s;
-      if (prefix) s = "data:" + img.mime_type + ";base64,";
-      s.reserve(s.size() + base64::encoded_size(img.bytes.size()));
+    detail::scratch<> arena;  // the whole tree in one stack buffer (base64 beyond it)
+    const json::storage_ptr sp = arena.get();
+    json::array messages(sp);
+    if (!r.system.empty()) messages.push_back(json::object({{"role", "system"}, {"content", r.system}}, sp));
+    json::object user({{"role", "user"}}, sp);
+    auto data_url = [&sp](const image& img, bool prefix) {
+      json::string s(sp);
+      s.reserve((prefix ? img.mime_type.size() + 13 : 0) + base64::encoded_size(img.bytes.size()));
+      if (prefix) s.append("data:").append(img.mime_type).append(";base64,");
       base64::encode_to(s, img.bytes);
       return s;
     };
     if (r.images.empty()) {
       user["content"] = r.prompt;
     } else if (o.images == image_form::inline_img_tag) {
-      std::string content = r.prompt;
-      for (const auto& img : r.images) content += " <img src=\"" + data_url(img, true) + "\" />";
+      json::string content(r.prompt, sp);
+      for (const auto& img : r.images) content.append(" <img src=\"").append(data_url(img, true)).append("\" />");
       user["content"] = std::move(content);
     } else {
-      json::array parts;
-      parts.push_back(json::object{{"type", "text"}, {"text", r.prompt}});
+      json::array parts(sp);
+      parts.push_back(json::object({{"type", "text"}, {"text", r.prompt}}, sp));
       for (const auto& img : r.images) {
-        json::object part{{"type", "image_url"}};
+        json::object part({{"type", "image_url"}}, sp);
         if (o.images == image_form::data_url_string)
           part["image_url"] = data_url(img, true);
         else
-          part["image_url"] = json::object{{"url", data_url(img, o.images == image_form::data_url_object)}};
+          part["image_url"] = json::object({{"url", data_url(img, o.images == image_form::data_url_object)}}, sp);
         parts.push_back(std::move(part));
       }
       user["content"] = std::move(parts);
     }
     messages.push_back(std::move(user));
-    json::object body{{"model", r.model}, {"messages", std::move(messages)}};
+    json::object body({{"model", r.model}, {"messages", std::move(messages)}}, sp);
     body[o.max_tokens_field] = r.max_tokens;
     if (r.temperature) body["temperature"] = *r.temperature;
     if (o.stream) {
       body["stream"] = true;
-      if (o.stream_include_usage) body["stream_options"] = json::object{{"include_usage", true}};
+      if (o.stream_include_usage) body["stream_options"] = json::object({{"include_usage", true}}, sp);
     }
     encoded_request out;
     out.path = http::join_path(o.base_path, endpoint);
     out.headers = {{"Content-Type", "application/json", false},
                    {"Authorization", "Bearer " + std::string(secret), true}};
-    out.body = json::serialize(body);
+    out.body = detail::serialize(json::value(std::move(body), sp), detail::size_hint(r));
     return out;
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
@@ -111,7 +113,8 @@ struct openai_chat {
         done_ = true;
         return std::nullopt;
       }
-      auto parsed = detail::parse(e.data, name);
+      detail::scratch<> arena;  // the event's tree, freed as one
+      auto parsed = detail::parse(e.data, name, arena.get());
       if (!parsed) return parsed.error();
       const auto* root = parsed->if_object();
       if (!root)
@@ -158,7 +161,8 @@ struct openai_chat {
  private:
   static decode_result decode_impl(std::string_view body) {
     using detail::decode_fail;
-    auto parsed = detail::parse(body, name);
+    detail::scratch<> arena;  // the answer's tree, freed as one
+    auto parsed = detail::parse(body, name, arena.get());
     if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
     const auto* root = parsed->if_object();
     if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");

@@ -3,7 +3,9 @@
 
 #include <keypool/wire/request.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
@@ -21,12 +23,59 @@ inline unexpected<decode_error> decode_fail(std::string_view format, decode_errc
   return {{code, std::string(format) + ": " + std::move(msg)}};
 }
 
-/// Parses a whole body, telling a cut-off document from a malformed one.
-inline ::keypool::detail::expected<json::value, decode_error> parse(std::string_view body, std::string_view format) {
+/// Where a codec builds or parses one document: the first `N` bytes on the
+/// caller's stack, then heap blocks, all released together when it goes (a
+/// JSON tree is a few dozen small allocations otherwise). Values made in it
+/// must not outlive it.
+template <std::size_t N = 4096>
+class scratch {
+ public:
+  scratch() noexcept : mr_(buf_, N) {}
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+  json::storage_ptr get() noexcept { return json::storage_ptr(&mr_); }
+
+ private:
+  alignas(std::max_align_t) unsigned char buf_[N];
+  json::monotonic_resource mr_;
+};
+
+/// Serializes `v` into a string reserved for `size_hint` bytes (the codecs
+/// know the base64 payload's size), growing only if the hint was short.
+inline std::string serialize(const json::value& v, std::size_t size_hint) {
+  // Kept per thread: its nesting stack is allocated once, not per document.
+  thread_local json::serializer sr;
+  sr.reset(&v);
+  std::string out;
+  out.resize(size_hint < 64 ? 64 : size_hint);
+  std::size_t used = 0;
+  while (!sr.done()) {
+    if (used == out.size()) out.resize(out.size() * 2);
+    used += sr.read(out.data() + used, out.size() - used).size();
+  }
+  out.resize(used);
+  return out;
+}
+
+/// About the size of `r` encoded: its texts and base64 images plus room for
+/// the JSON around them.
+inline std::size_t size_hint(const chat_request& r) noexcept {
+  std::size_t n = 512 + r.model.size() + r.system.size() + r.prompt.size() + r.prompt.size() / 8;
+  for (const auto& img : r.images) n += 64 + img.mime_type.size() + (img.bytes.size() + 2) / 3 * 4;
+  return n;
+}
+
+/// Parses a whole body, telling a cut-off document from a malformed one. The
+/// value lives in `sp` (default: the heap); the parser's own stack starts on
+/// this function's.
+inline ::keypool::detail::expected<json::value, decode_error> parse(std::string_view body, std::string_view format,
+                                                                    json::storage_ptr sp = {}) {
   std::size_t ws = 0;
   while (ws < body.size() && (body[ws] == ' ' || body[ws] == '\n' || body[ws] == '\r' || body[ws] == '\t')) ++ws;
   if (ws == body.size()) return decode_fail(format, decode_errc::empty_body, "empty response body");
-  json::stream_parser p;
+  unsigned char temp[1024];
+  json::stream_parser p(json::storage_ptr(), json::parse_options(), temp);
+  p.reset(std::move(sp));
   boost::system::error_code ec;
   const std::size_t n = p.write(body.data(), body.size(), ec);
   if (!ec) p.finish(ec);
