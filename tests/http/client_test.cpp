@@ -186,6 +186,12 @@ TEST(Client, UnavailableModelFallsBackToTheNextModelWithTheSameKey) {
   EXPECT_EQ(third->attempts.size(), 1u);
   EXPECT_EQ(third->attempts[0].model, "current-vision");
   EXPECT_EQ(gp.snapshot().available(), 2u);
+  // Forgotten on request: the next key tries the retired model first again.
+  c.clear_unavailable_models();
+  auto fourth = c.chat(vision());
+  ASSERT_TRUE(fourth);
+  ASSERT_EQ(fourth->attempts.size(), 2u);
+  EXPECT_EQ(fourth->attempts[0].model, "retired-vision");
 }
 
 TEST(Client, AllKeysInvalidGivesTheStructuredError) {

@@ -330,6 +330,17 @@ class client {
 
  private:
   using gone_key = std::tuple<std::string, std::string, std::string>;  // provider, account-or-variable, model
+  using gone_view = std::tuple<std::string_view, std::string_view, std::string_view>;
+  /// Orders keys and views alike, so a lookup needs no strings built.
+  struct gone_less {
+    using is_transparent = void;
+    static gone_view view(const gone_key& k) noexcept { return {std::get<0>(k), std::get<1>(k), std::get<2>(k)}; }
+    static const gone_view& view(const gone_view& v) noexcept { return v; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return view(a) < view(b);
+    }
+  };
 
   struct hook_state {
     statistics_hook fn;
@@ -355,7 +366,7 @@ class client {
     // The common case, nothing remembered: no lock, no lookup.
     if (gone_size_.load(std::memory_order_acquire) == 0) return false;
     std::lock_guard lock(mu_);
-    const auto it = gone_.find(std::tuple{provider, account, model});
+    const auto it = gone_.find(gone_view{provider, account, model});
     if (it == gone_.end()) return false;
     if (clock::now() < it->second) return true;
     gone_.erase(it);
@@ -628,9 +639,9 @@ class client {
   std::vector<url> bases_;
   failover_options opts_;
   std::mutex mu_;
-  std::map<gone_key, clock::time_point, std::less<>> gone_;  ///< looked up by string_view tuples
-  std::atomic<std::size_t> gone_size_{0};                    ///< gone_.size(), read without mu_
-  std::vector<spend_ledger::provider_handle> accounts_;      ///< per route, into opts_.spend
+  std::map<gone_key, clock::time_point, gone_less> gone_;  ///< looked up by gone_view
+  std::atomic<std::size_t> gone_size_{0};                  ///< gone_.size(), read without mu_
+  std::vector<spend_ledger::provider_handle> accounts_;    ///< per route, into opts_.spend
   std::atomic<std::uint64_t> completed_{0};
   std::atomic<bool> has_hook_{false};
   std::mutex hook_mu_;  ///< guards hook_
