@@ -1,15 +1,16 @@
 #pragma once
 /// Shared, non-throwing JSON helpers for the codecs.
 
+#include <keypool/wire/base64.hpp>
 #include <keypool/wire/request.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
 #include <cmath>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,7 +62,7 @@ inline std::string serialize(const json::value& v, std::size_t size_hint) {
 /// the JSON around them.
 inline std::size_t size_hint(const chat_request& r) noexcept {
   std::size_t n = 512 + r.model.size() + r.system.size() + r.prompt.size() + r.prompt.size() / 8;
-  for (const auto& img : r.images) n += 64 + img.mime_type.size() + (img.bytes.size() + 2) / 3 * 4;
+  for (const auto& img : r.images) n += 64 + img.mime_type.size() + base64::encoded_size(img.bytes.size());
   return n;
 }
 
