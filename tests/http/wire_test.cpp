@@ -5,12 +5,16 @@
 #include <keypool/http/url.hpp>
 #include <keypool/wire/anthropic_messages.hpp>
 #include <keypool/wire/base64.hpp>
+#include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/sse.hpp>
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cmath>
 
 namespace {
 
@@ -193,14 +197,60 @@ TEST(OpenAiChat, ImageForms) {
   EXPECT_EQ(b.at("messages").at(1).at("content").as_string(), "describe <img src=\"data:image/jpeg;base64,/9j/\" />");
 }
 
-/// The encoders build their JSON in a stack buffer that spills to the heap:
-/// a payload far larger than the buffer (and text that needs escaping) must
-/// come out whole and the same every time, in all three formats.
-TEST(Encoders, LargeImagesAndEscapedTextSurviveTheScratchBuffer) {
+/// Every byte, alone and between others, comes out of the writer exactly as
+/// Boost.JSON's serializer writes it (the encoders' text did not change when
+/// they stopped building a tree).
+TEST(JsonWriter, EscapesEveryByteAsBoostJsonDoes) {
+  for (int c = 0; c < 256; ++c) {
+    const std::string s = std::string("a") + static_cast<char>(c) + "b" + static_cast<char>(c);
+    std::string out;
+    wire::detail::json_writer(out).value(s);
+    EXPECT_EQ(out, json::serialize(json::string(s))) << "byte " << c;
+  }
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  std::string out;
+  wire::detail::json_writer w(out);
+  w.begin_object().key(all).value(all).end_object();
+  json::object o;
+  o[all] = all;
+  EXPECT_EQ(out, json::serialize(o));
+}
+
+TEST(JsonWriter, CommasNestingAndNumbers) {
+  std::string out;
+  wire::detail::json_writer w(out);
+  w.begin_object().key("a").begin_array().value(true).value(false).begin_object().end_object();
+  w.begin_array().end_array().value(0u).value(std::uint32_t{4294967295u}).end_array();
+  w.key("t").value(0.7).key("small").value(1e-300).key("big").value(123456.789);
+  w.key("nan").value(std::nan("")).key("inf").value(-HUGE_VAL);
+  w.key("s").begin_string().text("data:").text("\"q\"").base64("\xFF\xD8\xFF").end_string().end_object();
+  EXPECT_EQ(out, R"({"a":[true,false,{},[],0,4294967295],"t":0.7,"small":1e-300,"big":123456.789,"nan":null,)"
+                 R"("inf":null,"s":"data:\"q\"/9j/"})");
+  const auto v = json::parse(out).as_object();  // and it reads back exactly
+  EXPECT_EQ(v.at("t").as_double(), 0.7);
+  EXPECT_EQ(v.at("small").as_double(), 1e-300);
+  EXPECT_EQ(v.at("big").as_double(), 123456.789);
+}
+
+TEST(Encoders, TemperatureInShortestForm) {
+  auto r = request_with_image();
+  r.temperature = 0.7;
+  EXPECT_TRUE(wire::openai_chat::encode(r, fake_key).value().body.find(R"("temperature":0.7)") != std::string::npos);
+  EXPECT_TRUE(wire::anthropic_messages::encode(r, fake_key).value().body.find(R"("temperature":0.7)") !=
+              std::string::npos);
+  const auto ge = wire::gemini_generate_content::encode(r, fake_key).value().body;
+  EXPECT_EQ(json::parse(ge).at("generationConfig").at("temperature").as_double(), 0.7);
+}
+
+/// A payload far larger than the reserved guess, and text whose escapes
+/// make it six times longer than itself, must come out whole and the same
+/// every time, in all three formats.
+TEST(Encoders, LargeImagesAndEscapedTextComeOutWhole) {
   wire::chat_request r;
   r.model = "m";
   r.prompt = "say \"hi\"\n\ttab \x01 caf\xC3\xA9 \xF0\x9F\x98\x80 \\";
-  r.system = std::string(5000, 's');  // alone larger than the stack part
+  r.system = std::string(5000, 's') + std::string(3000, '\x01');  // 18 000 bytes escaped
   std::string bytes;
   for (int i = 0; i < 100 * 1024; ++i) bytes.push_back(static_cast<char>(i * 7));
   r.images.push_back({bytes, "image/png"});

@@ -5,6 +5,7 @@
 #include <keypool/http/url.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
+#include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -26,32 +27,28 @@ struct anthropic_messages {
 
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
     if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
-    namespace json = boost::json;
-    detail::scratch<> arena;  // the whole tree in one stack buffer (base64 beyond it)
-    const json::storage_ptr sp = arena.get();
-    json::array content(sp);
+    std::string body;
+    body.reserve(detail::size_hint(r));
+    detail::json_writer w(body);
+    w.begin_object().key("model").value(r.model).key("max_tokens").value(r.max_tokens);
+    w.key("messages").begin_array().begin_object().key("role").value("user").key("content").begin_array();
     for (const auto& img : r.images) {
-      json::string data(sp);
-      base64::encode_to(data, img.bytes);
-      content.push_back(json::object(
-          {{"type", "image"},
-           {"source",
-            json::object({{"type", "base64"}, {"media_type", img.mime_type}, {"data", std::move(data)}}, sp)}},
-          sp));
+      w.begin_object().key("type").value("image").key("source").begin_object();
+      w.key("type").value("base64").key("media_type").value(img.mime_type);
+      w.key("data").begin_string().base64(img.bytes).end_string().end_object().end_object();
     }
-    content.push_back(json::object({{"type", "text"}, {"text", r.prompt}}, sp));
-    json::array messages(sp);
-    messages.push_back(json::object({{"role", "user"}, {"content", std::move(content)}}, sp));
-    json::object body({{"model", r.model}, {"max_tokens", r.max_tokens}, {"messages", std::move(messages)}}, sp);
-    if (!r.system.empty()) body["system"] = r.system;
-    if (r.temperature) body["temperature"] = *r.temperature;
-    if (o.stream) body["stream"] = true;
+    w.begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
+    w.end_array().end_object().end_array();
+    if (!r.system.empty()) w.key("system").value(r.system);
+    if (r.temperature) w.key("temperature").value(*r.temperature);
+    if (o.stream) w.key("stream").value(true);
+    w.end_object();
     encoded_request out;
     out.path = http::join_path(o.base_path, endpoint);
     out.headers = {{"Content-Type", "application/json", false},
                    {"x-api-key", std::string(secret), true},
                    {"anthropic-version", o.version, false}};
-    out.body = detail::serialize(json::value(std::move(body), sp), detail::size_hint(r));
+    out.body = std::move(body);
     return out;
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }

@@ -6,6 +6,7 @@
 #include <keypool/http/url.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
+#include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -43,31 +44,28 @@ struct gemini_generate_content {
       return ::keypool::detail::unexpected<encode_error>{
           {encode_errc::invalid_model, std::string(name) + ": model '" + detail::clip(r.model, 60) +
                                            "' has characters not allowed in a model name"}};
-    namespace json = boost::json;
-    detail::scratch<> arena;  // the whole tree in one stack buffer (base64 beyond it)
-    const json::storage_ptr sp = arena.get();
-    json::array parts(sp);
-    parts.push_back(json::object({{"text", r.prompt}}, sp));
+    std::string body;
+    body.reserve(detail::size_hint(r));
+    detail::json_writer w(body);
+    w.begin_object().key("contents").begin_array().begin_object().key("role").value("user");
+    w.key("parts").begin_array().begin_object().key("text").value(r.prompt).end_object();
     for (const auto& img : r.images) {
-      json::string data(sp);
-      base64::encode_to(data, img.bytes);
-      parts.push_back(json::object(
-          {{"inlineData", json::object({{"mimeType", img.mime_type}, {"data", std::move(data)}}, sp)}}, sp));
+      w.begin_object().key("inlineData").begin_object().key("mimeType").value(img.mime_type);
+      w.key("data").begin_string().base64(img.bytes).end_string().end_object().end_object();
     }
-    json::object config({{"maxOutputTokens", r.max_tokens}}, sp);
-    if (r.temperature) config["temperature"] = *r.temperature;
-    json::array contents(sp);
-    contents.push_back(json::object({{"role", "user"}, {"parts", std::move(parts)}}, sp));
-    json::object body({{"contents", std::move(contents)}, {"generationConfig", std::move(config)}}, sp);
+    w.end_array().end_object().end_array();
+    w.key("generationConfig").begin_object().key("maxOutputTokens").value(r.max_tokens);
+    if (r.temperature) w.key("temperature").value(*r.temperature);
+    w.end_object();
     if (!r.system.empty()) {
-      json::array sys_parts(sp);
-      sys_parts.push_back(json::object({{"text", r.system}}, sp));
-      body["systemInstruction"] = json::object({{"parts", std::move(sys_parts)}}, sp);
+      w.key("systemInstruction").begin_object().key("parts").begin_array();
+      w.begin_object().key("text").value(r.system).end_object().end_array().end_object();
     }
+    w.end_object();
     encoded_request out;
     out.path = http::join_path(o.base_path, ep);
     out.headers = {{"Content-Type", "application/json", false}, {"x-goog-api-key", std::string(secret), true}};
-    out.body = detail::serialize(json::value(std::move(body), sp), detail::size_hint(r));
+    out.body = std::move(body);
     return out;
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }

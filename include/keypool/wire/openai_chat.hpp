@@ -6,6 +6,7 @@
 #include <keypool/http/url.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
+#include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -45,51 +46,51 @@ struct openai_chat {
 
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
     if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
-    namespace json = boost::json;
-    detail::scratch<> arena;  // the whole tree in one stack buffer (base64 beyond it)
-    const json::storage_ptr sp = arena.get();
-    json::array messages(sp);
-    if (!r.system.empty()) messages.push_back(json::object({{"role", "system"}, {"content", r.system}}, sp));
-    json::object user({{"role", "user"}}, sp);
-    auto data_url = [&sp](const image& img, bool prefix) {
-      json::string s(sp);
-      s.reserve((prefix ? img.mime_type.size() + 13 : 0) + base64::encoded_size(img.bytes.size()));
-      if (prefix) s.append("data:").append(img.mime_type).append(";base64,");
-      base64::encode_to(s, img.bytes);
-      return s;
+    std::string body;
+    body.reserve(detail::size_hint(r));
+    detail::json_writer w(body);
+    w.begin_object().key("model").value(r.model).key("messages").begin_array();
+    if (!r.system.empty()) w.begin_object().key("role").value("system").key("content").value(r.system).end_object();
+    w.begin_object().key("role").value("user").key("content");
+    auto data_url = [&w](const image& img, bool prefix) -> detail::json_writer& {
+      w.begin_string();
+      if (prefix) w.text("data:").text(img.mime_type).text(";base64,");
+      return w.base64(img.bytes).end_string();
     };
     if (r.images.empty()) {
-      user["content"] = r.prompt;
+      w.value(r.prompt);
     } else if (o.images == image_form::inline_img_tag) {
-      json::string content(r.prompt, sp);
-      for (const auto& img : r.images) content.append(" <img src=\"").append(data_url(img, true)).append("\" />");
-      user["content"] = std::move(content);
+      w.begin_string().text(r.prompt);
+      for (const auto& img : r.images)
+        w.text(" <img src=\"data:").text(img.mime_type).text(";base64,").base64(img.bytes).text("\" />");
+      w.end_string();
     } else {
-      json::array parts(sp);
-      parts.push_back(json::object({{"type", "text"}, {"text", r.prompt}}, sp));
+      w.begin_array().begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
       for (const auto& img : r.images) {
-        json::object part({{"type", "image_url"}}, sp);
-        if (o.images == image_form::data_url_string)
-          part["image_url"] = data_url(img, true);
-        else
-          part["image_url"] = json::object({{"url", data_url(img, o.images == image_form::data_url_object)}}, sp);
-        parts.push_back(std::move(part));
+        w.begin_object().key("type").value("image_url").key("image_url");
+        if (o.images == image_form::data_url_string) {
+          data_url(img, true);
+        } else {
+          w.begin_object().key("url");
+          data_url(img, o.images == image_form::data_url_object).end_object();
+        }
+        w.end_object();
       }
-      user["content"] = std::move(parts);
+      w.end_array();
     }
-    messages.push_back(std::move(user));
-    json::object body({{"model", r.model}, {"messages", std::move(messages)}}, sp);
-    body[o.max_tokens_field] = r.max_tokens;
-    if (r.temperature) body["temperature"] = *r.temperature;
+    w.end_object().end_array();
+    w.key(o.max_tokens_field).value(r.max_tokens);
+    if (r.temperature) w.key("temperature").value(*r.temperature);
     if (o.stream) {
-      body["stream"] = true;
-      if (o.stream_include_usage) body["stream_options"] = json::object({{"include_usage", true}}, sp);
+      w.key("stream").value(true);
+      if (o.stream_include_usage) w.key("stream_options").begin_object().key("include_usage").value(true).end_object();
     }
+    w.end_object();
     encoded_request out;
     out.path = http::join_path(o.base_path, endpoint);
     out.headers = {{"Content-Type", "application/json", false},
                    {"Authorization", "Bearer " + std::string(secret), true}};
-    out.body = detail::serialize(json::value(std::move(body), sp), detail::size_hint(r));
+    out.body = std::move(body);
     return out;
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }

@@ -5,7 +5,6 @@
 #include <keypool/wire/request.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/serializer.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
@@ -24,10 +23,10 @@ inline unexpected<decode_error> decode_fail(std::string_view format, decode_errc
   return {{code, std::string(format) + ": " + std::move(msg)}};
 }
 
-/// Where a codec builds or parses one document: the first `N` bytes on the
-/// caller's stack, then heap blocks, all released together when it goes (a
-/// JSON tree is a few dozen small allocations otherwise). Values made in it
-/// must not outlive it.
+/// Where a decoder parses one document: the first `N` bytes on the caller's
+/// stack, then heap blocks, all released together when it goes (a JSON tree
+/// is a few dozen small allocations otherwise). Values made in it must not
+/// outlive it.
 template <std::size_t N = 4096>
 class scratch {
  public:
@@ -41,25 +40,8 @@ class scratch {
   json::monotonic_resource mr_;
 };
 
-/// Serializes `v` into a string reserved for `size_hint` bytes (the codecs
-/// know the base64 payload's size), growing only if the hint was short.
-inline std::string serialize(const json::value& v, std::size_t size_hint) {
-  // Kept per thread: its nesting stack is allocated once, not per document.
-  thread_local json::serializer sr;
-  sr.reset(&v);
-  std::string out;
-  out.resize(size_hint < 64 ? 64 : size_hint);
-  std::size_t used = 0;
-  while (!sr.done()) {
-    if (used == out.size()) out.resize(out.size() * 2);
-    used += sr.read(out.data() + used, out.size() - used).size();
-  }
-  out.resize(used);
-  return out;
-}
-
-/// About the size of `r` encoded: its texts and base64 images plus room for
-/// the JSON around them.
+/// About the size of `r` encoded (what an encoder reserves): its texts and
+/// base64 images plus room for the JSON around them and for escapes.
 inline std::size_t size_hint(const chat_request& r) noexcept {
   std::size_t n = 512 + r.model.size() + r.system.size() + r.prompt.size() + r.prompt.size() / 8;
   for (const auto& img : r.images) n += 64 + img.mime_type.size() + base64::encoded_size(img.bytes.size());
