@@ -74,9 +74,7 @@ class json_writer {
   }
   /// Inside a string: the base64 of `bytes`, encoded in place.
   json_writer& base64(std::string_view bytes) {
-    const std::size_t at = out_.size();
-    out_.resize(at + base64::encoded_size(bytes.size()));
-    base64::encode_into(out_.data() + at, bytes);
+    base64::encode_to(out_, bytes);
     return *this;
   }
   json_writer& end_string() {
