@@ -87,6 +87,7 @@ TEST_F(fixture, SkipSetAndLookupByProvider) {
   auto at = c.acquire_at(2);
   ASSERT_TRUE(at);
   EXPECT_EQ(at->lease.variable(), "OPENAI_API_KEY_1");
+  EXPECT_THROW((void)c.acquire_at(3), std::out_of_range);  // past the end: an error, not undefined behaviour
   EXPECT_EQ(c.snapshot().size(), 3u);
   EXPECT_EQ(kp::make_chain(g, o).size, 2u);
 }

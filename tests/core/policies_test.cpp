@@ -204,6 +204,46 @@ TEST(Lockout, LaterLongerHintExtendsShorterNeverShortens) {
   EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
 }
 
+TEST(Lockout, OneBurstOfFailuresIsOneLockout) {
+  // Six requests in flight on one key all get the same 429: one lockout at
+  // the base time, not base × 2^5. The probe's failure after it escalates.
+  using pool =
+      kp::basic_pool<groq, kp::policy::lockout<kp::lockout::exponential>, kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(1), {.lockout = {.base = 5s, .cap = 5min, .jitter_percent = 0}});
+  std::vector<kp::lease> in_flight;
+  for (int i = 0; i < 6; ++i) in_flight.push_back(*p.acquire());
+  for (const auto& l : in_flight) p.report(l, kp::outcome::rate_limited());
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 5s);
+  EXPECT_EQ(p.snapshot().keys[0].count(kp::outcome_kind::rate_limited), 6u);  // all counted
+  p.clock().advance(5s);
+  auto probe = *p.acquire();
+  ASSERT_TRUE(probe.is_probe());
+  p.report(probe, kp::outcome::rate_limited());
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 10s);
+}
+
+TEST(Lockout, AbsurdDurationsSaturateInsteadOfWrapping) {
+  // now + milliseconds::max() must not wrap round to "already over".
+  constexpr auto forever = std::chrono::milliseconds::max();
+  using fixed_pool = kp::basic_pool<groq, kp::policy::clock<kp::clock::manual>>;
+  fixed_pool a(keys(1), {.lockout = kp::lockout::fixed{forever}});
+  a.report(*a.acquire(), kp::outcome::rate_limited());
+  EXPECT_FALSE(a.acquire());
+  fixed_pool b(keys(1), {.recheck_disabled_after = forever});
+  b.report(*b.acquire(), kp::outcome::invalid_key());
+  EXPECT_FALSE(b.acquire());
+  fixed_pool c(keys(1), {.lockout = kp::lockout::fixed{1s}, .probe_timeout = forever});
+  c.report(*c.acquire(), kp::outcome::rate_limited());
+  c.clock().advance(1s);
+  ASSERT_TRUE(c.acquire());   // the probe, never reported
+  EXPECT_FALSE(c.acquire());  // and nobody else gets the key meanwhile
+  // exponential: doubling towards a huge cap, and jitter, stay in range.
+  const kp::lockout::exponential e{.base = std::chrono::hours(24 * 365 * 1000), .cap = forever};
+  for (std::uint32_t ej : {0u, 10u, 30u, 63u})
+    EXPECT_GT(e.lockout_for(kp::outcome::rate_limited(), {1, ej, 7}).count(), 0);
+  EXPECT_EQ(e.lockout_for(kp::outcome::rate_limited(), {1, 63, 7}), forever);
+}
+
 TEST(Lockout, NoneNeverLocks) {
   using pool = kp::basic_pool<groq, kp::policy::lockout<kp::lockout::none>, kp::policy::clock<kp::clock::manual>>;
   pool p(keys(1));
@@ -314,6 +354,51 @@ TEST(Daily, KeySkippedAtLimitAndBackAtUtcMidnight) {
   EXPECT_EQ(p.snapshot().keys[0].daily_used, 2u);
 }
 
+TEST(Daily, BudgetSpentDuringALockoutLocksUntilTheDayEnds) {
+  auto k = keys(1);
+  k[0].daily_limit = 2;
+  manual_pool p(k);  // 2026-01-01 10:00 UTC
+  auto a = *p.acquire();
+  auto b = *p.acquire();  // the day's budget is used
+  p.report(a, kp::outcome::success());
+  p.report(b, kp::outcome::rate_limited());  // locked for 60 s
+  p.clock().advance(61s);
+  auto r = p.acquire();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "All GROQ API keys are out of quota; next available in 13 h 58 min")
+      << "not \"next available in 0 s\" for the rest of the day";
+  EXPECT_EQ(p.snapshot().keys[0].state_name(), "quota_exhausted");
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 14h - 61s);
+}
+
+/// A fleet-wide daily budget the test can drain (what state::redis does).
+struct drainable_budget {
+  std::shared_ptr<std::uint32_t> left = std::make_shared<std::uint32_t>(0);
+  void publish(const kp::state_change&) noexcept {}
+  std::optional<std::uint32_t> reserve_daily(std::string_view, std::string_view, std::uint32_t, std::uint32_t,
+                                             std::uint32_t want, std::chrono::minutes) noexcept {
+    const auto got = std::min(*left, want);
+    *left -= got;
+    return got;
+  }
+};
+static_assert(kp::shared_budget_backend<drainable_budget>);
+
+TEST(Daily, NoProbeOnceTheFleetsBudgetIsSpent) {
+  auto k = keys(1);
+  k[0].daily_limit = 5;
+  drainable_budget fleet;
+  *fleet.left = 1;
+  kp::basic_pool<groq, kp::policy::clock<kp::clock::manual>, kp::policy::state<drainable_budget>> p(k,
+                                                                                                    {.state = fleet});
+  p.report(*p.acquire(), kp::outcome::rate_limited());  // the fleet's last unit, then 60 s locked
+  p.clock().advance(61s);
+  auto r = p.acquire();  // the lockout is over, but other instances spent the day's budget
+  ASSERT_FALSE(r) << "a probe went out beyond the fleet's daily budget";
+  EXPECT_EQ(p.snapshot().keys[0].state_name(), "quota_exhausted");
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 14h - 61s);
+}
+
 // ---- selection specifics -------------------------------------------------------
 
 TEST(Selection, WeightedFollowsWeightsSmoothly) {
@@ -328,6 +413,40 @@ TEST(Selection, WeightedFollowsWeightsSmoothly) {
     p.report(l, kp::outcome::success());
   }
   EXPECT_EQ(order, "1121311");  // smooth: never all five in a row
+}
+
+TEST(Selection, ALockedHeavyKeysShareIsSpreadEvenly) {
+  // Weights 10, 1, 1 with key 1 locked: keys 2 and 3 are equal, so each
+  // takes half of the traffic (before: 80 / 20, key 2 being first in line).
+  auto k = keys(3);
+  k[0].weight = 10;
+  for (int strategy = 0; strategy < 2; ++strategy) {
+    std::map<std::string, int> got;
+    auto run = [&](auto& p) {
+      for (;;) {  // lock key 1 on its next turn
+        auto l = *p.acquire();
+        const bool first = l.variable() == "GROQ_API_KEY_1";
+        p.report(l, first ? kp::outcome::rate_limited() : kp::outcome::success());
+        if (first) break;
+      }
+      for (int i = 0; i < 1200; ++i) {
+        auto l = *p.acquire();
+        ++got[std::string(l.variable())];
+        p.report(l, kp::outcome::success());
+      }
+    };
+    if (strategy == 0) {
+      kp::basic_pool<groq, kp::policy::selection<kp::selection::weighted>, kp::policy::clock<kp::clock::manual>> p(k);
+      run(p);
+    } else {
+      kp::basic_pool<groq, kp::policy::selection<kp::selection::random_weighted>, kp::policy::clock<kp::clock::manual>>
+          p(k);
+      run(p);
+    }
+    EXPECT_EQ(got["GROQ_API_KEY_1"], 0);
+    EXPECT_GT(got["GROQ_API_KEY_2"], 480) << "strategy " << strategy;
+    EXPECT_GT(got["GROQ_API_KEY_3"], 480) << "strategy " << strategy;
+  }
 }
 
 TEST(Selection, StrictRoundRobinIsOneGlobalOrderAcrossThreads) {
@@ -454,6 +573,24 @@ TEST(Reload, KeptKeysKeepStateAndStatsNewKeysStartFresh) {
   }
 }
 
+TEST(Reload, KeyListedAgainCountsAsAddedAndADisabledOneComesBack) {
+  manual_pool p(keys(3), {.recheck_disabled_after = 0ms});  // only enable() or a re-add revives
+  for (int i = 0; i < 2; ++i) {
+    auto l = *p.acquire();
+    p.report(l, l.variable() == "GROQ_API_KEY_1" ? kp::outcome::invalid_key() : kp::outcome::rate_limited());
+  }
+  auto three = keys(3);
+  const auto removed = p.reload({three[2]});
+  EXPECT_EQ(removed.removed, (std::vector<std::string>{"GROQ_API_KEY_1", "GROQ_API_KEY_2"}));
+  const auto back = p.reload(keys(3));
+  EXPECT_EQ(back.added, (std::vector<std::string>{"GROQ_API_KEY_1", "GROQ_API_KEY_2"}));
+  EXPECT_EQ(back.kept, (std::vector<std::string>{"GROQ_API_KEY_3"}));
+  const auto s = p.snapshot();
+  EXPECT_TRUE(s.keys[0].available());                 // the disabled key is enabled
+  EXPECT_EQ(s.keys[1].state_name(), "rate_limited");  // the timed lockout runs on
+  EXPECT_EQ(s.keys[1].available_in, 60s);
+}
+
 TEST(Reload, BadListChangesNothing) {
   manual_pool p(keys(2));
   auto k = keys(3);
@@ -543,6 +680,32 @@ TEST(Clock, TickingPoolStampsLastUsed) {
 
 // ---- keys: validation, redaction, fingerprint ----------------------------------
 
+// A thread_local constructed before the thread's first pick is destroyed
+// after the thread's slot is released; if it picks then, it must use the
+// shared overflow shard, not the slot a new thread may already own.
+manual_pool* late_pool = nullptr;
+std::uint32_t late_slot = 0;
+struct late_picker {
+  bool touched = false;
+  ~late_picker() {
+    late_pool->report(*late_pool->acquire(), kp::outcome::success());
+    late_slot = kp::detail::tls_slot;
+  }
+};
+thread_local late_picker late_picker_instance;
+
+TEST(ThreadSlot, PicksDuringThreadExitUseTheOverflowShard) {
+  manual_pool p(keys(2));
+  late_pool = &p;
+  std::thread([&] {
+    late_picker_instance.touched = true;  // constructed before the slot holder
+    p.report(*p.acquire(), kp::outcome::success());
+  }).join();
+  EXPECT_EQ(late_slot, kp::detail::overflow_slot);
+  EXPECT_EQ(p.snapshot().requests(), 2u);
+  EXPECT_EQ(p.snapshot().successes(), 2u);
+}
+
 TEST(Keys, Sha256KnownVectors) {
   const auto h = kp::detail::sha256::hash("abc");
   EXPECT_EQ(kp::detail::to_hex(h.data(), h.size()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -571,6 +734,10 @@ TEST(Keys, WhitespaceAndControlCharactersRejectedByName) {
   EXPECT_EQ(*kp::secret_problem("ab\ncd"), "control character at position 3");
   EXPECT_EQ(*kp::secret_problem("ab cd"), "whitespace at position 3");
   EXPECT_EQ(*kp::secret_problem(std::string("ab\0cd", 5)), "control character at position 3");
+  // Paste artefacts outside ASCII: a non-breaking space, a zero-width space, C1 NEL.
+  EXPECT_EQ(*kp::secret_problem("gsk_ab\xC2\xA0"), "non-ASCII character at position 7");
+  EXPECT_EQ(*kp::secret_problem("\xE2\x80\x8Bgsk_ab"), "non-ASCII character at position 1");
+  EXPECT_EQ(*kp::secret_problem("gsk\xC2\x85x"), "non-ASCII character at position 4");
   using specs = std::vector<kp::key_spec>;
   EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "gsk\r"}}), kp::invalid_key_spec);
   EXPECT_THROW(manual_pool(specs{{"GROQ_API_KEY_1", "same"}, {"GROQ_API_KEY_2", "same"}}), kp::invalid_key_spec);

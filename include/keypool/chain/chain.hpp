@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,8 +101,12 @@ class chain {
     return chain_error(std::move(why));
   }
 
-  /// A key of the provider at position `index` only.
+  /// A key of the provider at position `index` only. Throws
+  /// std::out_of_range for an index past the chain's end.
   result<chain_lease, unavailable_error> acquire_at(std::size_t index) {
+    if (index >= size)
+      throw std::out_of_range("keypool::chain::acquire_at: index " + std::to_string(index) + " but the chain has " +
+                              std::to_string(size) + " providers");
     std::optional<result<chain_lease, unavailable_error>> out;
     visit(index, [&](auto& pool) {
       auto r = pool.acquire();

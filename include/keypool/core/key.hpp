@@ -66,6 +66,9 @@ inline std::optional<std::string> secret_problem(std::string_view secret) {
     const auto c = static_cast<unsigned char>(secret[i]);
     if (c == ' ' || c == '\t') return "whitespace at position " + std::to_string(i + 1);
     if (c < 0x20 || c == 0x7f) return "control character at position " + std::to_string(i + 1);
+    // Keys are ASCII; a byte above 0x7f is a pasted non-breaking or
+    // zero-width space, a smart quote or a C1 control character.
+    if (c >= 0x80) return "non-ASCII character at position " + std::to_string(i + 1);
   }
   return std::nullopt;
 }

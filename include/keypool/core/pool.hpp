@@ -267,20 +267,25 @@ class basic_pool {
         !l.account().empty() && o.kind != outcome_kind::invalid_key && o.kind != outcome_kind::forbidden;
     if (disables_key(o.kind)) {
       const std::uint64_t until =
-          recheck_.count() <= 0 ? detail::key_state::never : detail::key_state::to_until(now + recheck_);
+          recheck_.count() <= 0 ? detail::key_state::never : detail::key_state::until_after(now, recheck_);
       apply(slot, key_status::disabled, o.kind, until);
       if (shared_limit) apply_to_account(slot, l.account(), key_status::disabled, o.kind, until);
       return;
     }
-    const lockout_context ctx{consecutive, k.ejections.load(std::memory_order_relaxed),
-                              static_cast<std::uint64_t>(now.count()) * 31 + slot};
+    // Requests in flight when the key was locked report their 429s after the
+    // lockout began: they are the same event, not further lockouts, so they
+    // neither escalate (ejections) nor shorten it (apply keeps the longer).
+    const bool late = !l.probe_ && !detail::key_state::is_available(k.state.load(std::memory_order_acquire));
+    std::uint32_t ejections = k.ejections.load(std::memory_order_relaxed);
+    if (late && ejections != 0) --ejections;  // the level of the lockout in place
+    const lockout_context ctx{consecutive, ejections, static_cast<std::uint64_t>(now.count()) * 31 + slot};
     const std::chrono::milliseconds d = lockout_.lockout_for(o, ctx);
     if (d.count() <= 0) {
       if (l.probe_) finish_probe(k, l);
       return;
     }
-    if (k.ejections.load(std::memory_order_relaxed) < 64) k.ejections.fetch_add(1, std::memory_order_relaxed);
-    const std::uint64_t until = detail::key_state::to_until(now + d);
+    if (!late && ejections < 64) k.ejections.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t until = detail::key_state::until_after(now, d);
     apply(slot, key_status::locked, o.kind, until);
     if (shared_limit) apply_to_account(slot, l.account(), key_status::locked, o.kind, until);
   }
@@ -291,16 +296,8 @@ class basic_pool {
   bool enable(std::string_view variable) {
     std::lock_guard g(mu_);
     for (std::uint32_t s : active_) {
-      const auto* rec = slots_[s].record.load(std::memory_order_acquire);
-      if (rec->variable != variable) continue;
-      slot_data& k = slots_[s];
-      std::uint64_t w = k.state.load(std::memory_order_acquire);
-      const auto gen = detail::key_state::decode(w).gen;
-      k.state.store(detail::key_state{key_status::available, outcome_kind::success, gen + 1, 0}.encode(),
-                    std::memory_order_release);
-      k.consecutive.store(0, std::memory_order_relaxed);
-      k.ejections.store(0, std::memory_order_relaxed);
-      publish(*rec, detail::key_state{key_status::available, outcome_kind::success, 0, 0});
+      if (slots_[s].record.load(std::memory_order_acquire)->variable != variable) continue;
+      enable_slot(s);
       return true;
     }
     return false;
@@ -308,7 +305,8 @@ class basic_pool {
 
   /// Replace the key set. Keys whose secret stays keep their state and
   /// statistics (matched by fingerprint); new keys start fresh; removed keys
-  /// stop being handed out. Pickers are never blocked. Throws (and changes
+  /// stop being handed out. A key removed earlier and listed again counts as
+  /// added: a timed lockout it had runs on, a disabled one is enabled. Pickers are never blocked. Throws (and changes
   /// nothing) for an invalid list or when capacity would be exceeded.
   reload_result reload(std::vector<key_spec> keys) {
     // The pool keeps its own copies; wipe every secret it was handed,
@@ -341,8 +339,12 @@ class basic_pool {
     std::vector<std::uint32_t> weights;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       key_spec& spec = keys[i];
+      bool back = false;  // removed by an earlier reload, listed again now
       if (ids[i] == no_slot) {
         ids[i] = used_++;
+        res.added.push_back(spec.variable);
+      } else if (std::find(active_.begin(), active_.end(), ids[i]) == active_.end()) {
+        back = true;
         res.added.push_back(spec.variable);
       } else {
         res.kept.push_back(spec.variable);
@@ -364,6 +366,9 @@ class basic_pool {
         k.record.store(rec.get(), std::memory_order_release);
         records_.push_back(std::move(rec));
       }
+      // A disabled key listed again is the operator's word that it works
+      // (recheck_disabled_after may be zero); a timed lockout runs on.
+      if (back) enable_slot(ids[i], key_status::disabled);
       weights.push_back(spec.weight);
     }
     for (std::uint32_t s : active_)
@@ -486,6 +491,7 @@ class basic_pool {
   struct alignas(128) shard {
     explicit shard(std::uint32_t capacity) : counters(allocate(std::size_t{capacity} * counters_per_key)) {}
     typename selection_type::thread_state ts{};
+    std::uint32_t scan_start = 0;  ///< where acquire_slow's next fallback scan begins (position)
     bool shared = false;
     std::mutex mu;
     /// On 128-byte blocks of its own, like the shard: written on every pick,
@@ -632,8 +638,17 @@ class basic_pool {
     }
     for (int round = 0; round < 3; ++round) {
       const auto active = read_active();
-      for (std::uint32_t s : active)
-        if (auto l = try_take(sh, s, now)) return *l;
+      // Each scan starts after the key the thread's last scan took: the share
+      // of a key that keeps winning the strategy while locked (a heavy weight)
+      // is spread evenly over the others, not all given to the first in line.
+      const std::size_t m = active.size();
+      for (std::size_t j = 0; j < m; ++j) {
+        const std::size_t at = (sh.scan_start + j) % m;
+        if (auto l = try_take(sh, active[at], now)) {
+          sh.scan_start = static_cast<std::uint32_t>(at + 1);
+          return *l;
+        }
+      }
       auto err = make_error(active, now, false);
       if (err) return std::move(*err);
       // A key came back between the scan and the error: scan again.
@@ -655,13 +670,22 @@ class basic_pool {
     if (st.until > now.upper_bound()) return std::nullopt;
     const std::uint64_t t = now.get();
     if (st.until > t) return std::nullopt;
-    if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !daily_left(k)) return std::nullopt;
+    if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !daily_left(k)) {
+      // The day's budget ran out while the key was locked: lock it to the
+      // day's end, so errors say when it really comes back.
+      lock_for_the_day(k, w, clock_.wall_now(), now);
+      return std::nullopt;
+    }
     // The lockout is over: exactly one caller wins the CAS and probes.
     const detail::key_state probe{key_status::probing, st.reason, st.gen + 1,
-                                  detail::key_state::to_until(clock_ms(static_cast<long long>(t)) + probe_timeout_)};
+                                  detail::key_state::until_after(clock_ms(static_cast<long long>(t)), probe_timeout_)};
     if (!k.state.compare_exchange_strong(w, probe.encode(), std::memory_order_acq_rel, std::memory_order_relaxed))
       return std::nullopt;
-    if (k.daily_limit.load(std::memory_order_relaxed) != 0) take_daily(k, now);
+    if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !take_daily(k, now)) {
+      // The fleet's budget (shared_budget_backend) is spent: no probe today.
+      lock_for_the_day(k, probe.encode(), clock_.wall_now(), now);
+      return std::nullopt;
+    }
     return hand_out(sh, k, slot, probe.gen & detail::key_state::gen_mask, true);
   }
 
@@ -701,22 +725,42 @@ class basic_pool {
       if constexpr (shared_budget_backend<state_type>)
         if (!spent && !shared_allows(k, day, count, limit)) spent = true;
       if (spent) {
-        const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
-        const auto next_day = std::chrono::floor<std::chrono::days>(since) + std::chrono::days{1};
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_day - since);
-        std::uint64_t w = k.state.load(std::memory_order_acquire);
-        const auto st = detail::key_state::decode(w);
-        if (st.status == key_status::available)
-          k.state.compare_exchange_strong(
-              w,
-              detail::key_state{key_status::locked, outcome_kind::quota_exhausted, st.gen + 1,
-                                detail::key_state::to_until(clock_ms(static_cast<long long>(now.get())) + left)}
-                  .encode(),
-              std::memory_order_acq_rel);
+        const std::uint64_t w = k.state.load(std::memory_order_acquire);
+        if (detail::key_state::is_available(w)) lock_for_the_day(k, w, wall, now);
         return false;
       }
       if (k.daily.compare_exchange_weak(cur, day << 32 | (count + 1), std::memory_order_relaxed)) return true;
     }
+  }
+
+  /// Puts a slot back into rotation with a clean record, and tells the
+  /// backend. `only_if`: do it only when the key is in that state.
+  void enable_slot(std::uint32_t s, std::optional<key_status> only_if = std::nullopt) {
+    slot_data& k = slots_[s];
+    const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
+    if (only_if && st.status != *only_if) return;
+    k.state.store(detail::key_state{key_status::available, outcome_kind::success, st.gen + 1, 0}.encode(),
+                  std::memory_order_release);
+    k.consecutive.store(0, std::memory_order_relaxed);
+    k.ejections.store(0, std::memory_order_relaxed);
+    publish(*k.record.load(std::memory_order_acquire),
+            detail::key_state{key_status::available, outcome_kind::success, 0, 0});
+  }
+
+  /// Locks a key whose daily budget is spent (quota_exhausted) until the
+  /// provider's day boundary, unless its state word moved on from `w`.
+  void lock_for_the_day(slot_data& k, std::uint64_t w, std::chrono::system_clock::time_point wall,
+                        lazy_now& now) noexcept {
+    const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
+    const auto next_day = std::chrono::floor<std::chrono::days>(since) + std::chrono::days{1};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_day - since);
+    const auto gen = detail::key_state::decode(w).gen;
+    k.state.compare_exchange_strong(
+        w,
+        detail::key_state{key_status::locked, outcome_kind::quota_exhausted, gen + 1,
+                          detail::key_state::until_after(clock_ms(static_cast<long long>(now.get())), left)}
+            .encode(),
+        std::memory_order_acq_rel);
   }
 
   /// Whether the fleet-wide budget has a unit for local request count + 1;
@@ -791,7 +835,10 @@ class basic_pool {
         c.until = std::chrono::system_clock::time_point::max();
       } else {
         const auto left = clock_ms(static_cast<long long>(st.until)) - clock_.now();
-        c.until = clock_.wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+        // Beyond two centuries is "never" (and would overflow the nanoseconds).
+        c.until = left >= std::chrono::years{200}
+                      ? std::chrono::system_clock::time_point::max()
+                      : clock_.wall_now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
       }
       state_.publish(c);
     }

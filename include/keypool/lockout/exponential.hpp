@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 
 namespace keypool::lockout {
 
@@ -22,10 +23,12 @@ struct exponential {
   std::chrono::milliseconds lockout_for(const outcome& o, const lockout_context& c) const noexcept {
     const std::uint32_t shift = std::min<std::uint32_t>(c.ejections, 30);
     long long ms = static_cast<long long>(base.count());
-    for (std::uint32_t i = 0; i < shift && ms < static_cast<long long>(cap.count()); ++i) ms *= 2;
-    ms = std::min<long long>(ms, cap.count());
+    const long long top = cap.count();
+    for (std::uint32_t i = 0; i < shift && ms < top; ++i) ms = ms > top / 2 ? top : ms * 2;  // never overflows
+    ms = std::min<long long>(ms, top);
     const std::uint32_t jp = std::min<std::uint32_t>(jitter_percent, 50);
-    if (jp != 0 && ms > 0) {
+    // No jitter beyond ~1.4 million years, where ms * jitter would overflow.
+    if (jp != 0 && ms > 0 && ms < std::numeric_limits<long long>::max() / 200) {
       // splitmix64 of the seed: deterministic per event, spread across keys.
       std::uint64_t z = c.seed + 0x9e3779b97f4a7c15ull;
       z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;

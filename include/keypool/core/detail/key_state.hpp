@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 
 namespace keypool {
 
@@ -49,6 +50,14 @@ struct key_state {
     const auto c = t.count();
     if (c <= 0) return 0;
     return static_cast<std::uint64_t>(c) >= never ? never - 1 : static_cast<std::uint64_t>(c);
+  }
+  /// to_until(now + d) without the signed overflow: a lockout of
+  /// milliseconds::max() lasts as long as representable instead of wrapping
+  /// round to "already over".
+  static std::uint64_t until_after(std::chrono::milliseconds now, std::chrono::milliseconds d) noexcept {
+    if (d.count() > 0 && now.count() > std::numeric_limits<std::chrono::milliseconds::rep>::max() - d.count())
+      return never - 1;
+    return to_until(now + d);
   }
 };
 

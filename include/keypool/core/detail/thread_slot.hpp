@@ -52,13 +52,19 @@ inline slot_registry& registry() noexcept {
   return r;
 }
 
-struct slot_holder {
-  std::uint32_t slot;
-  ~slot_holder() { registry().release(slot); }
-};
-
 /// Plain thread_local int: reading it needs no initialisation guard.
 inline thread_local std::uint32_t tls_slot = ~std::uint32_t{0};
+
+struct slot_holder {
+  std::uint32_t slot;
+  /// A thread_local destroyed after this one may still pick (thread_locals
+  /// die in reverse order of construction): from now on it uses the shared
+  /// overflow shard, since the slot may already belong to a new thread.
+  ~slot_holder() {
+    tls_slot = overflow_slot;
+    registry().release(slot);
+  }
+};
 
 [[gnu::noinline]] inline std::uint32_t assign_thread_slot() noexcept {
   thread_local slot_holder holder{registry().acquire()};
