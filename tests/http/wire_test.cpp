@@ -318,6 +318,88 @@ TEST(Encoders, RejectBadRequests) {
             "/v1beta/models/gemini-2.5-pro:generateContent");
 }
 
+TEST(Encoders, ImageOnlyRequestsHaveNoEmptyTextPart) {
+  // Anthropic answers 400 "text content blocks must be non-empty" to an
+  // empty text block; no format sends one.
+  auto r = request_with_image();
+  r.prompt.clear();
+  const auto an = json::parse(wire::anthropic_messages::encode(r, fake_key).value().body);
+  const auto& an_content = an.at("messages").at(0).at("content").as_array();
+  ASSERT_EQ(an_content.size(), 1u);
+  EXPECT_EQ(an_content[0].at("type"), "image");
+  const auto ge = json::parse(wire::gemini_generate_content::encode(r, fake_key).value().body);
+  const auto& parts = ge.at("contents").at(0).at("parts").as_array();
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_TRUE(parts[0].as_object().contains("inlineData"));
+  const auto oa = json::parse(wire::openai_chat::encode(r, fake_key).value().body);
+  const auto& oa_content = oa.at("messages").at(1).at("content").as_array();
+  ASSERT_EQ(oa_content.size(), 1u);
+  EXPECT_EQ(oa_content[0].at("type"), "image_url");
+  wire::openai_chat::options tag;
+  tag.images = wire::openai_chat::image_form::inline_img_tag;
+  const auto oa_tag = json::parse(wire::openai_chat::encode(r, fake_key, tag).value().body);
+  EXPECT_EQ(oa_tag.at("messages").at(1).at("content").as_string().subview().substr(0, 15), "<img src=\"data:");
+  // With a prompt, the text part is still there (and first, for Gemini and OpenAI).
+  r.prompt = "describe";
+  EXPECT_EQ(json::parse(wire::gemini_generate_content::encode(r, fake_key).value().body)
+                .at("contents")
+                .at(0)
+                .at("parts")
+                .at(0)
+                .at("text"),
+            "describe");
+}
+
+TEST(Encoders, RefuseEmptyRequestsAndTextThatIsNotUtf8) {
+  wire::chat_request r;
+  r.model = "m";
+  for (auto* enc : {+[](const wire::chat_request& q) { return wire::openai_chat::encode(q, fake_key); },
+                    +[](const wire::chat_request& q) { return wire::anthropic_messages::encode(q, fake_key); },
+                    +[](const wire::chat_request& q) { return wire::gemini_generate_content::encode(q, fake_key); }}) {
+    r.prompt.clear();
+    r.system.clear();
+    ASSERT_FALSE(enc(r));
+    EXPECT_EQ(enc(r).error().code, wire::encode_errc::empty_request);
+    r.prompt = "caf\xE9 au lait";  // Latin-1, not UTF-8
+    ASSERT_FALSE(enc(r));
+    EXPECT_EQ(enc(r).error().code, wire::encode_errc::invalid_text);
+    EXPECT_NE(enc(r).error().message.find("prompt is not valid UTF-8 (byte 3)"), std::string::npos)
+        << enc(r).error().message;
+    r.prompt = "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9D\x84\x9E";  // é ✓ 𝄞
+    r.system = "\xED\xA0\x80";                               // a UTF-16 surrogate
+    ASSERT_FALSE(enc(r));
+    EXPECT_NE(enc(r).error().message.find("system prompt is not valid UTF-8 (byte 0)"), std::string::npos);
+    r.system = "ok";
+    const auto body = enc(r).value().body;
+    EXPECT_NE(body.find("caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9D\x84\x9E"), std::string::npos);
+    EXPECT_NO_THROW((void)json::parse(body));
+  }
+}
+
+TEST(Encoders, Utf8CheckAgreesWithBoostJson) {
+  // Boost.JSON's parser rejects invalid UTF-8 in strings; the encoders'
+  // check must accept exactly what it accepts. Random byte strings biased
+  // towards the edges of the multi-byte ranges.
+  constexpr unsigned char interesting[] = {0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0,
+                                           0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef,
+                                           0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xf8, 0xfe, 0xff};
+  std::uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1664525u + 1013904223u; };
+  int valid = 0, invalid = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const auto len = next() % 7;
+    for (std::uint32_t i = 0; i < len; ++i) s.push_back(static_cast<char>(interesting[next() % sizeof interesting]));
+    const bool ours = wire::detail::invalid_utf8_at(s) == std::string_view::npos;
+    boost::system::error_code ec;
+    (void)json::parse("\"" + s + "\"", ec);
+    ASSERT_EQ(ours, !ec) << "bytes: " << json::serialize(json::string(s));
+    (ours ? valid : invalid)++;
+  }
+  EXPECT_GT(valid, 1000);  // both outcomes were exercised
+  EXPECT_GT(invalid, 1000);
+}
+
 TEST(Encoders, AnthropicAndGeminiSystemAndHeaders) {
   auto a = wire::anthropic_messages::encode(request_with_image(), fake_key).value();
   EXPECT_EQ(json::parse(a.body).at("system").as_string(), "be brief");

@@ -37,7 +37,8 @@ struct anthropic_messages {
       w.key("type").value("base64").key("media_type").value(img.mime_type);
       w.key("data").begin_string().base64(img.bytes).end_string().end_object().end_object();
     }
-    w.begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
+    // An empty text block is a 400 ("text content blocks must be non-empty").
+    if (!r.prompt.empty()) w.begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
     w.end_array().end_object().end_array();
     if (!r.system.empty()) w.key("system").value(r.system);
     if (r.temperature) w.key("temperature").value(*r.temperature);

@@ -48,7 +48,8 @@ struct gemini_generate_content {
     body.reserve(detail::size_hint(r));
     detail::json_writer w(body);
     w.begin_object().key("contents").begin_array().begin_object().key("role").value("user");
-    w.key("parts").begin_array().begin_object().key("text").value(r.prompt).end_object();
+    w.key("parts").begin_array();
+    if (!r.prompt.empty()) w.begin_object().key("text").value(r.prompt).end_object();  // no empty part
     for (const auto& img : r.images) {
       w.begin_object().key("inlineData").begin_object().key("mimeType").value(img.mime_type);
       w.key("data").begin_string().base64(img.bytes).end_string().end_object().end_object();

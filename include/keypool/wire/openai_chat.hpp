@@ -61,11 +61,15 @@ struct openai_chat {
       w.value(r.prompt);
     } else if (o.images == image_form::inline_img_tag) {
       w.begin_string().text(r.prompt);
-      for (const auto& img : r.images)
-        w.text(" <img src=\"data:").text(img.mime_type).text(";base64,").base64(img.bytes).text("\" />");
+      std::string_view sep = r.prompt.empty() ? "" : " ";
+      for (const auto& img : r.images) {
+        w.text(sep).text("<img src=\"data:").text(img.mime_type).text(";base64,").base64(img.bytes).text("\" />");
+        sep = " ";
+      }
       w.end_string();
     } else {
-      w.begin_array().begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
+      w.begin_array();
+      if (!r.prompt.empty()) w.begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
       for (const auto& img : r.images) {
         w.begin_object().key("type").value("image_url").key("image_url");
         if (o.images == image_form::data_url_string) {

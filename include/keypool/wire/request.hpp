@@ -58,7 +58,15 @@ struct encoded_request {
   std::string body;
 };
 
-enum class encode_errc : std::uint8_t { empty_model, invalid_model, invalid_mime_type, empty_secret, invalid_secret };
+enum class encode_errc : std::uint8_t {
+  empty_model,
+  invalid_model,
+  invalid_mime_type,
+  empty_secret,
+  invalid_secret,
+  empty_request,  ///< no prompt and no image: nothing to ask
+  invalid_text,   ///< the prompt, system prompt or model is not valid UTF-8
+};
 
 struct encode_error {
   encode_errc code;

@@ -135,6 +135,43 @@ inline bool valid_image_mime(std::string_view m) noexcept {
   return true;
 }
 
+/// The offset of the first byte that does not start a well-formed UTF-8
+/// sequence (overlong forms, surrogates and code points above U+10FFFF
+/// included), or npos. JSON text must be UTF-8, and the writer copies bytes
+/// as they are.
+inline std::size_t invalid_utf8_at(std::string_view s) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = b[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xbf;  // the second byte's range (RFC 3629, table 3-7)
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (n - i < len || b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((b[i + k] & 0xc0) != 0x80) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 /// Checks what every codec needs; the secret is checked for presence only.
 inline std::optional<encode_error> check_request(const chat_request& r, std::string_view secret,
                                                  std::string_view format) {
@@ -146,6 +183,14 @@ inline std::optional<encode_error> check_request(const chat_request& r, std::str
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
       return encode_error{encode_errc::invalid_secret,
                           std::string(format) + ": API key contains whitespace or a control character"};
+  if (r.prompt.empty() && r.images.empty())
+    return encode_error{encode_errc::empty_request, std::string(format) + ": nothing to send: no prompt and no image"};
+  for (auto [what, text] : {std::pair<const char*, std::string_view>{"prompt", r.prompt},
+                            {"system prompt", r.system},
+                            {"model name", r.model}})
+    if (const auto at = invalid_utf8_at(text); at != std::string_view::npos)
+      return encode_error{encode_errc::invalid_text, std::string(format) + ": the " + what +
+                                                         " is not valid UTF-8 (byte " + std::to_string(at) + ")"};
   for (std::size_t i = 0; i < r.images.size(); ++i)
     if (!valid_image_mime(r.images[i].mime_type))
       return encode_error{encode_errc::invalid_mime_type, std::string(format) + ": image " + std::to_string(i + 1) +
