@@ -152,6 +152,21 @@ TEST(Catalog, UserDefinedOrderAndEdits) {
   EXPECT_EQ(c.for_provider("nvidia").size(), 3u);
 }
 
+TEST(Catalog, OrderedByBracedList) {
+  // The form docs/providers.md shows; vectors of strings still take the span overload.
+  const auto c = catalog::builtin();
+  const auto order = c.ordered_by({"groq/qwen/qwen3.6-27b", "openai/GPT-4o", "zai/GLM-4.6V-Flash"});
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order[0].name, "Llama 3.2 11B Vision");  // the first entry with that api_id
+  EXPECT_EQ(order[1].api_id, "gpt-4o");
+  EXPECT_EQ(order[2].api_id, "glm-4.6v-flash");
+  const std::string ref = "nvidia/Phi-3.5 Vision";
+  EXPECT_EQ(c.ordered_by({ref}).front().api_id, "microsoft/phi-3.5-vision-instruct");
+  EXPECT_TRUE(c.ordered_by({}).empty());
+  EXPECT_THROW((void)c.ordered_by({"groq/no-such-model"}), unknown_model);
+  EXPECT_THROW((void)c.ordered_by({"no-slash"}), unknown_model);
+}
+
 // ---- catalog JSON ---------------------------------------------------------------
 
 TEST(CatalogJson, RoundTrip) {
@@ -200,6 +215,32 @@ TEST(CatalogJson, ErrorsNameTheJsonPath) {
         "$.models[1].vision: expected true or false", "$.models[2].price_per_mtok: must be a non-negative number",
         "$.models[4]: expected an object", "\"groq/ok\" is listed twice"})
     EXPECT_NE(text.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << text;
+}
+
+TEST(CatalogJson, MembersGivenTwiceAreErrors) {
+  // Boost.JSON keeps the last duplicate: "paid" would win unnoticed.
+  const auto r = parse_catalog(R"({"models":[
+    {"provider":"groq","name":"a","api_id":"x","tier":"free","priority":1},
+    7,
+    {"provider":"groq","name":"b","api_id":"y","tier":"free","tier":"paid","priority":2,"priority":3,"priority":4},
+    {"provider":"groq","name":"c","api_id":"z","tier":"free","ti\u0065r":"paid","priority":5}]})");
+  ASSERT_FALSE(r);
+  const std::string text = r.error_text();
+  for (const char* expected : {"$.models[2].tier: given twice", "$.models[2].priority: given twice",
+                               "$.models[3].tier: given twice", "$.models[1]: expected an object"})
+    EXPECT_NE(text.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << text;
+  EXPECT_EQ(r.errors.size(), 4u) << text;  // a member given three times is reported once
+
+  // A second "models" array would silently replace the first.
+  const auto twice = parse_catalog(
+      R"({"models":[{"provider":"groq","name":"a","api_id":"x","tier":"free","priority":1}],"models":[]})");
+  ASSERT_FALSE(twice);
+  ASSERT_EQ(twice.errors.size(), 1u) << twice.error_text();
+  EXPECT_EQ(twice.errors[0].to_string(), "$.models: given twice");
+
+  // The same name in different objects is fine.
+  EXPECT_TRUE(parse_catalog(R"({"models":[{"provider":"groq","name":"a","api_id":"x","tier":"free","priority":1},
+                                           {"provider":"groq","name":"b","api_id":"x","tier":"free","priority":1}]})"));
 }
 
 TEST(CatalogJson, SyntaxErrorsAndShapes) {

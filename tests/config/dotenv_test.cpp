@@ -176,6 +176,42 @@ TEST(Dotenv, UnterminatedQuoteDoesNotSwallowLaterQuotedLines) {
   EXPECT_EQ(doc.diagnostics[0].line, 1u);
 }
 
+TEST(Dotenv, StrayQuoteEndsAtTheNextAssignment) {
+  // The quote closes on line 3, but lines 2-3 are assignments, not value.
+  const auto doc =
+      parse_dotenv("GROQ_API_KEY_1=\"gsk_test_a\nGROQ_API_KEY_2=gsk_test_b\nNOTE=ends with a quote\"\n", ".env");
+  EXPECT_EQ(doc.find("GROQ_API_KEY_1"), nullptr);
+  EXPECT_EQ(value_of(doc, "GROQ_API_KEY_2"), "gsk_test_b");
+  EXPECT_EQ(value_of(doc, "NOTE"), "ends with a quote\"");
+  EXPECT_EQ(doc.find("GROQ_API_KEY_2")->line, 2u);
+  EXPECT_EQ(doc.find("NOTE")->line, 3u);
+  ASSERT_EQ(doc.diagnostics.size(), 1u);
+  const auto& d = doc.diagnostics[0];
+  EXPECT_EQ(d.to_string().rfind(".env:1: error: GROQ_API_KEY_1: unterminated double-quoted value", 0), 0u)
+      << d.to_string();
+  EXPECT_EQ(d.to_string().find("gsk_test"), std::string::npos) << d.to_string();
+
+  // Any quote, `export` and blanks around '='; an escaped line end does not
+  // hide the next line.
+  const auto more = parse_dotenv("A='x\n  export B = y'\nC=\"z\\\nD=w\"\n");
+  EXPECT_EQ(more.find("A"), nullptr);
+  EXPECT_EQ(value_of(more, "B"), "y'");
+  EXPECT_EQ(more.find("C"), nullptr);
+  EXPECT_EQ(value_of(more, "D"), "w\"");
+  EXPECT_EQ(more.find("D")->line, 4u);
+  ASSERT_EQ(more.diagnostics.size(), 2u);
+  EXPECT_EQ(more.diagnostics[0].line, 1u);
+  EXPECT_EQ(more.diagnostics[1].line, 3u);
+
+  // Lines that are not assignments stay inside a quoted value, including a
+  // base64 block's padded last line ("Zm9vYmFy==").
+  const auto pem =
+      parse_dotenv("PEM=\"-----BEGIN TEST KEY-----\nMIIBtest+key/line\nZm9vYmFy==\n-----END TEST KEY-----\"\nNEXT=1\n");
+  EXPECT_TRUE(pem.diagnostics.empty());
+  EXPECT_EQ(value_of(pem, "PEM"), "-----BEGIN TEST KEY-----\nMIIBtest+key/line\nZm9vYmFy==\n-----END TEST KEY-----");
+  EXPECT_EQ(pem.find("NEXT")->line, 5u);
+}
+
 TEST(Dotenv, MissingFileIsAClearError) {
   const auto path = data_dir() / "does-not-exist.env";
   try {

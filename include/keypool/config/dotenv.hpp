@@ -14,7 +14,8 @@
 ///   \n \r \t \" \\ \' \` \$ \a \b \f \v \uXXXX (unknown ones are kept as
 ///   written);
 /// - quoted values may span lines; after the closing quote only blanks and
-///   a `# comment` may follow;
+///   a `# comment` may follow. A quote still open when a later line reads
+///   `NAME=...` is unterminated (reported; parsing resumes on the next line);
 /// - CRLF and lone CR line ends, and a UTF-8 byte-order mark, are accepted;
 /// - the last assignment of a name wins (earlier ones get a warning);
 /// - no `${VAR}` expansion: `$` is an ordinary character.
@@ -193,6 +194,30 @@ inline std::string unescape_literal(std::string_view in, char quote) {
 
 inline std::string_view quote_name(char q) noexcept { return q == '"' ? "double" : q == '\'' ? "single" : "back"; }
 
+/// Whether `line` (no '\n') reads as `[export ]NAME=...`. A quoted value
+/// never runs into such a line: its opening quote is taken as a stray one, so
+/// it cannot swallow the assignments below it. A bare `NAME=` or `NAME==`
+/// does not count: that is how the padded last line of a base64 block (a PEM
+/// key) looks.
+inline bool looks_like_assignment(std::string_view line) noexcept {
+  std::size_t i = 0;
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (line.substr(i, 6) == "export" && i + 6 < line.size() && is_blank(line[i + 6])) {
+    i += 6;
+    while (i < line.size() && is_blank(line[i])) ++i;
+  }
+  const std::size_t name_begin = i;
+  while (i < line.size() && is_name_char(line[i])) ++i;
+  if (i == name_begin || (line[name_begin] >= '0' && line[name_begin] <= '9')) return false;
+  const std::size_t name_end = i;
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (i == line.size() || line[i] != '=') return false;
+  // Base64 padding: the whole line is letters/digits then "=" or "==".
+  const bool base64_tail = name_begin == 0 && i == name_end && line.size() - i <= 2 &&
+                           line.find_first_not_of('=', i) == std::string_view::npos;
+  return !base64_tail;
+}
+
 }  // namespace detail
 
 /// Parses `.env` text. Never throws for bad content; see the file comment
@@ -274,8 +299,11 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
       const char q = s[j];
       std::size_t k = j + 1;
       bool closed = false;
+      std::size_t stray_at = 0;  // line of an assignment the value would run into
+      std::size_t crossed = 0;
       while (k < n) {
-        if (s[k] == '\\' && k + 1 < n && (q == '"' || s[k + 1] == q)) {
+        // An escape never hides a line end, so each new line is checked below.
+        if (s[k] == '\\' && k + 1 < n && s[k + 1] != '\n' && (q == '"' || s[k + 1] == q)) {
           k += 2;
           continue;
         }
@@ -283,11 +311,20 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
           closed = true;
           break;
         }
+        if (s[k] == '\n') {
+          ++crossed;
+          if (detail::looks_like_assignment(s.substr(k + 1, line_end(k + 1) - k - 1))) {
+            stray_at = this_line + crossed;
+            break;
+          }
+        }
         ++k;
       }
       if (!closed) {
         report(this_line, std::string(name),
-               "unterminated " + std::string(detail::quote_name(q)) + "-quoted value; line ignored");
+               "unterminated " + std::string(detail::quote_name(q)) + "-quoted value" +
+                   (stray_at != 0 ? " (line " + std::to_string(stray_at) + " starts another assignment)" : "") +
+                   "; line ignored");
         pos = next;
         line = next_line;
         continue;

@@ -66,8 +66,9 @@ struct outcome {
   /// How long the provider asked us to wait, already parsed and clamped to be
   /// non-negative (see classify/retry_hint.hpp). Empty: no hint.
   std::optional<std::chrono::milliseconds> retry_after{};
-  /// The provider reported the limit for the whole account / organisation /
-  /// project, so every key sharing the account is affected.
+  /// The provider documents this limit for the whole account / organisation /
+  /// project. Informational: the pool locks every key sharing the key's
+  /// `account` on any limit, flag or not.
   bool account_wide = false;
 
   static constexpr outcome success() noexcept { return {}; }

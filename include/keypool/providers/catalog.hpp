@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -145,14 +146,15 @@ class catalog {
   /// that names nothing; entries not mentioned are left out.
   std::vector<model_entry> ordered_by(std::span<const std::string> refs) const {
     std::vector<model_entry> out;
-    for (const auto& r : refs) {
-      const auto slash = r.find('/');
-      const model_entry* m = slash == std::string::npos
-                                 ? nullptr
-                                 : find(std::string_view(r).substr(0, slash), std::string_view(r).substr(slash + 1));
-      if (m == nullptr) throw unknown_model(r);
-      out.push_back(*m);
-    }
+    for (const auto& r : refs) out.push_back(by_ref(r));
+    return out;
+  }
+
+  /// The same for a braced list: ordered_by({"groq/qwen/qwen3.6-27b",
+  /// "openai/GPT-4o"}) (a span cannot be made from one in C++20).
+  std::vector<model_entry> ordered_by(std::initializer_list<std::string_view> refs) const {
+    std::vector<model_entry> out;
+    for (const auto r : refs) out.push_back(by_ref(r));
     return out;
   }
 
@@ -184,6 +186,15 @@ class catalog {
   }
 
  private:
+  /// The entry a "provider/api_id" or "provider/name" reference names.
+  const model_entry& by_ref(std::string_view ref) const {
+    const auto slash = ref.find('/');
+    const model_entry* m =
+        slash == std::string_view::npos ? nullptr : find(ref.substr(0, slash), ref.substr(slash + 1));
+    if (m == nullptr) throw unknown_model(std::string(ref));
+    return *m;
+  }
+
   std::vector<model_entry> entries_;
 };
 

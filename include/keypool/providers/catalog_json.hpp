@@ -16,21 +16,26 @@
 ///     ]
 ///   }
 /// Required: provider, name, api_id, tier, priority. Defaults: price 0,
-/// vision true. Unknown fields are errors (they are usually typos).
+/// vision true. Unknown fields are errors (they are usually typos), and so is
+/// a field given twice (Boost.JSON would silently keep the last one).
 
 #include <keypool/providers/catalog.hpp>
 
 #include <boost/json.hpp>
+// basic_parser with our own handler needs the parser's definitions.
+#include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace keypool::providers {
@@ -73,6 +78,89 @@ inline std::string line_col(std::string_view text, std::size_t offset) {
     }
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+/// A basic_parser handler that records every object member given twice,
+/// by JSON path. The DOM parser keeps only the last duplicate, so a second
+/// "tier" (or a second "models" array) would otherwise win unnoticed.
+class duplicate_key_finder {
+ public:
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  using error_code = boost::json::error_code;
+  using string_view = boost::json::string_view;
+
+  std::vector<json_problem> problems;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_array_begin(error_code&) { return open(false); }
+  bool on_array_end(std::size_t, error_code&) { return close(); }
+  bool on_object_begin(error_code&) { return open(true); }
+  bool on_object_end(std::size_t, error_code&) { return close(); }
+  bool on_string_part(string_view, std::size_t, error_code&) { return true; }
+  bool on_string(string_view, std::size_t, error_code&) { return value_done(); }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code&) {
+    key_.append(s.data(), s.size());
+    auto& f = frames_.back();
+    if (++f.seen[key_] == 2) problems.push_back({f.path + "." + key_, "given twice"});
+    f.key = std::move(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_number_part(string_view, error_code&) { return true; }
+  bool on_int64(std::int64_t, string_view, error_code&) { return value_done(); }
+  bool on_uint64(std::uint64_t, string_view, error_code&) { return value_done(); }
+  bool on_double(double, string_view, error_code&) { return value_done(); }
+  bool on_bool(bool, error_code&) { return value_done(); }
+  bool on_null(error_code&) { return value_done(); }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+
+ private:
+  struct frame {
+    std::string path;  // of this object or array
+    bool is_object = false;
+    std::size_t index = 0;  // arrays: the next element's index
+    std::string key;        // objects: the member being read
+    std::unordered_map<std::string, unsigned> seen;
+  };
+
+  bool open(bool is_object) {
+    std::string path = "$";
+    if (!frames_.empty()) {
+      const auto& f = frames_.back();
+      path = f.is_object ? f.path + "." + f.key : f.path + "[" + std::to_string(f.index) + "]";
+    }
+    frames_.push_back({std::move(path), is_object, 0, {}, {}});
+    return true;
+  }
+  bool close() {
+    frames_.pop_back();
+    return value_done();
+  }
+  bool value_done() {
+    if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().index;
+    return true;
+  }
+
+  std::vector<frame> frames_;
+  std::string key_;
+};
+
+/// Members given twice in `text` (one complete JSON document).
+inline std::vector<json_problem> duplicate_keys(std::string_view text) {
+  boost::json::basic_parser<duplicate_key_finder> p{boost::json::parse_options{}};
+  boost::json::error_code ec;
+  p.write_some(false, text.data(), text.size(), ec);
+  return std::move(p.handler().problems);
 }
 
 inline void read_entry(const boost::json::value& v, const std::string& path, std::vector<model_entry>& out,
@@ -201,7 +289,15 @@ inline catalog_result parse_catalog(std::string_view text, const catalog& base =
     r.errors.push_back({"$", "invalid JSON at " + detail::line_col(text, used) + ": " + ec.message()});
     return r;
   }
-  return catalog_from_json(p.release(), base, mode);
+  // The parsed value has lost any duplicate member: find them in the text.
+  auto duplicates = detail::duplicate_keys(text.substr(0, used));
+  auto r = catalog_from_json(p.release(), base, mode);
+  if (!duplicates.empty()) {
+    r.value.reset();
+    r.errors.insert(r.errors.begin(), std::make_move_iterator(duplicates.begin()),
+                    std::make_move_iterator(duplicates.end()));
+  }
+  return r;
 }
 
 /// Reads a catalog file. A missing file is an error in the result.
