@@ -1,6 +1,7 @@
 // state::redis inside one process: two pools, each with its own backend (two
 // connections, as two instances would have), against a real redis-server on
 // a free loopback port.
+#include <keypool/clock/manual.hpp>
 #include <keypool/keypool.hpp>
 #include <keypool/state/redis.hpp>
 
@@ -30,6 +31,8 @@ struct groq {
 };
 
 using pool = kp::basic_pool<groq, kp::policy::state<kp::state::redis>>;
+/// An instance whose wall clock is set by the test, to play a skewed host.
+using skewed_pool = kp::basic_pool<groq, kp::policy::state<kp::state::redis>, kp::policy::clock<kp::clock::manual>>;
 
 std::vector<kp::key_spec> keys() {
   return {{"GROQ_API_KEY_1", "gsk_fake_redis_secret_1"},
@@ -65,7 +68,8 @@ std::optional<std::chrono::microseconds> time_until(F f, std::chrono::millisecon
   }
 }
 
-kp::key_snapshot key_of(const pool& p, std::string_view variable) {
+template <class Pool>
+kp::key_snapshot key_of(const Pool& p, std::string_view variable) {
   for (auto& k : p.snapshot().keys)
     if (k.variable == variable) return k;
   ADD_FAILURE() << "no key " << variable;
@@ -260,6 +264,152 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
   EXPECT_EQ(unavailable.load(), 0);
 }
 
+// A refused write (READONLY replica, OOM, NOPERM) is retried on the same
+// connection after a growing pause: not thousands of reconnects a second.
+TEST(redis, refused_write_is_retried_with_backoff_on_the_same_connection) {
+  KEYPOOL_START_REDIS(srv);
+  auto o = options(srv, "refused");
+  o.backoff_min = 200ms;
+  o.backoff_max = 400ms;
+  kp::state::redis r(o);
+  ASSERT_TRUE(r.wait_ready(5s)) << r.status().last_error;
+  // A replica of a primary that never answers is read-only: the write script
+  // is refused with an error reply while connecting and PING still work.
+  ASSERT_EQ(srv.command({"REPLICAOF", "127.0.0.1", "1"}), "OK");
+  const std::string fp = "0123456789ab";
+  const auto start = std::chrono::steady_clock::now();
+  r.publish(
+      {"groq", fp, kp::key_status::locked, kp::outcome_kind::rate_limited, std::chrono::system_clock::now() + 60s});
+  ASSERT_TRUE(time_until([&] { return r.status().write_retries >= 3; }, 5s)) << r.status().last_error;
+  // Three attempts are 200 + 400 ms of backoff apart (a loaded box only
+  // makes that longer); without a pause they take about a millisecond.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 600ms);
+  auto s = r.status();
+  EXPECT_LE(s.write_retries, 4u);
+  EXPECT_EQ(s.reconnects, 0u) << "an error reply must not drop the connection";
+  EXPECT_TRUE(s.connected);
+  EXPECT_NE(s.last_error.find("READONLY"), std::string::npos) << s.last_error;
+  EXPECT_EQ(s.written, 0u);
+
+  // Writable again: the queued change goes through at the next attempt.
+  ASSERT_EQ(srv.command({"REPLICAOF", "NO", "ONE"}), "OK");
+  ASSERT_TRUE(r.flush(3s)) << r.status().last_error;
+  s = r.status();
+  EXPECT_EQ(s.written, 1u);
+  EXPECT_EQ(s.dropped, 0u);
+  const auto pttl = srv.command({"PTTL", r.state_key("groq", fp)});
+  ASSERT_TRUE(pttl);
+  EXPECT_GT(std::stoll(*pttl), 50000);
+}
+
+// A host whose clock runs behind Redis's asks just after the provider's day
+// boundary: by its clock it is still the day before, whose counter would
+// expire the moment it is written (EXPIREAT in the past), granting forever.
+TEST(redis, daily_budget_grants_nothing_for_a_day_already_over) {
+  KEYPOOL_START_REDIS(srv);
+  kp::state::redis r(options(srv, "budget_over"));
+  const auto fp = kp::fingerprint("gsk_fake_redis_secret_1");
+  const auto now = std::chrono::system_clock::now();
+  // A boundary one to two minutes ago by the real clock...
+  const auto since_midnight = now.time_since_epoch() % std::chrono::days(1);
+  const auto boundary = std::chrono::floor<std::chrono::minutes>(since_midnight) - 1min;
+  const auto today = kp::state::redis::day_of(now, boundary);
+  // ...and a host 3 minutes behind, still on the previous provider day.
+  const auto behind = kp::state::redis::day_of(now - 3min, boundary);
+  ASSERT_EQ(behind + 1, today);
+
+  int granted = 0, exhausted = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto v = r.take_daily("groq", fp, behind, 5, boundary);
+    granted += v == kp::state::budget_verdict::granted;
+    exhausted += v == kp::state::budget_verdict::exhausted;
+  }
+  EXPECT_EQ(granted, 0) << "a day that is over has no budget left";
+  EXPECT_EQ(exhausted, 20);
+  EXPECT_EQ(r.reserve_daily("groq", fp, behind, 5, 4, boundary), 0u);
+  EXPECT_EQ(r.reserve_daily("groq", fp, behind - 1, 5, 4, boundary), 0u);
+  EXPECT_EQ(r.daily_used("groq", fp, behind), 0u);
+  EXPECT_EQ(r.status().budget_unavailable, 0u);
+
+  // The current day still counts exactly, and its counter outlives the call.
+  EXPECT_EQ(r.reserve_daily("groq", fp, today, 5, 4, boundary), 4u);
+  EXPECT_EQ(r.reserve_daily("groq", fp, today, 5, 4, boundary), 1u);
+  EXPECT_EQ(r.take_daily("groq", fp, today, 5, boundary), kp::state::budget_verdict::exhausted);
+  EXPECT_EQ(r.daily_used("groq", fp, today), 5u);
+}
+
+/// Instance B's wall clock is `skew` behind (negative: ahead of) A's, which
+/// locks key 1 for 30 s. B must see 30 s, not 30 s + skew. `late`: B starts
+/// after the lockout is stored and loads it (SCAN) instead of hearing it.
+void skewed_reader_sees_the_same_lockout(const keypool_test::redis_server& srv, std::chrono::seconds skew, bool late,
+                                         const std::string& ns) {
+  kp::state::redis ra(options(srv, ns)), rb(options(srv, ns));
+  pool a(keys(), pool_opts(ra));
+  auto la = ra.attach(a);
+  skewed_pool::options ob;
+  ob.lockout = kp::lockout::fixed{30s};
+  ob.state = rb;
+  ob.clock = kp::clock::manual(std::chrono::system_clock::now() - skew);  // stands still: exact available_in
+  std::optional<skewed_pool> b;
+  kp::state::redis::attachment lb;
+  const auto start_b = [&] {
+    b.emplace(keys(), ob);
+    lb = rb.attach(*b);
+  };
+  if (!late) start_b();
+  ASSERT_TRUE(ra.wait_ready(5s)) << ra.status().last_error;
+
+  auto l = lease_of(a, "GROQ_API_KEY_1");
+  a.report(l, kp::outcome::rate_limited());
+  ASSERT_TRUE(ra.flush(2s));
+  if (late) start_b();
+  ASSERT_TRUE(rb.wait_ready(5s)) << rb.status().last_error;
+  ASSERT_TRUE(time_until([&] { return rb.status().applied >= 1; }, 2s)) << "B never applied the lockout";
+
+  const auto k = key_of(*b, "GROQ_API_KEY_1");
+  EXPECT_EQ(k.status, kp::key_status::locked);
+  ASSERT_TRUE(k.available_in) << "skew " << skew.count() << " s";
+  EXPECT_GT(*k.available_in, 29s) << "skew " << skew.count() << " s";
+  EXPECT_LE(*k.available_in, 30s) << "skew " << skew.count() << " s";
+  EXPECT_EQ(rb.status().loaded, late ? 1u : 0u);
+  lb.detach();
+}
+
+TEST(redis, lockout_lasts_as_long_for_an_instance_with_a_skewed_clock) {
+  KEYPOOL_START_REDIS(srv);
+  int n = 0;
+  for (const bool late : {false, true})
+    for (const auto skew : {std::chrono::seconds(5min), std::chrono::seconds(-60s)}) {
+      SCOPED_TRACE(std::string(late ? "loaded" : "published") + ", skew " + std::to_string(skew.count()) + " s");
+      skewed_reader_sees_the_same_lockout(srv, skew, late, "skew" + std::to_string(n++));
+    }
+}
+
+// The published and stored form: the time left, not a wall time.
+TEST(redis, change_format_carries_the_time_left) {
+  using kp::state::detail::wire_change;
+  const wire_change c{"groq", "0123456789ab", kp::key_status::locked, kp::outcome_kind::rate_limited, 30000};
+  EXPECT_EQ(c.body(), "locked|rate_limited|30000ms|0123456789ab|groq");
+  const auto back = wire_change::parse(c.body(), 0);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->ttl_ms, 30000);
+  EXPECT_EQ(back->provider, "groq");
+  const wire_change d{"my|provider", "0123456789ab", kp::key_status::disabled, kp::outcome_kind::invalid_key, -1};
+  EXPECT_EQ(d.body(), "disabled|invalid_key|never|0123456789ab|my|provider");
+  const auto dd = wire_change::parse(d.body(), 0);
+  ASSERT_TRUE(dd);
+  EXPECT_EQ(dd->ttl_ms, -1);
+  EXPECT_EQ(dd->provider, "my|provider");
+  // The older absolute form (wall ms, -1: never), from instances not yet upgraded.
+  EXPECT_EQ(wire_change::parse("locked|rate_limited|1000500|0123456789ab|groq", 1000000)->ttl_ms, 500);
+  EXPECT_EQ(wire_change::parse("locked|rate_limited|999000|0123456789ab|groq", 1000000)->ttl_ms, 0);
+  EXPECT_EQ(wire_change::parse("disabled|invalid_key|-1|0123456789ab|groq", 1000000)->ttl_ms, -1);
+  for (const char* bad : {"locked|rate_limited|ms|0123456789ab|groq", "locked|rate_limited|-5ms|0123456789ab|groq",
+                          "locked|rate_limited||0123456789ab|groq", "locked|rate_limited|12s|0123456789ab|groq",
+                          "locked|rate_limited|30000ms||groq", "locked|rate_limited|30000ms|0123456789ab|"})
+    EXPECT_FALSE(wire_change::parse(bad, 0)) << bad;
+}
+
 /// A loopback socket that completes TCP handshakes (backlog) but never
 /// answers: a Redis that hangs.
 struct hung_listener {
@@ -412,7 +562,9 @@ TEST(redis, survives_redis_kill_and_restart) {
   EXPECT_EQ(sa.written, 1u);
   EXPECT_EQ(sa.dropped, 0u);
   EXPECT_EQ(rb.status().dropped, 0u);
-  EXPECT_EQ(ra.take_daily("groq", fp2, 1, 5), kp::state::budget_verdict::granted) << "budget connection recovers";
+  EXPECT_EQ(ra.take_daily("groq", fp2, kp::state::redis::day_of(std::chrono::system_clock::now()), 5),
+            kp::state::budget_verdict::granted)
+      << "budget connection recovers";
 
   done = true;
   picker.join();

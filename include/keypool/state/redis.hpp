@@ -216,30 +216,48 @@ inline long long to_wall_ms(std::chrono::system_clock::time_point t) noexcept {
   if (t == std::chrono::system_clock::time_point::max()) return -1;
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-inline std::chrono::system_clock::time_point from_wall_ms(long long ms) noexcept {
-  if (ms < 0) return std::chrono::system_clock::time_point::max();
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
-}
 
-/// One change as stored in a state key: "status|reason|until_ms|fp|provider".
-/// The provider id comes last so it may contain any character.
+/// How the subscriber hands a change to an attachment: with the time it has
+/// left (empty: never ends), which the attachment turns into a wall time by
+/// the clock of whoever applies it, so clock skew between hosts cancels out.
+using remote_fn =
+    std::function<bool(std::string_view, key_status, outcome_kind, std::optional<std::chrono::milliseconds>)>;
+
+/// A change waiting for the writer. Wall time, so the time left is measured
+/// when it is finally written.
+struct pending_change {
+  std::string provider;
+  std::string fingerprint;
+  key_status status = key_status::available;
+  outcome_kind reason = outcome_kind::success;
+  long long until_ms = 0;  ///< to_wall_ms(until): -1 for never
+};
+
+/// One change as published and stored: "status|reason|<left>ms|fp|provider",
+/// <left> being the time the lockout / disable had left when written
+/// ("never": no end). A duration rather than a wall time, so instances whose
+/// clocks disagree still agree on how long a lockout lasts. The provider id
+/// comes last so it may contain any character.
 struct wire_change {
   std::string provider;
   std::string fingerprint;
   key_status status = key_status::available;
   outcome_kind reason = outcome_kind::success;
-  long long until_ms = 0;
+  long long ttl_ms = 0;  ///< time left when written; -1 for never
 
   std::string body() const {
     std::string s;
     s.reserve(48 + provider.size());
     s.append(status_name(status)).append("|").append(to_string(reason)).append("|");
-    s.append(std::to_string(until_ms)).append("|").append(fingerprint).append("|").append(provider);
+    s.append(ttl_ms < 0 ? std::string("never") : std::to_string(ttl_ms) + "ms");
+    s.append("|").append(fingerprint).append("|").append(provider);
     return s;
   }
 
-  static std::optional<wire_change> parse(std::string_view s) {
+  /// `now_ms` (this host's wall clock) only reads the older form, whose third
+  /// field is the absolute wall time in ms when it ends (-1: never), as sent
+  /// by instances not yet upgraded.
+  static std::optional<wire_change> parse(std::string_view s, long long now_ms) {
     std::string_view part[4];
     for (auto& p : part) {
       const auto bar = s.find('|');
@@ -251,10 +269,18 @@ struct wire_change {
     auto st = parse_status(part[0]);
     auto rs = parse_reason(part[1]);
     if (!st || !rs || s.empty() || part[3].empty()) return std::nullopt;
-    const auto* b = part[2].data();
-    const auto* e = b + part[2].size();
-    auto [ptr, ec] = std::from_chars(b, e, c.until_ms);
-    if (ec != std::errc{} || ptr != e) return std::nullopt;
+    if (part[2] == "never") {
+      c.ttl_ms = -1;
+    } else {
+      const bool absolute = !part[2].ends_with("ms");
+      if (!absolute) part[2].remove_suffix(2);
+      long long v = 0;
+      const auto* b = part[2].data();
+      const auto* e = b + part[2].size();
+      auto [ptr, ec] = std::from_chars(b, e, v);
+      if (ec != std::errc{} || ptr != e || b == e || (!absolute && v < 0)) return std::nullopt;
+      c.ttl_ms = !absolute ? v : v < 0 ? -1 : std::max(0LL, v - now_ms);
+    }
     c.status = *st;
     c.reason = *rs;
     c.fingerprint = std::string(part[3]);
@@ -265,40 +291,45 @@ struct wire_change {
 
 /// Writes a change: SET with PX (or DEL for a release), never shortening a
 /// longer lockout already stored, then PUBLISH — atomically, one round trip.
-/// KEYS[1] state key; ARGV: status, body, until_ms, ttl_ms, channel, message.
+/// The stored key's PTTL is what it has left (by the server's clock alone).
+/// KEYS[1] state key; ARGV: status, body, ttl_ms (-1: never), channel, message.
 inline constexpr std::string_view write_script = R"lua(
 if ARGV[1] == 'available' then
   redis.call('DEL', KEYS[1])
 else
+  local ttl = tonumber(ARGV[3])
   local keep = false
   local cur = redis.call('GET', KEYS[1])
   if cur then
-    local cs, cu = string.match(cur, '^(%a+)|[%a_]+|(%-?%d+)|')
-    cu = tonumber(cu)
-    local nu = tonumber(ARGV[3])
+    local cs = string.match(cur, '^(%a+)|')
+    local left = redis.call('PTTL', KEYS[1])
     if cs == 'disabled' and ARGV[1] == 'locked' then
       keep = true
-    elseif cs == ARGV[1] and cu and (cu == -1 or (nu ~= -1 and cu >= nu)) then
+    elseif cs == ARGV[1] and (left == -1 or (ttl ~= -1 and left >= ttl)) then
       keep = true
     end
   end
   if not keep then
-    if tonumber(ARGV[4]) > 0 then
-      redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+    if ttl > 0 then
+      redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
     else
       redis.call('SET', KEYS[1], ARGV[2])
     end
   end
 end
-redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 )lua";
 
 /// Grants up to ARGV[2] units of a daily budget of ARGV[1], atomically, and
 /// makes the counter expire at the provider's day boundary (ARGV[3], unix s).
-/// Returns {granted, used}.
+/// Returns {granted, used}. A day already over by the server's clock (the
+/// caller's clock runs behind, or it asked just before the boundary) grants
+/// nothing: EXPIREAT in the past would delete the counter at once, and every
+/// later call would be granted again.
 inline constexpr std::string_view budget_script = R"lua(
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[3]) <= tonumber(redis.call('TIME')[1]) then return {0, used} end
 local grant = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]) - used)
 if grant <= 0 then return {0, used} end
 used = redis.call('INCRBY', KEYS[1], grant)
@@ -399,7 +430,7 @@ class redis_impl {
   void enqueue(const state_change& c) noexcept {
     if (c.status == key_status::probing) return;  // local detail, not shared
     try {
-      wire_change w{std::string(c.provider_id), std::string(c.fingerprint), c.status, c.reason, to_wall_ms(c.until)};
+      pending_change w{std::string(c.provider_id), std::string(c.fingerprint), c.status, c.reason, to_wall_ms(c.until)};
       {
         std::lock_guard g(mu_);
         if (stopping_) {
@@ -427,7 +458,7 @@ class redis_impl {
 
   // ---- attachments ---------------------------------------------------------
 
-  std::uint64_t attach(std::string provider_id, remote_handler h) {
+  std::uint64_t attach(std::string provider_id, remote_fn h) {
     std::uint64_t id;
     {
       std::lock_guard g(registry_mu_);
@@ -559,7 +590,7 @@ class redis_impl {
   struct handler_entry {
     std::uint64_t id;
     std::string provider;
-    remote_handler fn;
+    remote_fn fn;
   };
 
   static void validate_namespace(const std::string& ns) {
@@ -623,12 +654,14 @@ class redis_impl {
           if (sleep_or_stop(cv_, backoff)) break;
           continue;
         }
-        backoff = {};
+        // The backoff is not reset here but after a write or PING succeeds:
+        // a server that accepts connections yet refuses every write must not
+        // be retried at connect speed.
         if (ever_connected) reconnects_.fetch_add(1, std::memory_order_relaxed);
         ever_connected = true;
         writer_up_.store(true, std::memory_order_release);
       }
-      wire_change w;
+      pending_change w;
       {
         std::unique_lock lk(mu_);
         cv_.wait_for(lk, opts_.ping_interval, [&] { return stopping_ || !queue_.empty(); });
@@ -636,7 +669,10 @@ class redis_impl {
           if (stopping_) break;
           lk.unlock();
           // Idle: check the connection is still alive, so status() is true.
-          if (!c.conn.command({"PING"}, err)) set_error(err);
+          if (auto r = c.conn.command({"PING"}, err); !r)
+            set_error(err);
+          else if (r->type != REDIS_REPLY_ERROR)
+            backoff = {};
           continue;
         }
         if (stopping_ && std::chrono::steady_clock::now() > flush_deadline_) break;
@@ -649,7 +685,7 @@ class redis_impl {
         std::lock_guard g(mu_);
         in_flight_ = false;
         if (!ok) {
-          // Retried after reconnecting, ahead of newer changes; if the queue
+          // Retried after a pause, ahead of newer changes; if the queue
           // filled up meanwhile, this is the oldest and goes.
           write_retries_.fetch_add(1, std::memory_order_relaxed);
           if (queue_.size() < opts_.queue_capacity)
@@ -658,33 +694,53 @@ class redis_impl {
             dropped_.fetch_add(1, std::memory_order_relaxed);
         }
       }
-      if (!ok) {
-        set_error(err);
-        c.conn.close();
-      }
       idle_cv_.notify_all();
+      if (ok) {
+        backoff = {};
+      } else {
+        // An I/O error closed the connection (reconnect after the pause); a
+        // refusal (READONLY replica, OOM, NOPERM) leaves it usable. Either
+        // way the same write is tried again, so pause first.
+        set_error(err);
+        backoff = next_backoff(backoff);
+        retry_pause(backoff);
+      }
     }
     writer_up_.store(false, std::memory_order_release);
     idle_cv_.notify_all();
   }
 
-  /// True when done with `w` (written, or no longer worth writing).
-  bool write(scripted_connection& c, const wire_change& w, std::string& err) {
-    const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
-    long long ttl = 0;
-    if (w.status != key_status::available && w.until_ms >= 0) {
-      ttl = w.until_ms - now_ms;
+  /// After a failed write: waits `d`, but once stopping no later than the
+  /// flush deadline, so shutdown stays bounded.
+  void retry_pause(std::chrono::milliseconds d) {
+    const auto end = std::chrono::steady_clock::now() + d;
+    std::unique_lock lk(mu_);
+    for (;;) {
+      const auto until = stopping_ ? std::min(end, flush_deadline_) : end;
+      if (std::chrono::steady_clock::now() >= until) return;
+      stop_cv_.wait_until(lk, until);  // not cv_: every publish() notifies that
+    }
+  }
+
+  /// True when done with `w` (written, or no longer worth writing). False
+  /// with the connection closed on an I/O error, open on a refusal.
+  bool write(scripted_connection& c, const pending_change& w, std::string& err) {
+    long long ttl = -1;  // never
+    if (w.status == key_status::available) {
+      ttl = 0;
+    } else if (w.until_ms >= 0) {
+      ttl = w.until_ms - to_wall_ms(std::chrono::system_clock::now());
       if (ttl <= 0) {
         expired_.fetch_add(1, std::memory_order_relaxed);
         return true;
       }
     }
+    const wire_change out{w.provider, w.fingerprint, w.status, w.reason, ttl};
     const std::string key = state_key(w.provider, w.fingerprint);
-    const std::string body = w.body();
+    const std::string body = out.body();
     const std::string msg = instance_id_ + "|" + body;
-    const std::string until = std::to_string(w.until_ms), ttl_s = std::to_string(ttl);
-    auto r =
-        c.eval(c.write_sha, write_script, {"1", key, status_name(w.status), body, until, ttl_s, channel_, msg}, err);
+    const std::string ttl_s = std::to_string(ttl);
+    auto r = c.eval(c.write_sha, write_script, {"1", key, status_name(w.status), body, ttl_s, channel_, msg}, err);
     if (!r) return false;
     if (r->type == REDIS_REPLY_ERROR) {
       // A server-side refusal (e.g. OOM, read-only replica) is worth retrying too.
@@ -815,7 +871,7 @@ class redis_impl {
       own_ignored_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    auto c = wire_change::parse(msg.substr(bar + 1));
+    auto c = wire_change::parse(msg.substr(bar + 1), to_wall_ms(std::chrono::system_clock::now()));
     if (!c) {
       malformed_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -826,20 +882,23 @@ class redis_impl {
 
   void dispatch(const wire_change& c) {
     if (c.status == key_status::probing) return;
-    const auto until = from_wall_ms(c.until_ms);
+    std::optional<std::chrono::milliseconds> left;
+    if (c.ttl_ms >= 0) left = std::chrono::milliseconds(c.ttl_ms);
     std::lock_guard g(registry_mu_);
     for (auto& h : handlers_) {
       if (h.provider != c.provider) continue;
       try {
-        if (h.fn(c.fingerprint, c.status, c.reason, until)) applied_.fetch_add(1, std::memory_order_relaxed);
+        if (h.fn(c.fingerprint, c.status, c.reason, left)) applied_.fetch_add(1, std::memory_order_relaxed);
       } catch (...) {
         // A handler that throws must not take the subscriber down.
       }
     }
   }
 
-  /// Applies every lockout stored in Redis (SCAN + MGET on a short-lived
-  /// connection; the subscription keeps buffering meanwhile).
+  /// Applies every lockout stored in Redis (SCAN, then GET + PTTL of each
+  /// key pipelined, on a short-lived connection; the subscription keeps
+  /// buffering meanwhile). The time left is the key's PTTL, by the server's
+  /// clock alone, so a skewed writer or reader cannot stretch or erase it.
   bool load_all(std::string& err) {
     {
       std::lock_guard g(registry_mu_);
@@ -859,18 +918,28 @@ class redis_impl {
       cursor = std::string(reply_text(r->element[0]));
       const redisReply* keys = r->element[1];
       if (keys->elements == 0) continue;
-      std::vector<std::string> args{"MGET"};
-      for (std::size_t i = 0; i < keys->elements; ++i) args.emplace_back(reply_text(keys->element[i]));
-      auto vals = q.command(args, err);
-      if (!vals) return false;
-      if (vals->type != REDIS_REPLY_ARRAY) continue;
-      for (std::size_t i = 0; i < vals->elements; ++i) {
-        if (vals->element[i]->type != REDIS_REPLY_STRING) continue;  // expired meanwhile
-        auto c = wire_change::parse(reply_text(vals->element[i]));
+      std::vector<std::vector<std::string_view>> cmds;
+      cmds.reserve(2 * keys->elements);
+      for (std::size_t i = 0; i < keys->elements; ++i) {
+        cmds.push_back({"GET", reply_text(keys->element[i])});
+        cmds.push_back({"PTTL", reply_text(keys->element[i])});
+      }
+      const auto replies = q.pipeline(cmds, err);
+      if (replies.empty()) return false;
+      const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
+      for (std::size_t i = 0; i + 1 < replies.size(); i += 2) {
+        const redisReply* val = replies[i].get();
+        const redisReply* pttl = replies[i + 1].get();
+        // Expired between SCAN and GET, or between GET and PTTL (-2).
+        if (val->type != REDIS_REPLY_STRING || pttl->type != REDIS_REPLY_INTEGER || pttl->integer == -2 ||
+            pttl->integer == 0)
+          continue;
+        auto c = wire_change::parse(reply_text(val), now_ms);
         if (!c) {
           malformed_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
+        c->ttl_ms = pttl->integer < 0 ? -1 : pttl->integer;
         loaded_.fetch_add(1, std::memory_order_relaxed);
         dispatch(*c);
       }
@@ -886,7 +955,7 @@ class redis_impl {
   // Queue and lifecycle; never held across I/O.
   mutable std::mutex mu_;
   std::condition_variable cv_, stop_cv_, idle_cv_;
-  std::deque<wire_change> queue_;
+  std::deque<pending_change> queue_;
   bool in_flight_ = false;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point flush_deadline_{};
@@ -987,18 +1056,35 @@ class redis {
     p.provider().id;
   }
   [[nodiscard]] attachment attach(Pool& pool) {
-    return attach(pool.provider().id,
-                  [&pool](std::string_view fp, key_status s, outcome_kind r, std::chrono::system_clock::time_point u) {
-                    return pool.apply_remote(fp, s, r, u);
-                  });
+    if (!impl_) return {};
+    // A change arrives with the time it has left; the end is reckoned from
+    // the pool's own wall clock, the one apply_remote() measures it with.
+    auto fn = [&pool](std::string_view fp, key_status s, outcome_kind r,
+                      std::optional<std::chrono::milliseconds> left) {
+      auto until = std::chrono::system_clock::time_point::max();
+      if (left) {
+        if constexpr (requires(const Pool& p) { p.clock().wall_now(); })
+          until = pool.clock().wall_now() + *left;
+        else
+          until = std::chrono::system_clock::now() + *left;
+      }
+      return pool.apply_remote(fp, s, r, until);
+    };
+    return attachment(impl_, impl_->attach(pool.provider().id, std::move(fn)));
   }
 
   /// Any handler for one provider id (e.g. to log or measure remote changes).
   /// It runs on the subscriber thread: keep it short, and do not let it own
-  /// a copy of this handle.
+  /// a copy of this handle. `until` is this host's wall clock now plus the
+  /// time the change had left when written (time_point::max(): never).
   [[nodiscard]] attachment attach(std::string provider_id, remote_handler h) {
     if (!impl_) return {};
-    return attachment(impl_, impl_->attach(std::move(provider_id), std::move(h)));
+    auto fn = [h = std::move(h)](std::string_view fp, key_status s, outcome_kind r,
+                                 std::optional<std::chrono::milliseconds> left) {
+      return h(fp, s, r,
+               left ? std::chrono::system_clock::now() + *left : std::chrono::system_clock::time_point::max());
+    };
+    return attachment(impl_, impl_->attach(std::move(provider_id), std::move(fn)));
   }
 
   /// The provider-day index basic_pool uses: days since the epoch, shifted by
@@ -1012,7 +1098,9 @@ class redis {
   /// Counts one request against a fleet-wide daily budget of `limit`,
   /// exactly (an atomic script: never more than `limit` grants per day, no
   /// matter how many instances ask). The counter expires at the end of the
-  /// provider's day.
+  /// provider's day; a `day` already over by Redis's clock (this host's
+  /// clock runs behind) is answered `exhausted`, as nothing can be counted
+  /// for it any more.
   budget_verdict take_daily(std::string_view provider_id, std::string_view fingerprint, std::uint32_t day,
                             std::uint32_t limit, std::chrono::minutes day_boundary_utc = {}) noexcept {
     bool available = false;

@@ -119,15 +119,55 @@ class redis_connection {
     }
     void* raw = redisCommandArgv(ctx_, static_cast<int>(n), argv.data(), lens.data());
     if (!raw) {
-      error = ctx_->errstr[0] ? std::string(ctx_->errstr) : std::string("redis I/O error");
-      if (error == "Resource temporarily unavailable") error = "command timed out";
-      close();
+      io_failed(error);
       return nullptr;
     }
     return reply_ptr(static_cast<redisReply*>(raw));
   }
 
+  /// Several commands in one round trip: one reply each, in order. Empty on
+  /// an I/O error or timeout (the connection is closed, `error` says why).
+  std::vector<reply_ptr> pipeline(const std::vector<std::vector<std::string_view>>& cmds, std::string& error) {
+    std::vector<reply_ptr> out;
+    if (!ok()) {
+      error = "not connected";
+      return out;
+    }
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& cmd : cmds) {
+      argv.clear();
+      lens.clear();
+      for (const auto& a : cmd) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      if (redisAppendCommandArgv(ctx_, static_cast<int>(cmd.size()), argv.data(), lens.data()) != REDIS_OK) {
+        io_failed(error);
+        return out;
+      }
+    }
+    out.reserve(cmds.size());
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) {
+        io_failed(error);
+        out.clear();
+        return out;
+      }
+      out.emplace_back(static_cast<redisReply*>(raw));
+    }
+    return out;
+  }
+
  private:
+  /// Closes after an I/O error or timeout; says why in `error`.
+  void io_failed(std::string& error) {
+    error = ctx_->errstr[0] ? std::string(ctx_->errstr) : std::string("redis I/O error");
+    if (error == "Resource temporarily unavailable") error = "command timed out";
+    close();
+  }
+
   bool expect_ok(const reply_ptr& r, const char* what, std::string& error) {
     if (!r) return false;
     if (r->type == REDIS_REPLY_ERROR) {
