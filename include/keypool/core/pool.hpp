@@ -251,8 +251,10 @@ class basic_pool {
     slot_data& k = slots_[slot];
     if (o.kind == outcome_kind::success) {
       if (k.consecutive.load(std::memory_order_relaxed) != 0) k.consecutive.store(0, std::memory_order_relaxed);
-      if (auto e = k.ejections.load(std::memory_order_relaxed); e != 0)
-        k.ejections.compare_exchange_strong(e, e - 1, std::memory_order_relaxed);
+      // One decay step per success, also when successes race.
+      for (auto e = k.ejections.load(std::memory_order_relaxed);
+           e != 0 && !k.ejections.compare_exchange_weak(e, e - 1, std::memory_order_relaxed);) {
+      }
       if (l.probe_) finish_probe(k, l);
       return;
     }
