@@ -35,8 +35,18 @@ TEST(Prometheus, SeriesPerKeyWithLabelsAndNoSecret) {
             std::string::npos);
   EXPECT_NE(text.find("keypool_key_available_in_seconds{provider=\"mistral\",key=\"MISTRAL_API_KEY_2\","
                       "fingerprint=\"" +
-                      fp2 + "\"} 900.000000\n"),
+                      fp2 + "\"} 900.000\n"),
             std::string::npos);
   EXPECT_EQ(text.find("secret-value"), std::string::npos);
   EXPECT_EQ(kp::report::detail::label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(Prometheus, SecondsAreExactAndLocaleFree) {
+  // Formatted from integer milliseconds, never through the C locale (which
+  // gives "60,000000" under de_DE and is rejected by Prometheus).
+  using ms = std::chrono::milliseconds;
+  EXPECT_EQ(kp::report::detail::seconds(ms(60000)), "60.000");
+  EXPECT_EQ(kp::report::detail::seconds(ms(61005)), "61.005");
+  EXPECT_EQ(kp::report::detail::seconds(ms(7)), "0.007");
+  EXPECT_EQ(kp::report::detail::seconds(ms(0)), "0.000");
 }

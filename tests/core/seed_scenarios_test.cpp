@@ -124,6 +124,24 @@ TEST(Seed, TextReportMatchesTheGuideFormat) {
                       "   \xE2\x8F\xB3 NVIDIA_API_KEY_2: 1 requests, 1 failures (rate limited, available in 1 min)\n");
 }
 
+TEST(Seed, TableShowsTheKeyAvailableOnceItsMinuteIsOver) {
+  // "Rate limited at 10:00 -> Available again at 10:01", also in the table
+  // when nobody has picked the key since (its state word changes on a pick).
+  test_pool p(keys(2));
+  take(p, kp::outcome::rate_limited());
+  p.clock().advance(60s);
+  const auto s = p.snapshot();
+  EXPECT_TRUE(s.keys[0].available());
+  EXPECT_FALSE(s.keys[0].available_in);
+  EXPECT_EQ(s.available(), 2u);
+  EXPECT_EQ(s.rate_limited(), 0u);
+  const std::string text = kp::report::text(s);
+  EXPECT_NE(text.find("   Available: 2\n   Rate limited: 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\xE2\x9C\x85 NVIDIA_API_KEY_1: 1 requests, 1 failures\n"), std::string::npos) << text;
+  p.clock().advance(-1ms);  // a millisecond earlier it was still locked
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 1ms);
+}
+
 TEST(Seed, ConsecutiveFailuresResetBySuccess) {
   test_pool p(keys(1), {.lockout = kp::lockout::fixed{1ms}});
   take(p, kp::outcome::rate_limited());

@@ -441,6 +441,13 @@ class basic_pool {
       ks.status = st.status;
       ks.reason = st.reason;
       ks.available_in = wait_of(st, now);
+      if (st.status == key_status::locked && ks.available_in && ks.available_in->count() == 0) {
+        // The lockout is over: the next acquire() hands the key out (the
+        // state word itself changes only then).
+        ks.status = key_status::available;
+        ks.reason = outcome_kind::success;
+        ks.available_in.reset();
+      }
       ks.consecutive_failures = k.consecutive.load(std::memory_order_relaxed);
       if (rec->daily_limit) {
         const auto d = k.daily.load(std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include <keypool/core/outcome.hpp>
 #include <keypool/core/stats.hpp>
 
+#include <chrono>
 #include <span>
 #include <string>
 
@@ -31,6 +32,14 @@ inline std::string labels(const pool_snapshot& p, const key_snapshot& k) {
   return "provider=\"" + label_value(p.provider_id) + "\",key=\"" + label_value(k.variable) + "\",fingerprint=\"" +
          label_value(k.fingerprint) + "\"";
 }
+/// Milliseconds as decimal seconds ("60.000"), exact and locale-free
+/// (std::to_string(double) follows the C locale: "60,000000" under de_DE).
+inline std::string seconds(std::chrono::milliseconds ms) {
+  const auto v = ms.count() < 0 ? 0 : ms.count();
+  std::string frac = std::to_string(v % 1000);
+  return std::to_string(v / 1000) + "." + std::string(3 - frac.size(), '0') + frac;
+}
+
 }  // namespace detail
 
 /// Every series for the given pools. Custom telemetry: take snapshot() and
@@ -60,8 +69,8 @@ inline std::string prometheus(std::span<const pool_snapshot> pools) {
   for (const auto& p : pools)
     for (const auto& k : p.keys)
       if (k.available_in)
-        out += "keypool_key_available_in_seconds{" + detail::labels(p, k) + "} " +
-               std::to_string(static_cast<double>(k.available_in->count()) / 1000.0) + "\n";
+        out +=
+            "keypool_key_available_in_seconds{" + detail::labels(p, k) + "} " + detail::seconds(*k.available_in) + "\n";
   out += "# HELP keypool_consecutive_failures Failures since the key's last success.\n";
   out += "# TYPE keypool_consecutive_failures gauge\n";
   for (const auto& p : pools)
