@@ -13,6 +13,7 @@
 #include <boost/json/parse.hpp>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 namespace {
@@ -415,6 +416,72 @@ TEST(ClientStreaming, TruncatedStreamBeforeAnyTextFailsOver) {
   EXPECT_EQ(r->provider, "groq");
   ASSERT_EQ(r->attempts.size(), 2u);
   EXPECT_EQ(r->attempts[0].outcome.kind, outcome_kind::transient);
+}
+
+TEST(ClientStreaming, ThrowingTextCallbackDoesNotLeakAConnectionSlot) {
+  test_server s([](const received_request& rq) {
+    if (rq.body.find("\"stream\":true") != std::string::npos) {
+      scripted_reply r;
+      r.content_type = "text/event-stream";
+      r.chunks = {"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n", "data: [DONE]\n\n"};
+      return r;
+    }
+    return scripted_reply::json(openai_ok("plain"));
+  });
+  groq_pool gp(keys("GROQ", 2));
+  auto chain = keypool::make_chain(gp);
+  auto o = fast_options();
+  o.pool.max_connections_per_host = 1;
+  http::transport t(o);
+  http::client c(chain, t, {groq_route(s)}, {.deadline = 1500ms});
+  auto r1 = c.chat_stream(vision(), [](std::string_view) { throw std::runtime_error("ui closed"); });
+  ASSERT_FALSE(r1);
+  EXPECT_EQ(t.stats().open, 0u);
+  auto r2 = c.chat(vision());
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_EQ(r2->response.text, "plain");
+}
+
+TEST(Client, InterimResponseDoesNotHandOneChatsAnswerToTheNext) {
+  // A 103 before the answer to request 1: misread, request 2 (another key)
+  // received request 1's answer.
+  std::atomic<int> n{0};
+  test_server s([&](const received_request&) {
+    const int i = n++;
+    if (i == 0) {
+      const std::string body = openai_ok("answer 1");
+      scripted_reply r;
+      r.raw =
+          "HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      return r;
+    }
+    return scripted_reply::json(openai_ok("answer " + std::to_string(i + 1)));
+  });
+  groq_pool gp(keys("GROQ", 2));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::client c(chain, t, {groq_route(s)});
+  auto r1 = c.chat(vision());
+  ASSERT_TRUE(r1) << r1.error().message;
+  EXPECT_EQ(r1->response.text, "answer 1");
+  auto r2 = c.chat(vision());
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_EQ(r2->response.text, "answer 2");
+}
+
+TEST(Client, MaxDeadlineMeansNoDeadline) {
+  test_server s([](const received_request&) { return scripted_reply::json(openai_ok("ok")); });
+  groq_pool gp(keys("GROQ", 1));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  http::client c(
+      chain, t, {groq_route(s)},
+      {.deadline = std::chrono::milliseconds::max(), .model_unavailable_ttl = std::chrono::milliseconds::max()});
+  auto r = c.chat(vision());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->response.text, "ok");
 }
 
 }  // namespace

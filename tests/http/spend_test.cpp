@@ -16,6 +16,10 @@
 #include <boost/json/serialize.hpp>
 
 #include <atomic>
+#include <clocale>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 namespace {
@@ -92,6 +96,51 @@ TEST(SpendLedger, CountsExactlyUnderConcurrency) {
   ledger.reset();
   EXPECT_EQ(ledger.snapshot().requests, 0u);
   EXPECT_EQ(ledger.spent("openai"), 0.0);
+}
+
+TEST(SpendLedger, CapReasonWhileAnotherClientRegistersTheProvider) {
+  // A second client on a shared ledger re-registers the provider (rewriting
+  // its display name) while chats read the cap message: a data race that
+  // ThreadSanitizer reports without the lock in cap_reason().
+  http::spend_ledger ledger;
+  const auto h = ledger.provider("openai", "OPENAI");
+  ledger.set_cap("openai", 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const auto why = ledger.cap_reason(h);
+      if (!why || (why->rfind("OPENAI spend cap", 0) != 0 && why->rfind("OpenAI spend cap", 0) != 0)) ++bad;
+    }
+  });
+  for (int i = 0; i < 2000; ++i) ledger.provider("openai", i % 2 ? "OpenAI" : "OPENAI");
+  stop = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(SpendLedger, NumbersIgnoreTheProcessLocale) {
+  // An application that calls setlocale(LC_ALL, "") under de_DE gets decimal
+  // commas from printf; dollar amounts and Prometheus text must not.
+  const std::string dir = ::testing::TempDir() + "keypool-locale";
+  std::filesystem::create_directories(dir);
+  if (std::system(("localedef -i de_DE -f UTF-8 '" + dir + "/de_DE.UTF-8' >/dev/null 2>&1").c_str()) != 0)
+    GTEST_SKIP() << "cannot build a de_DE locale here (localedef, locale sources)";
+  ::setenv("LOCPATH", dir.c_str(), 1);
+  const std::string saved = std::setlocale(LC_NUMERIC, nullptr);
+  if (!std::setlocale(LC_NUMERIC, "de_DE.UTF-8")) GTEST_SKIP() << "de_DE locale not loadable";
+  char probe[16];
+  std::snprintf(probe, sizeof probe, "%.1f", 1.5);
+  EXPECT_STREQ(probe, "1,5");  // the locale is in effect
+  EXPECT_EQ(http::format_usd(5.0), "$5.00");
+  EXPECT_EQ(http::format_usd(0.000075), "$0.000075");
+  http::spend_snapshot s;
+  s.keys.push_back({"openai", "OPENAI", "OPENAI_API_KEY_1", "fp", "gpt-4o", 1, 10, 20, 0.0125});
+  const auto prom = http::spend_prometheus(s);
+  std::setlocale(LC_NUMERIC, saved.c_str());
+  ::unsetenv("LOCPATH");
+  EXPECT_NE(prom.find("} 0.0125\n"), std::string::npos) << prom;
+  EXPECT_EQ(prom.find("0,0125"), std::string::npos) << prom;
 }
 
 TEST(Spend, CostAccumulatesPerKeyProviderAndModelThroughHttp) {

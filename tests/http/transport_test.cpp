@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 namespace {
@@ -157,6 +158,133 @@ TEST(Transport, StaleKeptAliveConnectionIsRetriedOnce) {
   EXPECT_EQ(s.requests().size(), 3u);
 }
 
+TEST(Transport, InterimResponsesAreSkippedNotTakenAsTheAnswer) {
+  // A 1xx (103 Early Hints) before the real answer: taken as final, it left
+  // the 200 buffered and handed it to the next request on the connection.
+  std::atomic<int> n{0};
+  test_server s([&](const received_request& rq) {
+    const int i = n++;
+    scripted_reply r;
+    if (i == 0) {
+      r.raw =
+          "HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"
+          "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
+    } else if (i == 1) {  // streamed, after two interim responses
+      r.raw =
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n"
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nstream\r\n0\r\n\r\n";
+    } else {
+      r = scripted_reply::json("\"" + rq.target + "\"");
+    }
+    return r;
+  });
+  http::transport t(fast_options());
+  auto r1 = t.send(verb::get, s.base_url() + "/a");
+  ASSERT_TRUE(r1) << r1.error().message;
+  EXPECT_EQ(r1->status, 200u);
+  EXPECT_EQ(r1->body, "first");
+  http::request streamed;
+  streamed.method = verb::get;
+  streamed.url = origin_of(s);
+  std::string pieces;
+  streamed.on_body = [&](std::string_view p) {
+    pieces += p;
+    return true;
+  };
+  auto r2 = t.send(streamed);
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_EQ(r2->status, 200u);
+  EXPECT_EQ(pieces, "stream");
+  auto r3 = t.send(verb::get, s.base_url() + "/c");
+  ASSERT_TRUE(r3) << r3.error().message;
+  EXPECT_EQ(r3->body, "\"/c\"");
+  EXPECT_EQ(s.connections_accepted(), 1u);
+}
+
+TEST(Transport, BytesLeftAfterAResponseCloseTheConnection) {
+  // The client never pipelines: bytes after a complete response are garbage
+  // and must not be read as the next request's answer.
+  std::atomic<int> n{0};
+  test_server s([&](const received_request& rq) {
+    scripted_reply r;
+    if (n++ == 0)
+      r.raw = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nbogus";
+    else
+      r = scripted_reply::json("\"" + rq.target + "\"");
+    return r;
+  });
+  http::transport t(fast_options());
+  auto r1 = t.send(verb::get, s.base_url() + "/a");
+  ASSERT_TRUE(r1) << r1.error().message;
+  EXPECT_EQ(r1->body, "first");
+  EXPECT_EQ(t.stats().idle, 0u);
+  auto r2 = t.send(verb::get, s.base_url() + "/b");
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_EQ(r2->body, "\"/b\"");
+  EXPECT_FALSE(r2->reused_connection);
+}
+
+TEST(Transport, BodyEndingAtEofIsNotKeptAlive) {
+  // HTTP/1.1 without Content-Length or chunking: the body ends when the
+  // server closes, so the connection is dead once the response is read.
+  std::atomic<int> n{0};
+  test_server s([&](const received_request&) {
+    scripted_reply r;
+    if (n++ == 0) {
+      r.raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello";
+      r.close = true;
+    } else {
+      r = scripted_reply::json(ok_body());
+    }
+    return r;
+  });
+  http::transport t(fast_options());
+  auto r1 = t.send(verb::get, s.base_url() + "/a");
+  ASSERT_TRUE(r1) << r1.error().message;
+  EXPECT_EQ(r1->body, "hello");
+  EXPECT_EQ(t.stats().idle, 0u);
+  EXPECT_EQ(t.stats().open, 0u);
+  auto r2 = t.send(verb::get, s.base_url() + "/b");
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_FALSE(r2->reused_connection);
+  EXPECT_EQ(s.requests().size(), 2u);  // no attempt wasted on the dead connection
+}
+
+TEST(Transport, ThrowingBodySinkGivesBackItsConnectionSlot) {
+  // With a cap of one, a leaked slot would leave every later request
+  // waiting for pool_exhausted.
+  test_server s([](const received_request& rq) {
+    if (rq.target == "/stream") {
+      scripted_reply r;
+      r.chunks = {"data: a\n\n", "data: b\n\n"};
+      return r;
+    }
+    return scripted_reply::json(ok_body());
+  });
+  auto o = fast_options();
+  o.pool.max_connections_per_host = 1;
+  http::transport t(o);
+  for (int i = 0; i < 2; ++i) {
+    http::request req;
+    req.method = verb::get;
+    req.url = origin_of(s);
+    req.url.target = "/stream";
+    req.on_body = [](std::string_view) -> bool { throw std::runtime_error("consumer failed"); };
+    auto r = t.send(std::move(req));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, http::errc::internal);
+    EXPECT_NE(r.error().message.find("consumer failed"), std::string::npos) << r.error().message;
+    EXPECT_EQ(t.stats().open, 0u);
+  }
+  http::request plain;
+  plain.method = verb::get;
+  plain.url = origin_of(s);
+  plain.deadline = std::chrono::steady_clock::now() + 1s;
+  auto r = t.send(std::move(plain));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, ok_body());
+}
+
 TEST(Transport, PerHostCapLimitsConcurrentConnections) {
   test_server s([](const received_request&) {
     auto r = scripted_reply::json(ok_body());
@@ -247,6 +375,60 @@ TEST(Transport, TotalDeadlineBeatsReadTimeout) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, http::errc::timeout);
   EXPECT_NE(r.error().message.find("total deadline"), std::string::npos) << r.error().message;
+}
+
+TEST(Transport, MaxDurationsMeanNoLimit) {
+  // now + milliseconds::max() overflowed into the past: every request
+  // failed at once.
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    r.chunks = {"data: 1\n\n", "data: 2\n\n"};
+    return r;
+  });
+  auto o = fast_options();
+  o.connect_timeout = std::chrono::milliseconds::max();
+  o.read_timeout = std::chrono::milliseconds::max();
+  o.total_timeout = std::chrono::milliseconds::max();
+  o.pool.idle_timeout = std::chrono::milliseconds::max();
+  http::transport t(o);
+  for (int i = 0; i < 2; ++i) {
+    auto r = t.send(verb::get, s.base_url() + "/");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->body, "data: 1\n\ndata: 2\n\n");
+    EXPECT_EQ(r->reused_connection, i > 0);  // idle_timeout max(): kept
+  }
+  http::request streamed;
+  streamed.method = verb::get;
+  streamed.url = origin_of(s);
+  streamed.deadline = std::chrono::steady_clock::time_point::max();
+  streamed.on_body = [](std::string_view) { return true; };
+  auto r = t.send(streamed);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200u);
+}
+
+TEST(Transport, StreamTimeoutNamesTheDeadlineThatFired) {
+  // The gaps (100 ms) never reach the read timeout (600 ms); the request's
+  // deadline (900 ms) ends the stream and the message must say so.
+  test_server s([](const received_request&) {
+    scripted_reply r;
+    for (int i = 0; i < 20; ++i) r.chunks.push_back("data: x\n\n");
+    r.chunk_delay = 100ms;
+    return r;
+  });
+  auto o = fast_options();
+  o.read_timeout = 600ms;
+  http::transport t(o);
+  http::request req;
+  req.method = verb::get;
+  req.url = origin_of(s);
+  req.deadline = std::chrono::steady_clock::now() + 900ms;
+  req.on_body = [](std::string_view) { return true; };
+  auto r = t.send(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::timeout);
+  EXPECT_NE(r.error().message.find("total deadline"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message.find("read timeout"), std::string::npos) << r.error().message;
 }
 
 TEST(Transport, ConnectDeadlineCoversTheTlsHandshake) {
@@ -376,6 +558,54 @@ TEST(Transport, NonSuccessStatusIsCollectedNotStreamed) {
   EXPECT_EQ(r->status, 429u);
   EXPECT_EQ(r->body, "{\"error\":{\"message\":\"slow down\"}}");
   EXPECT_FALSE(called);
+}
+
+// ---------------------------------------------------------------- proxy settings
+
+bool uses_proxy(const std::string& no_proxy, const std::string& host) {
+  auto r = http::select_proxy({"http://proxy.corp:3128", no_proxy}, host);
+  EXPECT_TRUE(r) << r.error().message;
+  return r && r->has_value();
+}
+
+TEST(Proxy, NoProxyMatchesIpv6EntriesWithOrWithoutBrackets) {
+  const std::string host = http::parse_url("https://[2001:db8::1]:8443/v1").value().host;
+  EXPECT_FALSE(uses_proxy("2001:db8::1", host));
+  EXPECT_FALSE(uses_proxy("[2001:db8::1]", host));
+  EXPECT_FALSE(uses_proxy("example.com, [2001:db8::1]:8443", host));
+  EXPECT_TRUE(uses_proxy("[2001:db8::2]", host));
+  EXPECT_TRUE(uses_proxy("[], :443, [", host));  // malformed entries match nothing
+  EXPECT_FALSE(uses_proxy("example.com:443", "api.example.com"));
+}
+
+TEST(Proxy, PasswordNeverAppearsInErrors) {
+  // An unencoded '/' or '?' in the password: the userinfo ends at the last '@'.
+  for (const char* p : {"http://user:se/cret@proxy.corp:3128", "http://user:se?cret@proxy.corp:3128"}) {
+    auto r = http::select_proxy({p, ""}, "api.example.com");
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->has_value()) << p;
+    EXPECT_EQ((*r)->host, "proxy.corp");
+    EXPECT_EQ((*r)->port, 3128u);
+  }
+  for (const char* p : {"http://user:se/cret@proxy.corp:31x8", "socks5://user:se/cret@proxy.corp:1080",
+                        "http://user:se?cret@proxy.corp:3128/x?y#z"}) {
+    auto r = http::select_proxy({p, ""}, "api.example.com");
+    ASSERT_FALSE(r) << p;
+    EXPECT_EQ(r.error().message.find("cret"), std::string::npos) << r.error().message;
+  }
+  for (const char* u : {"https://user:se/cret@api.example.com/v1", "https://user:se?cret@api.example.com/v1",
+                        "https://api.example.com/v1?key=secret&mail=a@b&k2=cret#frag"}) {
+    auto r = http::parse_url(u);
+    ASSERT_FALSE(r) << u;
+    EXPECT_EQ(r.error().message.find("cret"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(Proxy, UserinfoIsPercentDecodedAsCurlDoes) {
+  auto r = http::select_proxy({"http://us%65r:p%40ss%3a%2F%zz@proxy.corp:3128", ""}, "api.example.com");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->userinfo, "user:p@ss:/%zz");
 }
 
 // ---------------------------------------------------------------- async APIs

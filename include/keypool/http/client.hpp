@@ -376,7 +376,7 @@ class client {
 
   void remember_gone(std::string_view provider, std::string_view account, std::string_view model) {
     std::lock_guard lock(mu_);
-    gone_[gone_key{provider, account, model}] = clock::now() + opts_.model_unavailable_ttl;
+    gone_[gone_key{provider, account, model}] = detail::deadline_after(clock::now(), opts_.model_unavailable_ttl);
     gone_size_.store(gone_.size(), std::memory_order_release);
   }
 
@@ -441,7 +441,7 @@ class client {
                                                     std::vector<skipped_provider>& skipped) {
     const bool streaming = static_cast<bool>(sink);
     bool delivered = false;  // text reached the caller: no failover after that
-    const auto deadline = clock::now() + opts_.deadline;
+    const auto deadline = detail::deadline_after(clock::now(), opts_.deadline);  // max(): no deadline
     std::vector<attempt> attempts;
     typename Chain::skip_set skip;
     for (;;) {
@@ -473,7 +473,7 @@ class client {
       if (!acquired) {
         const chain_error& why = acquired.error();
         const auto wait = why.next_available();
-        if (opts_.wait_for_key && wait && clock::now() + *wait < deadline) {
+        if (opts_.wait_for_key && wait && detail::deadline_after(clock::now(), *wait) < deadline) {
           boost::asio::steady_timer t(transport_.get_executor(), std::max(*wait, std::chrono::milliseconds(1)));
           boost::system::error_code ec;
           co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));

@@ -276,7 +276,8 @@ class connection_pool {
     while (!h.idle.empty()) {
       auto c = std::move(h.idle.back());
       h.idle.pop_back();
-      if (now - c->idle_since() <= opts_.idle_timeout) {
+      // Compared in milliseconds: idle_timeout may be milliseconds::max().
+      if (std::chrono::duration_cast<std::chrono::milliseconds>(now - c->idle_since()) <= opts_.idle_timeout) {
         reused_.fetch_add(1, std::memory_order_relaxed);
         return c;
       }

@@ -41,11 +41,36 @@ struct proxy_options {
 struct proxy_endpoint {
   std::string host;
   std::uint16_t port = 0;
-  std::string userinfo;  ///< "user:password", percent-decoding not applied
+  std::string userinfo;  ///< "user:password", percent-decoded (as curl does)
   std::string authority() const {
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   }
 };
+
+namespace detail {
+
+/// "p%40ss" -> "p@ss"; an invalid escape is kept as written.
+inline std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
 
 /// The proxy to use for `host`, if any; an error when the setting itself is
 /// unusable (so a typo in HTTPS_PROXY does not silently bypass the proxy).
@@ -62,10 +87,14 @@ inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> sel
     while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
     if (entry.empty()) continue;
     if (entry == "*") return result_t{};
-    if (entry.front() != '[') {
-      if (const auto colon = entry.rfind(':'); colon != std::string_view::npos && entry.find(':') == colon)
-        entry = entry.substr(0, colon);  // "host:port": the port is ignored
+    if (entry.front() == '[') {
+      // "[2001:db8::1]" or "[2001:db8::1]:8443": hosts are kept without
+      // brackets; the port is ignored.
+      if (const auto close = entry.find(']'); close != std::string_view::npos) entry = entry.substr(1, close - 1);
+    } else if (const auto colon = entry.rfind(':'); colon != std::string_view::npos && entry.find(':') == colon) {
+      entry = entry.substr(0, colon);  // "host:port": the port is ignored
     }
+    if (entry.empty()) continue;  // "[]", ":443"
     std::string e(entry);
     for (auto& c : e) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     if (e.front() == '.') {
@@ -78,10 +107,11 @@ inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> sel
   if (text.find("://") == std::string::npos) text = "http://" + text;
   proxy_endpoint ep;
   const auto scheme_end = text.find("://") + 3;
-  const auto at = text.find('@', scheme_end);
-  const auto slash = text.find('/', scheme_end);
-  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-    ep.userinfo = text.substr(scheme_end, at - scheme_end);
+  // The last '@': a password may hold an unencoded '/' (a proxy URL has no
+  // use for '@' in a path).
+  const auto at = text.rfind('@');
+  if (at != std::string::npos && at >= scheme_end) {
+    ep.userinfo = detail::percent_decode(std::string_view(text).substr(scheme_end, at - scheme_end));
     text.erase(scheme_end, at - scheme_end + 1);
   }
   auto u = parse_url(text);

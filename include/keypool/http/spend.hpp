@@ -13,8 +13,8 @@
 /// input/output prices when you know them.
 ///
 /// Thread safety and cost on the request path:
-///  - `cap_reason()` (called before every attempt) is lock-free: two relaxed
-///    atomic loads per provider.
+///  - `cap_reason()` (called before every attempt) is lock-free while the cap
+///    is not reached: two relaxed atomic loads per provider.
 ///  - `record()` (once per successful chat, after the response) takes one
 ///    short mutex for the per-key rows; the provider totals the caps read are
 ///    atomics updated inside the same critical section, so a snapshot is
@@ -29,9 +29,9 @@
 #include <keypool/wire/request.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <memory>
@@ -149,9 +149,8 @@ struct spend_snapshot {
 
 /// "$5.00", "$0.0123", "$0.000075": two decimals at least, up to six.
 inline std::string format_usd(double usd) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", usd);
-  std::string s(buf);
+  char buf[64];  // to_chars, not printf: the C locale could make the point a comma
+  std::string s(buf, std::to_chars(buf, buf + sizeof buf, usd, std::chars_format::fixed, 6).ptr);
   const auto dot = s.find('.');
   while (s.size() > dot + 3 && s.back() == '0') s.pop_back();
   return "$" + s;
@@ -221,13 +220,16 @@ class spend_ledger {
     prices_.set(provider_id, model, p);
   }
 
-  /// Why the provider must be skipped, or nullopt. Lock-free.
+  /// Why the provider must be skipped, or nullopt. Lock-free unless the cap
+  /// is reached.
   std::optional<std::string> cap_reason(provider_handle h) const {
     if (!h) return std::nullopt;
     const auto cap = h.a_->cap_nusd.load(std::memory_order_relaxed);
     if (cap == no_cap) return std::nullopt;
     const auto spent = h.a_->spent_nusd.load(std::memory_order_relaxed);
     if (spent < cap) return std::nullopt;
+    // provider() may rewrite display_name (another client registering).
+    std::lock_guard lock(mu_);
     return h.a_->display_name + " spend cap of " + format_usd(from_nusd(cap)) + " reached (" +
            format_usd(from_nusd(spent)) + " spent)";
   }
@@ -393,10 +395,9 @@ inline std::string spend_prometheus(const spend_snapshot& s) {
     return "provider=\"" + label_value(k.provider_id) + "\",key=\"" + label_value(k.variable) + "\",fingerprint=\"" +
            label_value(k.fingerprint) + "\",model=\"" + label_value(k.model) + "\"";
   };
-  auto num = [](double v) {
+  auto num = [](double v) {  // %.9g in the "C" locale whatever the process's is
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return std::string(buf);
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 9).ptr);
   };
   std::string out;
   out += "# HELP keypool_spend_usd_total Cost of successful requests in USD per key and model.\n";

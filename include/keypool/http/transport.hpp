@@ -157,6 +157,18 @@ inline unexpected<error> fail(errc c, std::string msg, boost::system::error_code
 
 inline std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
+/// `from + d`, saturated: a "no limit" duration (milliseconds::max()) gives
+/// time_point::max() instead of overflowing into the past. Every deadline is
+/// computed with it.
+template <class Rep, class Period>
+clock::time_point deadline_after(clock::time_point from, std::chrono::duration<Rep, Period> d) {
+  using dur = std::chrono::duration<Rep, Period>;
+  if (d <= dur::zero()) return from;  // already due
+  // Compared in d's unit: converting d to nanoseconds could overflow itself.
+  if (d >= std::chrono::duration_cast<dur>(clock::time_point::max() - from)) return clock::time_point::max();
+  return from + std::chrono::duration_cast<clock::duration>(d);
+}
+
 /// Server gone or connection dropped: on a reused connection with no
 /// response bytes this is the keep-alive race, safe to retry once.
 inline bool is_disconnect(const boost::system::error_code& ec) {
@@ -187,9 +199,9 @@ inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<t
   }
   const std::string peer = key.to_string();
   const std::string hop = proxy ? "proxy " + proxy->authority() + " (for " + peer + ")" : peer;
-  const auto now = clock::now();
-  const bool total_bound = total_deadline <= now + o.connect_timeout;
-  const auto deadline = total_bound ? total_deadline : now + o.connect_timeout;
+  const auto connect_deadline = deadline_after(clock::now(), o.connect_timeout);
+  const bool total_bound = total_deadline <= connect_deadline;
+  const auto deadline = total_bound ? total_deadline : connect_deadline;
   auto timed_out = [&](std::string_view phase) {
     return fail(errc::timeout, std::string(phase) + " " + hop +
                                    (total_bound ? " passed the total deadline of " + ms(o.total_timeout)
@@ -271,8 +283,14 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   const auto& o = s.opts;
   const std::string peer = c.key().to_string();
   const auto start = clock::now();
-  const bool total_bound = total_deadline <= start + o.read_timeout;
-  c.tcp().expires_at(total_bound ? total_deadline : start + o.read_timeout);
+  // Which deadline is armed, for the message; recomputed at every re-arm.
+  bool total_bound = false;
+  auto arm = [&](clock::time_point from) {
+    const auto read_deadline = deadline_after(from, o.read_timeout);
+    total_bound = total_deadline <= read_deadline;
+    c.tcp().expires_at(total_bound ? total_deadline : read_deadline);
+  };
+  arm(start);
   auto timed_out = [&] {
     return fail(errc::timeout, "no complete response from " + peer +
                                    (total_bound ? " before the total deadline of " + ms(o.total_timeout)
@@ -286,10 +304,16 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
     stale = is_disconnect(ec);
     co_return fail(errc::write_failed, "sending the request to " + peer + " failed: " + ec.message(), ec);
   }
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(o.max_response_bytes);
-  parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-  if (req.method() == bhttp::verb::head) parser.skip(true);
+  // A parser per response: 1xx interim responses come before the final one.
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+  auto fresh_parser = [&] {
+    parser.emplace();
+    parser->body_limit(o.max_response_bytes);
+    parser->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+    if (req.method() == bhttp::verb::head) parser->skip(true);
+  };
+  fresh_parser();
+  bool got_interim = false;
   auto read_failed = [&](const boost::system::error_code& e) -> unexpected<error> {
     if (e == boost::beast::error::timeout) return timed_out();
     if (e == bhttp::error::body_limit)
@@ -301,38 +325,44 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
       return fail(errc::malformed_response,
                   "response headers from " + peer + " exceed " + std::to_string(o.max_header_bytes) + " bytes", e);
     if (is_disconnect(e) || e == bhttp::error::partial_message) {
-      stale = !parser.got_some() && e != bhttp::error::partial_message;
+      const bool got_some = got_interim || parser->got_some();
+      stale = !got_some && e != bhttp::error::partial_message;
       return fail(errc::connection_closed,
-                  peer + (parser.got_some() ? " closed the connection in the middle of the response"
-                                            : " closed the connection without responding"),
+                  peer + (got_some ? " closed the connection in the middle of the response"
+                                   : " closed the connection without responding"),
                   e);
     }
     if (e.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
       return fail(errc::malformed_response, "invalid HTTP response from " + peer + ": " + e.message(), e);
     return fail(errc::connection_closed, "reading the response from " + peer + " failed: " + e.message(), e);
   };
-  if (!sink) {
+  for (;;) {
+    // Whole bodies in one read (a 1xx has no body, so that read ends after
+    // its header); streamed ones header first.
     co_await c.visit([&](auto& st) {
-      return bhttp::async_read(st, c.buffer(), parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (!sink) return bhttp::async_read(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
+      return bhttp::async_read_header(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
     });
     if (ec) co_return read_failed(ec);
-  } else {
-    co_await c.visit([&](auto& st) {
-      return bhttp::async_read_header(st, c.buffer(), parser, asio::redirect_error(asio::use_awaitable, ec));
-    });
-    if (ec) co_return read_failed(ec);
-    const unsigned status = parser.get().result_int();
+    const unsigned status = parser->get().result_int();
+    // 103 Early Hints and the like: skip to the final response (101 is
+    // final: it ends HTTP on this connection).
+    if (status >= 200 || status == 101) break;
+    got_interim = true;
+    fresh_parser();
+  }
+  const unsigned status = parser->get().result_int();
+  if (sink) {
     const bool stream = status >= 200 && status < 300;
-    while (!parser.is_done()) {
+    while (!parser->is_done()) {
       // Streaming: the read timeout is an inactivity timeout, reset by
       // every piece that arrives.
-      const auto now = clock::now();
-      c.tcp().expires_at(total_deadline <= now + o.read_timeout ? total_deadline : now + o.read_timeout);
+      arm(clock::now());
       co_await c.visit([&](auto& st) {
-        return bhttp::async_read_some(st, c.buffer(), parser, asio::redirect_error(asio::use_awaitable, ec));
+        return bhttp::async_read_some(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
       });
       if (ec) co_return read_failed(ec);
-      auto& piece = parser.get().body();
+      auto& piece = parser->get().body();
       if (stream && !piece.empty()) {
         if (!sink(std::string_view(piece)))
           co_return fail(errc::cancelled, "the body consumer stopped the response from " + peer);
@@ -342,8 +372,11 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   }
   c.tcp().expires_never();
   c.count_request();
-  auto msg = parser.release();
-  reusable = msg.keep_alive();
+  // Reused only when both sides keep it alive, the body did not end at EOF
+  // (keep_alive() is false then) and nothing is left over: the client never
+  // pipelines, so extra bytes could only be mistaken for the next answer.
+  reusable = parser->keep_alive() && c.buffer().size() == 0 && status != 101;
+  auto msg = parser->release();
   response r;
   r.status = msg.result_int();
   r.body = std::move(msg.body());
@@ -352,10 +385,38 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   co_return r;
 }
 
+/// Holds a request's place in the pool's per-host cap: returns the connection
+/// (closed) or forfeits the reserved slot unless handed back explicitly, so an
+/// exception (a throwing body sink, out of memory) cannot leak the slot.
+struct pool_slot {
+  pool_slot(connection_pool& p, const host_key& k) : pool(p), key(k) {}
+  pool_slot(const pool_slot&) = delete;
+  pool_slot& operator=(const pool_slot&) = delete;
+  ~pool_slot() {
+    if (!held) return;
+    if (conn)
+      pool.release(std::move(conn), false);
+    else
+      pool.forfeit(key);
+  }
+  void release(bool reusable) {
+    held = false;
+    pool.release(std::move(conn), reusable);
+  }
+  void forfeit() {
+    held = false;
+    pool.forfeit(key);
+  }
+  connection_pool& pool;
+  const host_key& key;
+  connection_ptr conn;
+  bool held = true;
+};
+
 inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s, request req) {
   const auto& o = s->opts;
   const auto start = clock::now();
-  auto deadline = start + o.total_timeout;
+  auto deadline = deadline_after(start, o.total_timeout);
   if (req.deadline && *req.deadline < deadline) deadline = *req.deadline;
   const url& u = req.url;
   if (u.host.empty() || u.target.empty() || u.target.front() != '/')
@@ -391,19 +452,20 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
   for (int attempt = 0;; ++attempt) {
     auto acquired = co_await s->pool.acquire(key, deadline);
     if (!acquired) co_return unexpected<error>{std::move(acquired.error())};
-    connection_ptr c = std::move(*acquired);
-    const bool reused = c != nullptr;
-    if (!c) {
+    pool_slot slot(s->pool, key);
+    slot.conn = std::move(*acquired);
+    const bool reused = slot.conn != nullptr;
+    if (!slot.conn) {
       auto made = co_await open_connection(s, key, deadline);
       if (!made) {
-        s->pool.forfeit(key);
+        slot.forfeit();
         co_return unexpected<error>{std::move(made.error())};
       }
-      c = std::move(*made);
+      slot.conn = std::move(*made);
     }
     bool reusable = false, stale = false;
-    auto r = co_await exchange(*s, *c, breq, deadline, req.on_body, reusable, stale);
-    s->pool.release(std::move(c), r.has_value() && reusable);
+    auto r = co_await exchange(*s, *slot.conn, breq, deadline, req.on_body, reusable, stale);
+    slot.release(r.has_value() && reusable);
     if (!r && stale && reused && attempt < 3) continue;
     if (r) {
       r->reused_connection = reused;

@@ -73,20 +73,23 @@ inline bool is_ipv4_literal(std::string_view h) noexcept {
 /// Cuts long or hostile input in messages (a URL may carry a token in its
 /// query string: never echo it whole).
 inline std::string quote_prefix(std::string_view s) {
-  const auto q = s.find('?');
-  if (q != std::string_view::npos) s = s.substr(0, q);
   std::string shown;
-  // Never echo userinfo ("user:password@"): show it as "***@".
-  if (const auto sep = s.find("://"); sep != std::string_view::npos) {
-    const auto auth_end = s.find('/', sep + 3);
-    const auto at = s.substr(0, auth_end).rfind('@');
-    if (at != std::string_view::npos && at > sep) {
-      shown.append(s.substr(0, sep > 81 ? 81 : sep));
-      shown += "://***";
-      s = s.substr(at);
-    }
+  const auto sep = s.find("://");
+  const auto at = sep == std::string_view::npos ? std::string_view::npos : s.rfind('@');
+  if (at != std::string_view::npos && at > sep) {
+    // Never echo userinfo ("user:password@"): show it as "***@". An unencoded
+    // password may hold '/', '?' or '#', so everything up to the last '@'
+    // goes, and after it only what can be a host and port.
+    shown.append(s.substr(0, sep > 81 ? 81 : sep));
+    shown += "://***@";
+    const auto rest = s.substr(at + 1);
+    const auto end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:[]");
+    shown.append(rest.substr(0, end < 81 ? end : 81));
+  } else {
+    const auto q = s.find('?');
+    if (q != std::string_view::npos) s = s.substr(0, q);
+    shown.append(s.substr(0, 81));
   }
-  shown.append(s.substr(0, 81));
   // The scheme part is clipped and cleaned too: no raw CR/LF in a message.
   std::string out = "'";
   for (std::size_t i = 0; i < shown.size() && i < 80; ++i) {
