@@ -7,11 +7,20 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -244,6 +253,233 @@ TEST(MockConfig, JsonFileRoundTripsAndErrorsNameThePath) {
   EXPECT_NE(error_of(R"({"providers":{"nope":{}}})").find("unknown provider"), std::string::npos);
   EXPECT_NE(error_of(R"({"providers":{"groq":{"faults":{"error_rate":2}}}})").find("from 0 to 1"), std::string::npos);
   EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"), std::string::npos);
+}
+
+// ---- command-line parsing -----------------------------------------------------------
+
+/// The usage_error parse() throws, or "no error".
+std::string usage_message(std::vector<std::string> args) {
+  try {
+    keypool::cli::parse(args);
+  } catch (const keypool::cli::usage_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(CliUsage, TimeoutAndPortMustBeWholeNumbersInRange) {
+  for (const char* v :
+       {"5s", "1e3", "12.5", "0", "-5", "", " 5", "+5", "86400001", "9223372036854775807", "99999999999999999999"}) {
+    const auto m = usage_message({"probe", "--timeout", v});
+    EXPECT_NE(m.find("--timeout"), std::string::npos) << "'" << v << "': " << m;
+    EXPECT_NE(m.find("'" + std::string(v) + "'"), std::string::npos) << "'" << v << "': " << m;
+  }
+  for (const char* v : {"8080xyz", "65536", "-1", "0x50", "80 ", ""}) {
+    const auto m = usage_message({"mock", "--port", v});
+    EXPECT_NE(m.find("--port"), std::string::npos) << "'" << v << "': " << m;
+    EXPECT_NE(m.find("'" + std::string(v) + "'"), std::string::npos) << "'" << v << "': " << m;
+  }
+  EXPECT_EQ(keypool::cli::parse({"probe", "--timeout", "1"}).timeout, std::chrono::milliseconds(1));
+  EXPECT_EQ(*keypool::cli::parse({"mock", "--port", "8080"}).port, 8080);
+  EXPECT_EQ(*keypool::cli::parse({"mock", "--port", "0"}).port, 0);
+
+  // The largest timeout still gives positive deadlines (no overflow).
+  const auto o = keypool::cli::parse({"ask", "--timeout", "86400000", "hi"});
+  EXPECT_EQ(o.timeout, std::chrono::milliseconds(86'400'000));
+  const auto t = keypool::cli::detail::transport_options_for(o);
+  EXPECT_GT(t.total_timeout, t.read_timeout);
+  EXPECT_GT(o.timeout * 2, o.timeout);
+
+  // Through run(): exit 2 (no keys: nothing is sent even if parsing let it through).
+  scratch s;
+  const auto empty = s.write("empty.env", "");
+  EXPECT_EQ(run({"probe", "--env", empty, "--ignore-environment", "--timeout", "5s"}).code, keypool::cli::exit_usage);
+}
+
+TEST(CliUsage, DoubleDashEndsTheOptions) {
+  const auto o = keypool::cli::parse({"ask", "--json", "--", "-5 degrees, what to wear?", "--json", "--"});
+  EXPECT_TRUE(o.json);
+  EXPECT_EQ(o.positional, (std::vector<std::string>{"-5 degrees, what to wear?", "--json", "--"}));
+  EXPECT_NE(usage_message({"ask", "-5 degrees"}).find("unknown option"), std::string::npos);
+
+  mock::fleet f;
+  scratch s;
+  auto r = run({"ask", "--env", s.write(".env", f.dotenv()), "--ignore-environment", "--chain", "groq", "--",
+                "-5 degrees, what to wear?"});
+  EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
+  EXPECT_NE(r.out.find("served by groq"), std::string::npos) << r.out;
+}
+
+TEST(CliUsage, PlainHttpBaseUrlOnlyToLoopback) {
+  for (const char* url : {"groq=http://example.com/openai/v1", "groq=http://10.0.0.1:8080/openai/v1",
+                          "groq=http://localhost.example.com/v1", "groq=http://[2001:db8::1]/v1"}) {
+    const auto m = usage_message({"probe", "--base-url", url});
+    EXPECT_NE(m.find("loopback"), std::string::npos) << url << ": " << m;
+  }
+  for (const char* url : {"groq=http://127.0.0.1:8080/groq/openai/v1", "groq=http://localhost:1/v1",
+                          "groq=http://[::1]:1/v1", "groq=https://example.com/openai/v1"})
+    EXPECT_EQ(usage_message({"probe", "--base-url", url}), "no error") << url;
+  scratch s;
+  const auto empty = s.write("empty.env", "");
+  const auto r =
+      run({"probe", "--env", empty, "--ignore-environment", "--base-url", "groq=http://example.com/openai/v1"});
+  EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.err;
+}
+
+// ---- keypool mock, in process ----------------------------------------------------------
+
+/// run(args) for `mock`, which runs until SIGINT/SIGTERM: `while_running`
+/// runs on another thread, then SIGTERM goes to this thread; without it,
+/// SIGTERM comes after `limit` (a mock that should have returned at once).
+/// This thread's signal mask is restored and a SIGTERM left over consumed.
+run_result run_mock(std::vector<std::string> args, std::function<void()> while_running = {},
+                    std::chrono::milliseconds limit = std::chrono::milliseconds(3000)) {
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, &old);  // a SIGTERM for this thread stays pending until taken
+  const pthread_t self = pthread_self();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread stopper([&] {
+    if (while_running) while_running();
+    std::unique_lock lock(mu);
+    if (!while_running) cv.wait_for(lock, limit, [&] { return done; });
+    if (!done) pthread_kill(self, SIGTERM);
+  });
+  auto r = run(std::move(args));
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  stopper.join();
+  const timespec zero{0, 0};
+  while (sigtimedwait(&term, nullptr, &zero) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return r;
+}
+
+TEST(CliMock, CaOutWithoutTlsIsAUsageError) {
+  scratch s;
+  const auto ca = (s.dir / "ca.pem").string();
+  const auto r = run_mock({"mock", "--ca-out", ca});
+  EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
+  EXPECT_NE(r.err.find("--ca-out needs --tls"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
+}
+
+TEST(CliMock, UnwritableCaOutFailsInsteadOfClaimingSuccess) {
+  scratch s;
+  const auto ca = (s.dir / "no" / "such" / "dir" / "ca.pem").string();
+  const auto r = run_mock({"mock", "--tls", "--ca-out", ca});
+  EXPECT_EQ(r.code, keypool::cli::exit_failed) << r.out << r.err;
+  EXPECT_NE(r.err.find(ca), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("wrote the CA certificate"), std::string::npos) << r.out;
+
+  // A writable one: written, and the fleet runs until SIGTERM.
+  const auto good = (s.dir / "ca.pem").string();
+  const auto ok = run_mock({"mock", "--tls", "--ca-out", good},
+                           [] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
+  EXPECT_EQ(ok.code, keypool::cli::exit_ok) << ok.err;
+  EXPECT_NE(ok.out.find("wrote the CA certificate to " + good), std::string::npos) << ok.out;
+  std::ifstream in(good);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "-----BEGIN CERTIFICATE-----");
+}
+
+TEST(CliMock, StopSummaryCountsEveryCategoryIncludingForbidden) {
+  scratch s;
+  const auto config = s.write("fleet.json", R"({"threads": 1, "providers": {
+      "openai": {"keys": [{"secret": "sk-proj-mock0fake0forbidden0key0001", "state": "forbidden"},
+                          {"secret": "sk-proj-mock0fake0active00000key0002"}]},
+      "groq": {"keys": [{"secret": "gsk_mock0fake0revoked0key0000001", "state": "revoked"}]}}})");
+  const auto env = (s.dir / "mock.env").string();
+  run_result probe{};
+  const auto r = run_mock({"mock", "--config", config, "--write-env", env}, [&] {
+    // The .env is written once the fleet listens.
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in(env);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find("GROQ_API_KEY_1=gsk_mock0fake0revoked0key0000001\n") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    probe = run({"probe", "--env", env, "--ignore-environment", "--json"});
+  });
+  EXPECT_EQ(probe.code, keypool::cli::exit_failed) << probe.err;
+  EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
+  const auto at = r.out.find("stopped; requests served:");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  // "  openai: 2 requests, 1 ok, 0 rate limited, ..., 1 forbidden, ..." — the
+  // categories add up to the requests.
+  std::istringstream summary(r.out.substr(at));
+  std::string line;
+  std::getline(summary, line);
+  int lines = 0;
+  while (std::getline(summary, line)) {
+    if (line.empty()) continue;
+    ++lines;
+    const std::regex number(R"((\d+) ([a-z0-9 ]+))");
+    std::uint64_t requests = 0, sum = 0;
+    for (std::sregex_iterator it(line.begin(), line.end(), number), end; it != end; ++it) {
+      const auto n = std::stoull((*it)[1].str());
+      if ((*it)[2].str() == "requests")
+        requests = n;
+      else
+        sum += n;
+    }
+    EXPECT_EQ(sum, requests) << line;
+    if (line.find("openai:") != std::string::npos) {
+      EXPECT_NE(line.find("2 requests, 1 ok"), std::string::npos) << line;
+      EXPECT_NE(line.find(", 1 forbidden,"), std::string::npos) << line;
+    }
+    if (line.find("groq:") != std::string::npos) {
+      EXPECT_NE(line.find("1 requests"), std::string::npos) << line;
+      EXPECT_NE(line.find("1 auth errors"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(lines, 2) << r.out;
+}
+
+TEST(MockConfig, DuplicateVariableNamesAreErrorsNamingBothKeys) {
+  auto error_of = [](const char* text) {
+    try {
+      mock::parse_fleet_config(text);
+    } catch (const mock::config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  // keys[1]'s default name is GROQ_API_KEY_2, which keys[0] took explicitly.
+  const auto m = error_of(R"({"providers":{"groq":{"keys":[
+      {"variable": "GROQ_API_KEY_2", "secret": "gsk_mock0fake0a0000000000001"},
+      {"secret": "gsk_mock0fake0b0000000000002"}]}}})");
+  EXPECT_NE(m.find("providers.groq.keys[1].variable"), std::string::npos) << m;
+  EXPECT_NE(m.find("providers.groq.keys[0]"), std::string::npos) << m;
+  EXPECT_NE(m.find("GROQ_API_KEY_2"), std::string::npos) << m;
+  EXPECT_EQ(m.find("gsk_mock0fake0"), std::string::npos) << m;  // never a secret
+  // Across providers too: one .env holds them all.
+  const auto across = error_of(R"({"providers":{
+      "groq": {"keys":[{"variable": "SHARED_KEY", "secret": "gsk_mock0fake0a0000000000001"}]},
+      "openai": {"keys":[{"variable": "SHARED_KEY", "secret": "sk-proj-mock0fake0b00000000002"}]}}})");
+  EXPECT_NE(across.find("SHARED_KEY"), std::string::npos) << across;
+  EXPECT_NE(across.find("providers.groq.keys[0]"), std::string::npos) << across;
+  EXPECT_NE(across.find("providers.openai.keys[0]"), std::string::npos) << across;
+  // Distinct names (explicit or default) are fine.
+  EXPECT_EQ(error_of(R"({"providers":{"groq":{"keys":[
+      {"variable": "GROQ_API_KEY_7", "secret": "gsk_mock0fake0a0000000000001"},
+      {"secret": "gsk_mock0fake0b0000000000002"}]}}})"),
+            "no error");
+  // Through the CLI: exit 2.
+  scratch s;
+  const auto cfg = s.write("dup.json", R"({"providers":{"groq":{"keys":[
+      {"variable": "GROQ_API_KEY_2", "secret": "gsk_mock0fake0a0000000000001"},
+      {"secret": "gsk_mock0fake0b0000000000002"}]}}})");
+  EXPECT_EQ(run_mock({"mock", "--config", cfg}).code, keypool::cli::exit_usage);
 }
 
 }  // namespace

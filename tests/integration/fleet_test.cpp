@@ -16,7 +16,14 @@
 #include <gtest/gtest.h>
 #include <boost/asio/thread_pool.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -514,6 +521,132 @@ TEST(Storm, ManyConcurrentRequestsNoneLostStatisticsAddUp) {
   EXPECT_EQ(fleet_ok, static_cast<std::uint64_t>(ok));
   EXPECT_EQ(leases, attempts);
   EXPECT_EQ(served["groq"] + served["nvidia"], ok);
+}
+
+// ---- stop() ---------------------------------------------------------------------------------
+
+/// A blocking loopback TCP connection (raw: the client must not reconnect).
+struct raw_connection {
+  int fd = -1;
+  explicit raw_connection(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+  ~raw_connection() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool send(const std::string& s) const { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size()); }
+  /// What arrives within `wait`: "timeout", "closed" (EOF or reset) or the bytes.
+  std::string receive(std::chrono::milliseconds wait) const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) == 0) return "timeout";
+    char buf[16384];
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return "closed";
+    return n < 0 ? "error" : std::string(buf, static_cast<std::size_t>(n));
+  }
+  /// Reads (and drops) whatever is left until EOF or reset: "closed", or
+  /// "still open" after `wait`.
+  std::string wait_closed(std::chrono::milliseconds wait) const {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left <= 0ms) return "still open";
+      const auto r = receive(left);
+      if (r == "closed" || r == "error") return "closed";
+      if (r == "timeout") return "still open";
+    }
+  }
+};
+
+std::string keep_alive_request(const mock::fleet& f) {
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+  return "POST " + f.providers().base_path("groq") + "/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+         "Authorization: Bearer " + f.key_specs("groq")[0].secret +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+/// A new connection after stop() is refused, or closed at once.
+void expect_refused(std::uint16_t port) {
+  raw_connection c(port);
+  if (c.fd < 0) return;  // refused
+  EXPECT_EQ(c.wait_closed(2s), "closed") << "a connection made after stop() was accepted and left open";
+}
+
+TEST(FleetStop, DropsOpenConnectionsAndRefusesNewOnes) {
+  mock::fleet f(one(provider("groq", mock::sample_keys("groq", 1))));
+  const auto port = f.port();
+  raw_connection idle(port);  // connected, never sends
+  raw_connection keep(port);  // one answered request, then idle on keep-alive
+  ASSERT_GE(idle.fd, 0);
+  ASSERT_GE(keep.fd, 0);
+  ASSERT_TRUE(keep.send(keep_alive_request(f)));
+  EXPECT_EQ(keep.receive(5s).rfind("HTTP/1.1 200", 0), 0u);
+  ASSERT_EQ(f.http_server().connections_accepted(), 2u);
+
+  const auto start = std::chrono::steady_clock::now();
+  f.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(keep.wait_closed(2s), "closed");
+  EXPECT_EQ(idle.wait_closed(2s), "closed");
+  expect_refused(port);
+  EXPECT_EQ(f.providers().stats("groq").requests, 1u);  // still readable
+  f.stop();                                             // again: a no-op; the destructor too
+}
+
+TEST(FleetStop, DropsConnectionsWaitingForTheTlsHandshake) {
+  auto cfg = one(provider("groq", mock::sample_keys("groq", 1)));
+  cfg.tls = true;
+  mock::fleet f(cfg);
+  raw_connection c(f.port());  // TCP only: the server waits for a ClientHello
+  ASSERT_GE(c.fd, 0);
+  for (int i = 0; i < 200 && f.http_server().connections_accepted() == 0; ++i) std::this_thread::sleep_for(10ms);
+  f.stop();
+  EXPECT_EQ(c.wait_closed(2s), "closed");
+  expect_refused(f.port());
+}
+
+TEST(FleetStop, WhileClientsKeepConnectingNothingHangs) {
+  auto cfg = one(provider("groq", mock::sample_keys("groq", 1)));
+  cfg.threads = 2;
+  auto f = std::make_unique<mock::fleet>(cfg);
+  const auto port = f->port();
+  const auto request = keep_alive_request(*f);
+  std::atomic<bool> stopped{false};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&] {
+      // Each client ends within a few seconds of stop(): every read gets an
+      // answer or EOF, never a timeout.
+      while (!stopped.load()) {
+        raw_connection c(port);
+        if (c.fd < 0) continue;
+        for (int i = 0; i < 3; ++i) {
+          if (!c.send(request)) break;
+          const auto r = c.receive(5s);
+          EXPECT_NE(r, "timeout");
+          if (r.rfind("HTTP/1.1", 0) != 0) break;
+          ++answered;
+        }
+      }
+    });
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (answered.load() < 20 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  EXPECT_GE(answered.load(), 20);
+  f->stop();
+  stopped = true;
+  for (auto& c : clients) c.join();
+  f.reset();  // destruction after stop()
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 ///   keypool probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--model PROVIDER=MODEL]...
 ///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json]
 ///   keypool ask   [--image FILE]... [--env FILE] [--chain ORDER] [--base-url PROVIDER=URL]...
-///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json] PROMPT
+///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json] [--] PROMPT
 ///   keypool mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]
 ///
 /// Exit status: 0 all went well; 1 a key or line was rejected, or a request
@@ -32,6 +32,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <array>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -55,19 +56,24 @@ inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;  ///< a key or line rejected, a request failed
 inline constexpr int exit_usage = 2;   ///< bad arguments, unreadable file
 
+/// The largest --timeout: 24 h (the deadlines derived from it stay far from
+/// overflowing).
+inline constexpr long long max_timeout_ms = 86'400'000;
+
 inline constexpr std::string_view usage_text =
     "usage: keypool <command> [options]\n"
     "\n"
     "  keys  [--env FILE] [--json]                  keys found, redacted, with per-key settings\n"
     "  probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--json]\n"
     "                                               one minimal request per key\n"
-    "  ask   [--image FILE]... [--env FILE] [--chain ORDER] [--json] PROMPT\n"
+    "  ask   [--image FILE]... [--env FILE] [--chain ORDER] [--json] [--] PROMPT\n"
     "                                               send a prompt (and images) through the chain\n"
     "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
     "                                               run the mock provider fleet on 127.0.0.1\n"
     "\n"
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
-    "                --timeout MS (per request), --model PROVIDER=MODEL (probe)\n"
+    "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe),\n"
+    "                -- (the rest are arguments: a PROMPT may start with '-')\n"
     "PROVIDER: zai nvidia groq mistral anthropic openai google\n"
     "ORDER: seed (default), free-first, or a comma-separated list of providers\n"
     "exit status: 0 ok, 1 a key/line rejected or a request failed, 2 usage error\n";
@@ -110,6 +116,19 @@ inline std::pair<std::string, std::string> split_assignment(const std::string& f
     throw usage_error(flag + ": unknown provider '" + id +
                       "' (expected zai nvidia groq mistral anthropic openai google)");
   return {id, v.substr(eq + 1)};
+}
+
+/// A whole decimal number in [lo, hi]; anything else (trailing text such as
+/// "5s", "1e3", a sign, out of range) is a usage error naming flag and value.
+inline long long integer_option(const std::string& flag, const std::string& v, long long lo, long long hi,
+                                const char* what) {
+  long long n = 0;
+  const char* const end = v.data() + v.size();
+  const auto [ptr, ec] = std::from_chars(v.data(), end, n);
+  if (v.empty() || ec != std::errc{} || ptr != end || n < lo || n > hi)
+    throw usage_error(flag + " expects " + what + " from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                      ", got '" + v.substr(0, 40) + (v.size() > 40 ? "...'" : "'"));
+  return n;
 }
 
 inline std::string json_text(const boost::json::value& v) { return boost::json::serialize(v); }
@@ -245,8 +264,13 @@ inline options parse(const std::vector<std::string>& args) {
   options o;
   if (args.empty()) throw usage_error("no command given");
   o.command = args[0];
+  bool options_ended = false;  // after "--" every argument is positional
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (options_ended) {
+      o.positional.push_back(a);
+      continue;
+    }
     auto value = [&]() -> std::string {
       if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
       return args[++i];
@@ -261,6 +285,11 @@ inline options parse(const std::vector<std::string>& args) {
       auto [id, url] = detail::split_assignment(a, value());
       auto parsed = http::parse_url(url);
       if (!parsed) throw usage_error("--base-url " + id + ": " + parsed.error().message);
+      // The key would cross the network in clear text (the transport refuses
+      // it too, but only later, as a failed request).
+      if (parsed->scheme == http::scheme::http && !http::is_loopback_host(parsed->host))
+        throw usage_error("--base-url " + id + ": plain http:// is accepted for loopback hosts only, not " +
+                          parsed->host.substr(0, 60) + " (use https://)");
       o.base_urls[id] = url;
     } else if (a == "--model") {
       auto [id, m] = detail::split_assignment(a, value());
@@ -271,32 +300,21 @@ inline options parse(const std::vector<std::string>& args) {
       o.chain = value();
     else if (a == "--ca-file")
       o.ca_file = value();
-    else if (a == "--timeout") {
-      const auto v = value();
-      try {
-        const long long ms = std::stoll(v);
-        if (ms <= 0) throw std::out_of_range("");
-        o.timeout = std::chrono::milliseconds(ms);
-      } catch (const std::exception&) {
-        throw usage_error("--timeout expects a positive number of milliseconds");
-      }
-    } else if (a == "--config")
+    else if (a == "--timeout")
+      o.timeout = std::chrono::milliseconds(
+          detail::integer_option(a, value(), 1, max_timeout_ms, "a whole number of milliseconds"));
+    else if (a == "--config")
       o.config_file = value();
-    else if (a == "--port") {
-      const auto v = value();
-      try {
-        const long p = std::stol(v);
-        if (p < 0 || p > 65535) throw std::out_of_range("");
-        o.port = static_cast<std::uint16_t>(p);
-      } catch (const std::exception&) {
-        throw usage_error("--port expects 0..65535");
-      }
-    } else if (a == "--tls")
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(detail::integer_option(a, value(), 0, 65535, "a port number"));
+    else if (a == "--tls")
       o.tls = true;
     else if (a == "--write-env")
       o.write_env = value();
     else if (a == "--ca-out")
       o.ca_out = value();
+    else if (a == "--")
+      options_ended = true;
     else if (a == "--help" || a == "-h")
       o.command = "help";
     else if (a.size() > 1 && a[0] == '-' && a != "-")
@@ -604,14 +622,22 @@ inline int mock(const options& o, std::ostream& out, std::ostream& err) {
   mock::fleet_config cfg = o.config_file ? mock::load_fleet_config(*o.config_file) : mock::sample_fleet();
   if (o.port) cfg.port = *o.port;
   if (o.tls) cfg.tls = true;
+  if (o.ca_out && !cfg.tls) throw usage_error("--ca-out needs --tls (or \"tls\": true in the --config file)");
   // Block the signals before the server's threads start, so they inherit
-  // the mask and only sigwait() below sees them.
+  // the mask and only sigwait() below sees them. The caller's mask comes
+  // back on return (run() is also called in process).
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  mock::fleet fleet(cfg);
+  struct mask_guard {
+    sigset_t old;
+    explicit mask_guard(const sigset_t& block) { pthread_sigmask(SIG_BLOCK, &block, &old); }
+    mask_guard(const mask_guard&) = delete;
+    mask_guard& operator=(const mask_guard&) = delete;
+    ~mask_guard() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  } const mask(set);
+  mock::fleet fleet(cfg);  // after the guard: its threads are joined before the mask comes back
   out << "keypool mock fleet listening on " << fleet.origin() << (cfg.tls ? " (TLS, generated certificate)" : "")
       << "\n";
   for (const auto& id : fleet.providers().provider_ids()) {
@@ -624,13 +650,16 @@ inline int mock(const options& o, std::ostream& out, std::ostream& err) {
     out << "wrote the fleet's fake keys and base URLs to " << *o.write_env << "\n";
   }
   if (o.ca_out) {
-    if (!cfg.tls) {
-      err << "keypool mock: --ca-out needs --tls\n";
-    } else {
-      std::ofstream ca(*o.ca_out, std::ios::binary | std::ios::trunc);
+    std::ofstream ca(*o.ca_out, std::ios::binary | std::ios::trunc);
+    if (ca) {
       ca << fleet.ca_pem();
-      out << "wrote the CA certificate to " << *o.ca_out << " (use --ca-file)\n";
+      ca.close();
     }
+    if (!ca) {
+      err << "keypool mock: " << *o.ca_out << ": cannot write the CA certificate\n";
+      return exit_failed;
+    }
+    out << "wrote the CA certificate to " << *o.ca_out << " (use --ca-file)\n";
   }
   out << "press Ctrl-C to stop\n" << std::flush;
   int sig = 0;
@@ -640,8 +669,9 @@ inline int mock(const options& o, std::ostream& out, std::ostream& err) {
   for (const auto& s : fleet.providers().stats())
     out << "  " << s.provider << ": " << s.requests << " requests, " << s.successes << " ok, " << s.rate_limited
         << " rate limited, " << s.quota_exhausted << " over daily quota, " << s.auth_errors << " auth errors, "
-        << s.credit_errors << " out of credit, " << s.model_errors << " model errors, " << s.bad_requests
-        << " bad requests, " << s.overloaded + s.server_errors << " 5xx, " << s.faults << " faults\n";
+        << s.credit_errors << " out of credit, " << s.forbidden << " forbidden, " << s.model_errors << " model errors, "
+        << s.bad_requests << " bad requests, " << s.overloaded + s.server_errors << " 5xx, " << s.faults << " faults\n";
+  out << std::flush;  // before the signal mask comes back
   return exit_ok;
 }
 

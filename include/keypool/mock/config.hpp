@@ -311,6 +311,20 @@ inline fleet_config parse_fleet_config(std::string_view text) {
     }
   }
   if (cfg.threads == 0) cfg.threads = 1;
+  // A written .env holds one line per variable: two keys under one name
+  // (an explicit "variable" equal to another key's default
+  // <PREFIX>_API_KEY_<n>, say) would silently lose one of them.
+  for (std::size_t a = 0; a < cfg.providers.size(); ++a)
+    for (std::size_t i = 0; i < cfg.providers[a].keys.size(); ++i)
+      for (std::size_t b = a; b < cfg.providers.size(); ++b)
+        for (std::size_t j = b == a ? i + 1 : 0; j < cfg.providers[b].keys.size(); ++j)
+          if (cfg.providers[a].keys[i].variable == cfg.providers[b].keys[j].variable) {
+            auto path = [&](std::size_t p, std::size_t k) {
+              return "providers." + cfg.providers[p].id + ".keys[" + std::to_string(k) + "]";
+            };
+            throw config_error(path(b, j) + ".variable: " + cfg.providers[b].keys[j].variable +
+                               " is also the name of " + path(a, i) + " (each key needs its own variable)");
+          }
   return cfg;
 }
 

@@ -8,7 +8,9 @@
 /// Thread safety: the handler is called concurrently from the I/O threads
 /// (one connection's requests in order). port(), base_url(), ca_pem() and
 /// connections_accepted() may be called from any thread; stop() from any
-/// thread but an I/O thread.
+/// thread but an I/O thread. stop() closes the listening socket and every
+/// live connection (each on its own strand), so clients see EOF at once and
+/// new connections are refused.
 
 #include <keypool/mock/certificate.hpp>
 #include <keypool/mock/providers.hpp>
@@ -17,6 +19,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,9 +37,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -102,6 +108,30 @@ class server {
   /// Stops accepting, drops every connection, joins the I/O threads.
   void stop() {
     if (stopped_.exchange(true)) return;
+    {
+      // The acceptor and each connection are closed on their own strands
+      // (never concurrently with their pending operations); the I/O threads
+      // still run them. A connection accepted meanwhile sees closing_ and
+      // closes itself: the accept loop must have ended (an accept completed
+      // just before the close still delivers its socket) and every session
+      // it started must have registered (starting_).
+      std::unique_lock lock(mu_);
+      closing_ = true;
+      pending_closes_ = 1 + sessions_.size();
+      boost::asio::post(acceptor_.get_executor(), [this] {
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+        close_done();
+      });
+      for (const auto& [id, s] : sessions_)
+        boost::asio::post(s.executor, [this, id = id] {
+          close_session(id);
+          close_done();
+        });
+      // Bounded, in case the handler blocks an I/O thread: stopping must not hang.
+      cv_.wait_for(lock, std::chrono::seconds(5),
+                   [this] { return pending_closes_ == 0 && starting_ == 0 && !accepting_; });
+    }
     ioc_.stop();
     for (auto& t : threads_)
       if (t.joinable()) t.join();
@@ -121,6 +151,14 @@ class server {
  private:
   boost::asio::awaitable<void> accept_loop() {
     namespace asio = boost::asio;
+    struct ended {  // also when the io_context destroys the coroutine
+      server& srv;
+      ~ended() {
+        std::lock_guard lock(srv.mu_);
+        srv.accepting_ = false;
+        srv.cv_.notify_all();
+      }
+    } const guard{*this};
     for (;;) {
       boost::system::error_code ec;
       auto sock =
@@ -129,11 +167,64 @@ class server {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
         continue;  // e.g. too many open files: keep serving the others
       }
+      {
+        std::lock_guard lock(mu_);
+        if (closing_) {
+          sock.close(ec);
+          co_return;
+        }
+        ++starting_;
+      }
       accepted_.fetch_add(1, std::memory_order_relaxed);
       sock.set_option(asio::ip::tcp::no_delay(true), ec);
       auto ex = sock.get_executor();
       asio::co_spawn(ex, session(std::move(sock)), asio::detached);
     }
+  }
+
+  /// A live connection in sessions_, from its coroutine's start to its end
+  /// (also when the io_context destroys the coroutine). Declared after the
+  /// stream, so it leaves the registry before the stream goes.
+  class registration {
+   public:
+    registration(server& srv, boost::beast::tcp_stream& tcp) : srv_(srv) {
+      std::lock_guard lock(srv_.mu_);
+      --srv_.starting_;
+      if (!srv_.closing_) {
+        id_ = ++srv_.next_session_;
+        srv_.sessions_.emplace(id_, live_session{tcp.get_executor(), &tcp});
+      }
+      srv_.cv_.notify_all();
+    }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+    ~registration() {
+      if (id_ == 0) return;
+      std::lock_guard lock(srv_.mu_);
+      srv_.sessions_.erase(id_);
+    }
+    /// False when the server is stopping: the session ends at once.
+    bool live() const noexcept { return id_ != 0; }
+
+   private:
+    server& srv_;
+    std::uint64_t id_ = 0;
+  };
+
+  /// On the session's strand: ends its connection (FIN, then close).
+  void close_session(std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;  // already gone
+    boost::system::error_code ec;
+    it->second.tcp->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    it->second.tcp->close();
+  }
+
+  void close_done() {
+    std::lock_guard lock(mu_);
+    --pending_closes_;
+    cv_.notify_all();
   }
 
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock) {
@@ -142,12 +233,16 @@ class server {
     boost::system::error_code ec;
     if (tls_) {
       beast::ssl_stream<beast::tcp_stream> s(beast::tcp_stream(std::move(sock)), *tls_);
+      const registration reg(*this, beast::get_lowest_layer(s));
+      if (!reg.live()) co_return;
       beast::get_lowest_layer(s).expires_after(std::chrono::seconds(10));
       co_await s.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       co_await serve(s);
     } else {
       beast::tcp_stream s(std::move(sock));
+      const registration reg(*this, s);
+      if (!reg.live()) co_return;
       co_await serve(s);
     }
   }
@@ -219,10 +314,24 @@ class server {
     tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   }
 
+  struct live_session {
+    boost::asio::any_io_executor executor;  // the connection's strand
+    boost::beast::tcp_stream* tcp;          // in the session's coroutine frame
+  };
+
   request_handler handler_;
   server_options opts_;
   generated_certificate cert_;
   std::optional<boost::asio::ssl::context> tls_;  // before ioc_: outlives the sessions' streams
+  // Before ioc_: destroying ioc_ destroys suspended sessions, which unregister.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closing_ = false;            // stop() began: no new sessions
+  bool accepting_ = true;           // accept_loop() has not ended
+  std::size_t starting_ = 0;        // accepted, coroutine not yet registered
+  std::size_t pending_closes_ = 0;  // closes stop() posted that have not run yet
+  std::uint64_t next_session_ = 0;
+  std::map<std::uint64_t, live_session> sessions_;
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
