@@ -573,8 +573,8 @@ TEST(Reload, KeptKeysKeepStateAndStatsNewKeysStartFresh) {
   }
 }
 
-TEST(Reload, KeyListedAgainCountsAsAddedAndADisabledOneComesBack) {
-  manual_pool p(keys(3), {.recheck_disabled_after = 0ms});  // only enable() or a re-add revives
+TEST(Reload, KeyListedAgainCountsAsAddedAndKeepsItsState) {
+  manual_pool p(keys(3), {.recheck_disabled_after = 0ms});
   for (int i = 0; i < 2; ++i) {
     auto l = *p.acquire();
     p.report(l, l.variable() == "GROQ_API_KEY_1" ? kp::outcome::invalid_key() : kp::outcome::rate_limited());
@@ -583,12 +583,16 @@ TEST(Reload, KeyListedAgainCountsAsAddedAndADisabledOneComesBack) {
   const auto removed = p.reload({three[2]});
   EXPECT_EQ(removed.removed, (std::vector<std::string>{"GROQ_API_KEY_1", "GROQ_API_KEY_2"}));
   const auto back = p.reload(keys(3));
+  // Not in the previous set, so not "kept" (they were listed as kept before).
   EXPECT_EQ(back.added, (std::vector<std::string>{"GROQ_API_KEY_1", "GROQ_API_KEY_2"}));
   EXPECT_EQ(back.kept, (std::vector<std::string>{"GROQ_API_KEY_3"}));
+  // What the pool learned about a secret holds: still invalid, still locked.
   const auto s = p.snapshot();
-  EXPECT_TRUE(s.keys[0].available());                 // the disabled key is enabled
-  EXPECT_EQ(s.keys[1].state_name(), "rate_limited");  // the timed lockout runs on
+  EXPECT_EQ(s.keys[0].state_name(), "invalid");
+  EXPECT_EQ(s.keys[1].state_name(), "rate_limited");
   EXPECT_EQ(s.keys[1].available_in, 60s);
+  EXPECT_TRUE(p.enable("GROQ_API_KEY_1"));  // the way back with recheck_disabled_after = 0
+  EXPECT_TRUE(p.snapshot().keys[0].available());
 }
 
 TEST(Reload, BadListChangesNothing) {

@@ -55,8 +55,9 @@ struct pool_options {
   Clock clock{};
   State state{};
   /// How long a disabled key (invalid, forbidden, out of credit) waits before
-  /// a single probe re-checks it. Zero: never; only enable() or a reload
-  /// that re-adds the key brings it back.
+  /// a single probe re-checks it. Zero: never; only enable() brings it back
+  /// (a reload keeps a key's state, also when it was removed and is listed
+  /// again).
   std::chrono::milliseconds recheck_disabled_after{std::chrono::minutes{15}};
   /// A probe not reported within this time passes to another caller, so a
   /// lost lease cannot keep a key out of rotation for good.
@@ -308,7 +309,8 @@ class basic_pool {
   /// Replace the key set. Keys whose secret stays keep their state and
   /// statistics (matched by fingerprint); new keys start fresh; removed keys
   /// stop being handed out. A key removed earlier and listed again counts as
-  /// added: a timed lockout it had runs on, a disabled one is enabled. Pickers are never blocked. Throws (and changes
+  /// added, and keeps what the pool knew of it: a lockout runs on, a
+  /// disabled key stays disabled (enable() brings it back). Pickers are never blocked. Throws (and changes
   /// nothing) for an invalid list or when capacity would be exceeded.
   reload_result reload(std::vector<key_spec> keys) {
     // The pool keeps its own copies; wipe every secret it was handed,
@@ -341,13 +343,9 @@ class basic_pool {
     std::vector<std::uint32_t> weights;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       key_spec& spec = keys[i];
-      bool back = false;  // removed by an earlier reload, listed again now
-      if (ids[i] == no_slot) {
-        ids[i] = used_++;
-        res.added.push_back(spec.variable);
-      } else if (std::find(active_.begin(), active_.end(), ids[i]) == active_.end()) {
-        back = true;
-        res.added.push_back(spec.variable);
+      if (ids[i] == no_slot || std::find(active_.begin(), active_.end(), ids[i]) == active_.end()) {
+        if (ids[i] == no_slot) ids[i] = used_++;
+        res.added.push_back(spec.variable);  // new, or back after an earlier reload removed it
       } else {
         res.kept.push_back(spec.variable);
       }
@@ -368,9 +366,6 @@ class basic_pool {
         k.record.store(rec.get(), std::memory_order_release);
         records_.push_back(std::move(rec));
       }
-      // A disabled key listed again is the operator's word that it works
-      // (recheck_disabled_after may be zero); a timed lockout runs on.
-      if (back) enable_slot(ids[i], key_status::disabled);
       weights.push_back(spec.weight);
     }
     for (std::uint32_t s : active_)
@@ -743,11 +738,10 @@ class basic_pool {
   }
 
   /// Puts a slot back into rotation with a clean record, and tells the
-  /// backend. `only_if`: do it only when the key is in that state.
-  void enable_slot(std::uint32_t s, std::optional<key_status> only_if = std::nullopt) {
+  /// backend.
+  void enable_slot(std::uint32_t s) {
     slot_data& k = slots_[s];
     const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
-    if (only_if && st.status != *only_if) return;
     k.state.store(detail::key_state{key_status::available, outcome_kind::success, st.gen + 1, 0}.encode(),
                   std::memory_order_release);
     k.consecutive.store(0, std::memory_order_relaxed);
