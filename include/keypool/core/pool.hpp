@@ -752,8 +752,10 @@ class basic_pool {
 
   /// Locks a key whose daily budget is spent (quota_exhausted) until the
   /// provider's day boundary, unless its state word moved on from `w`.
-  void lock_for_the_day(slot_data& k, std::uint64_t w, std::chrono::system_clock::time_point wall,
-                        lazy_now& now) noexcept {
+  /// Out of line and cold: try_take is inlined at every acquire_slow step.
+  [[gnu::noinline, gnu::cold]] void lock_for_the_day(slot_data& k, std::uint64_t w,
+                                                     std::chrono::system_clock::time_point wall,
+                                                     lazy_now& now) noexcept {
     const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
     const auto next_day = std::chrono::floor<std::chrono::days>(since) + std::chrono::days{1};
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_day - since);
