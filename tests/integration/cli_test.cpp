@@ -227,6 +227,16 @@ TEST(CliUsage, BadArgumentsExitTwo) {
   EXPECT_NE(help.out.find("keypool <command>"), std::string::npos);
 }
 
+/// parse_fleet_config's error message for `text`, or "no error".
+std::string config_error_of(const char* text) {
+  try {
+    mock::parse_fleet_config(text);
+  } catch (const mock::config_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 TEST(MockConfig, JsonFileRoundTripsAndErrorsNameThePath) {
   const auto cfg = mock::parse_fleet_config(R"({"port": 0, "threads": 1, "providers": {
       "groq": {"latency_ms": 5, "retired": ["old"], "faults": {"error_rate": 0.5},
@@ -239,20 +249,14 @@ TEST(MockConfig, JsonFileRoundTripsAndErrorsNameThePath) {
   EXPECT_EQ(g.keys[1].state, mock::key_state::revoked);
   EXPECT_EQ(g.keys[1].account, "acme");
   EXPECT_EQ(g.faults.error_rate, 0.5);
-  auto error_of = [](const char* text) {
-    try {
-      mock::parse_fleet_config(text);
-    } catch (const mock::config_error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"secret":"a","per_minte":3}]}}})")
+  EXPECT_NE(config_error_of(R"({"providers":{"groq":{"keys":[{"secret":"a","per_minte":3}]}}})")
                 .find("providers.groq.keys[0].per_minte: unknown field"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"providers":{"nope":{}}})").find("unknown provider"), std::string::npos);
-  EXPECT_NE(error_of(R"({"providers":{"groq":{"faults":{"error_rate":2}}}})").find("from 0 to 1"), std::string::npos);
-  EXPECT_NE(error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"), std::string::npos);
+  EXPECT_NE(config_error_of(R"({"providers":{"nope":{}}})").find("unknown provider"), std::string::npos);
+  EXPECT_NE(config_error_of(R"({"providers":{"groq":{"faults":{"error_rate":2}}}})").find("from 0 to 1"),
+            std::string::npos);
+  EXPECT_NE(config_error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"),
+            std::string::npos);
 }
 
 // ---- command-line parsing -----------------------------------------------------------
@@ -446,16 +450,8 @@ TEST(CliMock, StopSummaryCountsEveryCategoryIncludingForbidden) {
 }
 
 TEST(MockConfig, DuplicateVariableNamesAreErrorsNamingBothKeys) {
-  auto error_of = [](const char* text) {
-    try {
-      mock::parse_fleet_config(text);
-    } catch (const mock::config_error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   // keys[1]'s default name is GROQ_API_KEY_2, which keys[0] took explicitly.
-  const auto m = error_of(R"({"providers":{"groq":{"keys":[
+  const auto m = config_error_of(R"({"providers":{"groq":{"keys":[
       {"variable": "GROQ_API_KEY_2", "secret": "gsk_mock0fake0a0000000000001"},
       {"secret": "gsk_mock0fake0b0000000000002"}]}}})");
   EXPECT_NE(m.find("providers.groq.keys[1].variable"), std::string::npos) << m;
@@ -463,14 +459,14 @@ TEST(MockConfig, DuplicateVariableNamesAreErrorsNamingBothKeys) {
   EXPECT_NE(m.find("GROQ_API_KEY_2"), std::string::npos) << m;
   EXPECT_EQ(m.find("gsk_mock0fake0"), std::string::npos) << m;  // never a secret
   // Across providers too: one .env holds them all.
-  const auto across = error_of(R"({"providers":{
+  const auto across = config_error_of(R"({"providers":{
       "groq": {"keys":[{"variable": "SHARED_KEY", "secret": "gsk_mock0fake0a0000000000001"}]},
       "openai": {"keys":[{"variable": "SHARED_KEY", "secret": "sk-proj-mock0fake0b00000000002"}]}}})");
   EXPECT_NE(across.find("SHARED_KEY"), std::string::npos) << across;
   EXPECT_NE(across.find("providers.groq.keys[0]"), std::string::npos) << across;
   EXPECT_NE(across.find("providers.openai.keys[0]"), std::string::npos) << across;
   // Distinct names (explicit or default) are fine.
-  EXPECT_EQ(error_of(R"({"providers":{"groq":{"keys":[
+  EXPECT_EQ(config_error_of(R"({"providers":{"groq":{"keys":[
       {"variable": "GROQ_API_KEY_7", "secret": "gsk_mock0fake0a0000000000001"},
       {"secret": "gsk_mock0fake0b0000000000002"}]}}})"),
             "no error");

@@ -310,8 +310,9 @@ class basic_pool {
   /// statistics (matched by fingerprint); new keys start fresh; removed keys
   /// stop being handed out. A key removed earlier and listed again counts as
   /// added, and keeps what the pool knew of it: a lockout runs on, a
-  /// disabled key stays disabled (enable() brings it back). Pickers are never blocked. Throws (and changes
-  /// nothing) for an invalid list or when capacity would be exceeded.
+  /// disabled key stays disabled (enable() brings it back). Pickers are
+  /// never blocked. Throws (and changes nothing) for an invalid list or when
+  /// capacity would be exceeded.
   reload_result reload(std::vector<key_spec> keys) {
     // The pool keeps its own copies; wipe every secret it was handed,
     // whether the reload succeeds or throws.
