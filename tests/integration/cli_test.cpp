@@ -398,8 +398,8 @@ TEST(CliMock, UnwritableCaOutFailsInsteadOfClaimingSuccess) {
 TEST(CliMock, StopSummaryCountsEveryCategoryIncludingForbidden) {
   scratch s;
   const auto config = s.write("fleet.json", R"({"threads": 1, "providers": {
-      "openai": {"keys": [{"secret": "sk-proj-mock0fake0forbidden0key0001", "state": "forbidden"},
-                          {"secret": "sk-proj-mock0fake0active00000key0002"}]},
+      "openai": {"keys": [{"secret": "sk-proj-fake-forbidden-1", "state": "forbidden"},
+                          {"secret": "sk-proj-fake-active-2"}]},
       "groq": {"keys": [{"secret": "gsk_mock0fake0revoked0key0000001", "state": "revoked"}]}}})");
   const auto env = (s.dir / "mock.env").string();
   run_result probe{};
