@@ -5,6 +5,7 @@
 
 #include <keypool/http/detail/expected.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -76,19 +77,25 @@ inline std::string quote_prefix(std::string_view s) {
   std::string shown;
   const auto sep = s.find("://");
   const auto at = sep == std::string_view::npos ? std::string_view::npos : s.rfind('@');
+  // Nothing from a query or fragment (a token) is ever shown: the text is cut
+  // at the first '?' or '#', wherever it is.
+  const auto qf = s.find_first_of("?#");
   if (at != std::string_view::npos && at > sep) {
     // Never echo userinfo ("user:password@"): show it as "***@". An unencoded
     // password may hold '/', '?' or '#', so everything up to the last '@'
-    // goes, and after it only what can be a host and port.
-    shown.append(s.substr(0, sep > 81 ? 81 : sep));
-    shown += "://***@";
-    const auto rest = s.substr(at + 1);
-    const auto end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:[]");
-    shown.append(rest.substr(0, end < 81 ? end : 81));
+    // goes, and after it only what can be a host and port, and only when no
+    // '?' or '#' came before that '@' (else it may be a query's '@').
+    shown.append(s.substr(0, std::min({sep, qf, std::string_view::size_type{81}})));
+    if (qf > sep) {
+      shown += "://***@";
+      if (qf > at) {
+        const auto rest = s.substr(at + 1);
+        const auto end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:[]");
+        shown.append(rest.substr(0, end < 81 ? end : 81));
+      }
+    }
   } else {
-    const auto q = s.find('?');
-    if (q != std::string_view::npos) s = s.substr(0, q);
-    shown.append(s.substr(0, 81));
+    shown.append(s.substr(0, std::min(qf, std::string_view::size_type{81})));
   }
   // The scheme part is clipped and cleaned too: no raw CR/LF in a message.
   std::string out = "'";
