@@ -257,6 +257,9 @@ TEST(MockConfig, JsonFileRoundTripsAndErrorsNameThePath) {
             std::string::npos);
   EXPECT_NE(config_error_of(R"({"providers":{"groq":{"keys":[{"per_day":1}]}}})").find("secret: required"),
             std::string::npos);
+  // A member given twice is an error, not silently the last one.
+  EXPECT_EQ(config_error_of(R"({"threads":1,"threads":2})"), "threads: given twice");
+  EXPECT_EQ(config_error_of(R"({"providers":{"groq":{"keys":[]},"groq":{"keys":[]}}})"), "providers.groq: given twice");
 }
 
 // ---- command-line parsing -----------------------------------------------------------

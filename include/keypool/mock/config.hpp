@@ -20,6 +20,7 @@
 /// fleet's own fake keys: they are never printed.
 
 #include <keypool/providers/builtin.hpp>
+#include <keypool/providers/catalog_json.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -291,6 +292,9 @@ inline fleet_config parse_fleet_config(std::string_view text) {
   boost::system::error_code ec;
   const json::value root = json::parse(text, ec);
   if (ec) throw config_error("fleet config: invalid JSON: " + ec.message());
+  // The parsed tree keeps only the last of a member given twice.
+  if (const auto twice = providers::detail::duplicate_keys(text); !twice.empty())
+    throw config_error(twice.front().path.substr(2) + ": " + twice.front().message);  // without "$."
   const auto& o = detail::as_object(root, "fleet config");
   detail::check_fields(o, {"port", "tls", "threads", "seed", "providers"}, "");
   fleet_config cfg;
