@@ -13,7 +13,7 @@
 //   side (the server answers after D µs), both driven by coroutines on the
 //   same client I/O thread (the transport runs on it; the server has its
 //   own), one keep-alive connection per in-flight request.
-//   With transport_only:1 the "client" side is transport::async_send of the
+//   With transport_only:1 the "client" side is transport::co_send of the
 //   pre-encoded request: the keep-alive transport's share of the overhead.
 //   With raw_json:1 the raw client does what an application writing it by
 //   hand would: builds each request body with Boost.JSON (base64 through
@@ -171,6 +171,7 @@ struct fixture {
   http::transport transport{io.ioc.get_executor(), [] {
                               http::transport_options o;
                               o.proxy = http::proxy_options{};
+                              o.implicit_strand = true;  // `io` is one thread, as the raw client assumes
                               return o;
                             }()};
   http::client<decltype(chain)> client{
@@ -299,7 +300,9 @@ class raw_async_client {
 };
 
 /// The failover client: `n` coroutines on the transport's executor, each
-/// awaiting `per` chats in turn; returns failures.
+/// awaiting `per` chats in turn (co_chat, as the raw client awaits its own
+/// reads and writes; async_chat with use_awaitable would spawn a coroutine
+/// per chat); returns failures.
 std::int64_t client_batch(fixture& f, int n, int per) {
   std::promise<void> done;
   std::atomic<int> left{n};
@@ -310,7 +313,7 @@ std::int64_t client_batch(fixture& f, int n, int per) {
         f.transport.get_executor(),
         [&]() -> asio::awaitable<void> {
           for (int j = 0; j < per; ++j) {
-            auto r = co_await f.client.async_chat(req, asio::use_awaitable);
+            auto r = co_await f.client.co_chat(req);
             if (!r) ++failures;
           }
           if (--left == 0) done.set_value();
@@ -321,7 +324,7 @@ std::int64_t client_batch(fixture& f, int n, int per) {
 }
 
 /// The transport alone (no chain, codec, classifier or ledger): the same
-/// pre-encoded request through transport::async_send; returns failures.
+/// pre-encoded request through transport::co_send; returns failures.
 std::int64_t transport_batch(fixture& f, int n, int per) {
   std::promise<void> done;
   std::atomic<int> left{n};
@@ -331,7 +334,7 @@ std::int64_t transport_batch(fixture& f, int n, int per) {
         f.transport.get_executor(),
         [&]() -> asio::awaitable<void> {
           for (int j = 0; j < per; ++j) {
-            auto r = co_await f.transport.async_send(f.transport_request, asio::use_awaitable);
+            auto r = co_await f.transport.co_send(f.transport_request);
             if (!r || r->status != 200) ++failures;
           }
           if (--left == 0) done.set_value();

@@ -251,6 +251,52 @@ TEST(Client, AsyncChatWithACoroutine) {
   EXPECT_EQ(text, "async");
 }
 
+/// co_chat: the same chat awaited inside a coroutine already on the
+/// transport's executor (no coroutine spawned for it): failover, attempts,
+/// the completion count and the statistics hook all as with async_chat.
+TEST(Client, CoChatFailsOverAndRunsTheHookLikeAsyncChat) {
+  test_server groq([](const received_request& rq) {
+    if (rq.header("Authorization") == "Bearer test-fake-GROQ-1")
+      return scripted_reply::json(R"({"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}})", 429);
+    return scripted_reply::json(openai_ok("awaited"));
+  });
+  groq_pool gp(keys("GROQ", 2));
+  auto chain = keypool::make_chain(gp);
+  boost::asio::io_context ioc;
+  auto o = fast_options();
+  o.implicit_strand = true;  // one thread runs ioc
+  http::transport t(ioc.get_executor(), o);
+  http::client c(chain, t, {groq_route(groq)});
+  int hook_calls = 0;
+  c.on_statistics([&](const http::statistics_event& e) {
+    ++hook_calls;
+    EXPECT_TRUE(e.outcome);
+  });
+  std::vector<http::chat_outcome> outcomes;
+  boost::asio::co_spawn(
+      t.get_executor(),
+      [&]() -> boost::asio::awaitable<void> {
+        for (int i = 0; i < 2; ++i) outcomes.push_back(co_await c.co_chat(vision()));
+      },
+      boost::asio::detached);
+  ioc.run();
+  ASSERT_EQ(outcomes.size(), 2u);
+  ASSERT_TRUE(outcomes[0]) << outcomes[0].error().message;
+  EXPECT_EQ(outcomes[0]->response.text, "awaited");
+  ASSERT_TRUE(outcomes[1]) << outcomes[1].error().message;
+  // Key 1 answers 429 once (an attempt of its own) and is locked out after.
+  EXPECT_EQ(outcomes[0]->attempts.size() + outcomes[1]->attempts.size(), 3u);
+  for (const auto& o : outcomes) {
+    EXPECT_EQ(o->key_variable, "GROQ_API_KEY_2");
+    if (o->attempts.size() == 2) {
+      EXPECT_EQ(o->attempts[0].key_variable, "GROQ_API_KEY_1");
+      EXPECT_EQ(o->attempts[0].outcome.kind, keypool::outcome_kind::rate_limited);
+    }
+  }
+  EXPECT_EQ(c.completed(), 2u);
+  EXPECT_EQ(hook_calls, 2);
+}
+
 TEST(Client, RouteMismatchIsRejectedAtConstruction) {
   groq_pool gp(keys("GROQ", 1));
   auto chain = keypool::make_chain(gp);

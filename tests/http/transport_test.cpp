@@ -667,6 +667,68 @@ TEST(Transport, KnowsWhenItRunsOnItsOwnStrand) {
   pool.join();
 }
 
+/// A strand is added only where the executor is not serial already: a strand
+/// given is used as is (no strand of a strand), and so is an io_context that
+/// one thread runs (the transport's own, or implicit_strand).
+TEST(Transport, AddsAStrandOnlyWhereTheExecutorIsNotSerial) {
+  using ioc_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using ioc_executor = boost::asio::io_context::executor_type;
+  boost::asio::io_context ioc;
+  http::transport plain(ioc.get_executor(), fast_options());
+  EXPECT_NE(plain.get_executor().target<ioc_strand>(), nullptr);
+
+  const auto given = boost::asio::make_strand(ioc);
+  http::transport on_strand(given, fast_options());
+  const auto on_strand_ex = on_strand.get_executor();  // target() points into it
+  const auto* used = on_strand_ex.target<ioc_strand>();
+  ASSERT_NE(used, nullptr);
+  EXPECT_TRUE(*used == given);
+
+  auto o = fast_options();
+  o.implicit_strand = true;
+  http::transport implicit(ioc.get_executor(), o);
+  const auto implicit_ex = implicit.get_executor();
+  const auto* bare = implicit_ex.target<ioc_executor>();
+  ASSERT_NE(bare, nullptr);
+  EXPECT_TRUE(*bare == ioc.get_executor());
+
+  http::transport owned(fast_options());
+  EXPECT_NE(owned.get_executor().target<ioc_executor>(), nullptr);
+  // The owned thread is still recognised as the transport's own.
+  std::promise<http::result<http::response>> nested;
+  boost::asio::post(owned.get_executor(), [&] { nested.set_value(owned.send(verb::get, "http://127.0.0.1:1/")); });
+  auto r = nested.get_future().get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::internal);
+}
+
+/// Without a strand of its own the transport serves concurrent requests as
+/// before (keep-alive reuse included) when one thread runs the io_context.
+TEST(Transport, ImplicitStrandServesConcurrentRequests) {
+  test_server s([](const received_request& rq) { return scripted_reply::json("\"" + rq.target + "\""); });
+  boost::asio::io_context ioc;
+  auto o = fast_options();
+  o.implicit_strand = true;
+  http::transport t(ioc.get_executor(), o);
+  constexpr int n = 16;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::string> bodies(n);
+    for (int i = 0; i < n; ++i) {
+      http::request rq;
+      rq.method = verb::get;
+      rq.url = origin_of(s);
+      rq.url.target = "/" + std::to_string(i);
+      t.async_send(std::move(rq), [&bodies, i](http::result<http::response> r) {
+        bodies[static_cast<std::size_t>(i)] = r ? r->body : r.error().message;
+      });
+    }
+    ioc.restart();
+    ioc.run();
+    for (int i = 0; i < n; ++i) EXPECT_EQ(bodies[static_cast<std::size_t>(i)], "\"/" + std::to_string(i) + "\"");
+  }
+  EXPECT_GT(t.stats().reused, 0u);  // the second round found the first's connections
+}
+
 // ---------------------------------------------------------------- wire round trips
 
 /// Checks the image part the server received against the bytes sent.

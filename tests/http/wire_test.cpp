@@ -155,6 +155,42 @@ TEST(Base64, Rfc4648Vectors) {
   EXPECT_FALSE(wire::base64::decode("Z"));
 }
 
+/// The encoder's six-byte steps, its three-byte steps and its padded tail,
+/// at every length and offset they meet, against the textbook six bits at a
+/// time.
+TEST(Base64, EveryLengthMatchesABitByBitEncoder) {
+  auto reference = [](std::string_view in) {
+    static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (unsigned char c : in) {
+      acc = (acc << 8) | c;
+      bits += 8;
+      while (bits >= 6) {
+        bits -= 6;
+        out.push_back(a[(acc >> bits) & 63]);
+      }
+    }
+    if (bits > 0) out.push_back(a[(acc << (6 - bits)) & 63]);
+    while (out.size() % 4 != 0) out.push_back('=');
+    return out;
+  };
+  std::string bytes;
+  std::uint32_t x = 12345;
+  for (int i = 0; i < 100; ++i) {
+    x = x * 1103515245u + 12345u;
+    bytes.push_back(static_cast<char>(x >> 16));
+  }
+  for (std::size_t n = 0; n <= bytes.size(); ++n) {
+    const std::string_view in(bytes.data(), n);
+    EXPECT_EQ(wire::base64::encode(in), reference(in)) << n << " bytes";
+    std::string appended = "data:,";
+    wire::base64::encode_to(appended, in);
+    EXPECT_EQ(appended, "data:," + reference(in)) << n << " bytes";
+  }
+}
+
 // ---------------------------------------------------------------- encoders
 
 wire::chat_request request_with_image() {
@@ -220,6 +256,27 @@ TEST(JsonWriter, EscapesEveryByteAsBoostJsonDoes) {
   json::object o;
   o[all] = all;
   EXPECT_EQ(out, json::serialize(o));
+}
+
+/// Long texts go eight bytes at a time: every byte value at every position of
+/// a 19-byte text (two blocks and a tail), and runs of them, still escape
+/// exactly as Boost.JSON does.
+TEST(JsonWriter, EscapesInLongTextsAsBoostJsonDoes) {
+  const std::string base = "The quick brown fox";  // 19 bytes: nothing to escape
+  for (int c = 0; c < 256; ++c)
+    for (std::size_t at = 0; at < base.size(); ++at) {
+      std::string s = base;
+      s[at] = static_cast<char>(c);
+      std::string out;
+      wire::detail::json_writer(out).value(s);
+      ASSERT_EQ(out, json::serialize(json::string(s))) << "byte " << c << " at " << at;
+    }
+  std::string mixed;
+  for (int i = 0; i < 300; ++i)
+    mixed += (i % 7 == 0) ? std::string("\"\n\\\x01\x7f\xC3\xA9") : std::string("plain text ");
+  std::string out;
+  wire::detail::json_writer(out).value(mixed);
+  EXPECT_EQ(out, json::serialize(json::string(mixed)));
 }
 
 TEST(JsonWriter, CommasNestingAndNumbers) {
@@ -403,6 +460,18 @@ TEST(Encoders, Utf8CheckAgreesWithBoostJson) {
   }
   EXPECT_GT(valid, 1000);  // both outcomes were exercised
   EXPECT_GT(invalid, 1000);
+  // ASCII goes eight bytes at a time: a stray byte anywhere in a long ASCII
+  // text is still found, at its own offset, and a valid sequence there passes.
+  for (std::size_t len = 1; len <= 40; ++len)
+    for (std::size_t at = 0; at < len; ++at) {
+      std::string s(len, 'a');
+      s[at] = '\xff';
+      ASSERT_EQ(wire::detail::invalid_utf8_at(s), at) << len << " bytes";
+      s[at] = '\x80';
+      ASSERT_EQ(wire::detail::invalid_utf8_at(s), at) << len << " bytes";
+      s.replace(at, 1, "\xC3\xA9");
+      ASSERT_EQ(wire::detail::invalid_utf8_at(s), std::string_view::npos) << len << " bytes";
+    }
 }
 
 TEST(Encoders, AnthropicAndGeminiSystemAndHeaders) {

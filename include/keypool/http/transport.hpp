@@ -8,7 +8,9 @@
 /// Thread safety: a transport may be shared by any number of threads;
 /// async_send, send and stats are safe to call concurrently. All I/O of one
 /// transport runs on one strand of its executor, so the io_context may run on
-/// several threads.
+/// several threads. Where the executor is already serial (a strand, the
+/// transport's own thread, or transport_options::implicit_strand) it is used
+/// as is: a strand of a strand only costs.
 
 #include <keypool/http/connection_pool.hpp>
 #include <keypool/http/error.hpp>
@@ -27,6 +29,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/assert.hpp>
 #include <boost/beast/core/error.hpp>
@@ -74,6 +77,13 @@ struct transport_options {
   bool proxy_from_environment = true;
   std::optional<proxy_options> proxy{};
   std::string user_agent = "keypool/0.1";
+  /// Set when exactly one thread runs the given executor's io_context
+  /// (Asio's "implicit strand"): the transport then uses the executor as it
+  /// is instead of a strand of its own, about 8 % fewer instructions per
+  /// chat (docs/benchmarks.md). Wrong, and a data race, when several threads
+  /// run it. Not needed with a strand or a transport that owns its thread:
+  /// those never get a second strand.
+  bool implicit_strand = false;
 };
 
 /// Receives a 2xx response body piece by piece as it arrives (server-sent
@@ -119,32 +129,42 @@ using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 using ::keypool::detail::unexpected;
 
-/// The transport's strand, as the executor its I/O objects and coroutines
-/// use. Over an io_context's own executor the strand is 24 bytes and fits in
+/// The serial executor the transport's I/O objects and coroutines use: `ex`
+/// itself when it already runs one handler at a time (a strand, or
+/// `one_thread`: only one thread runs it), else a strand of it. Over an
+/// io_context's own executor the strand is 24 bytes and fits in
 /// any_io_executor's small buffer; a strand over any_io_executor does not,
 /// and Asio allocates it anew on every prefer() it makes per operation
 /// (about 45 allocations per request).
-inline asio::any_io_executor make_io_strand(const asio::any_io_executor& ex) {
+inline asio::any_io_executor make_serial(const asio::any_io_executor& ex, bool one_thread) {
+  if (one_thread || ex.target<asio::strand<asio::io_context::executor_type>>() ||
+      ex.target<asio::strand<asio::any_io_executor>>())
+    return ex;
   if (const auto* ioc = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*ioc);
   return asio::make_strand(ex);
 }
 
-inline bool running_in(const asio::any_io_executor& strand) noexcept {
-  if (const auto* s = strand.target<asio::strand<asio::io_context::executor_type>>())
+/// True on a thread running `serial` (one make_serial made). For an
+/// executor type other than those below it cannot tell, and says false.
+inline bool running_in(const asio::any_io_executor& serial) noexcept {
+  if (const auto* s = serial.target<asio::strand<asio::io_context::executor_type>>())
     return s->running_in_this_thread();
-  if (const auto* s = strand.target<asio::strand<asio::any_io_executor>>()) return s->running_in_this_thread();
+  if (const auto* s = serial.target<asio::strand<asio::any_io_executor>>()) return s->running_in_this_thread();
+  if (const auto* e = serial.target<asio::io_context::executor_type>()) return e->running_in_this_thread();
+  if (const auto* e = serial.target<asio::thread_pool::executor_type>()) return e->running_in_this_thread();
   return false;
 }
 
 struct transport_state {
-  transport_state(const asio::any_io_executor& ex, transport_options o)
-      : strand(make_io_strand(ex)),
+  /// `one_thread`: only one thread runs `ex` (the transport's own).
+  transport_state(const asio::any_io_executor& ex, transport_options o, bool one_thread = false)
+      : strand(make_serial(ex, one_thread || o.implicit_strand)),
         opts(std::move(o)),
         pool(opts.pool),
         tls(make_tls_context(opts.tls)),
         proxy(opts.proxy ? *opts.proxy
                          : (opts.proxy_from_environment ? proxy_options::from_environment() : proxy_options{})) {}
-  asio::any_io_executor strand;  ///< a strand (make_io_strand)
+  asio::any_io_executor strand;  ///< serial: a strand, or an executor one thread runs (make_serial)
   transport_options opts;
   connection_pool pool;
   std::shared_ptr<ssl::context> tls;
@@ -512,7 +532,7 @@ struct owned_io {
 
 class transport {
  public:
-  /// A strand of the executor given at construction.
+  /// The executor given at construction, made serial (make_serial).
   using executor_type = boost::asio::any_io_executor;
   /// Completion signature of async_send.
   using signature = void(result<response>);
@@ -525,7 +545,7 @@ class transport {
   /// Owns one I/O thread: the simplest way to use send().
   explicit transport(transport_options opts = {})
       : own_(std::make_unique<detail::owned_io>()),
-        state_(std::make_shared<detail::transport_state>(own_->ioc.get_executor(), std::move(opts))) {}
+        state_(std::make_shared<detail::transport_state>(own_->ioc.get_executor(), std::move(opts), true)) {}
 
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;

@@ -1,8 +1,10 @@
 #pragma once
 /// Standard base64 (RFC 4648 section 4, with padding): how every provider
 /// wants image bytes. Encoding runs once per image per attempt: a table
-/// loop, two characters per lookup, into a buffer sized up front.
+/// loop, two characters per lookup, six bytes per step, into a buffer sized
+/// up front.
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -30,6 +32,23 @@ struct pair_table {
 };
 inline constexpr pair_table pairs{};
 
+/// Eight bytes as a big-endian number: one load and a byte swap (GCC and
+/// Clang do not recognise the portable shifts as one).
+inline std::uint64_t load_be64(const unsigned char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::little) {
+#if defined(__GNUC__) || defined(__clang__)
+    v = __builtin_bswap64(v);
+#else
+    std::uint64_t r = 0;
+    for (int k = 0; k < 8; ++k) r = (r << 8) | ((v >> (8 * k)) & 0xff);
+    v = r;
+#endif
+  }
+  return v;
+}
+
 }  // namespace detail
 
 /// Writes the encoding of `bytes` to `o`, which has room for
@@ -37,6 +56,17 @@ inline constexpr pair_table pairs{};
 inline void encode_into(char* o, std::string_view bytes) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t i = 0;
+  // Six bytes (four 12-bit groups) per step from one 8-byte big-endian read:
+  // a quarter to a third faster than the three-byte loop below
+  // (docs/benchmarks.md). Its last two bytes are read, not used, hence
+  // `i + 8`.
+  for (; i + 8 <= bytes.size(); i += 6, o += 8) {
+    const std::uint64_t v = detail::load_be64(p + i);
+    std::memcpy(o, detail::pairs.c[v >> 52], 2);
+    std::memcpy(o + 2, detail::pairs.c[(v >> 40) & 0xfff], 2);
+    std::memcpy(o + 4, detail::pairs.c[(v >> 28) & 0xfff], 2);
+    std::memcpy(o + 6, detail::pairs.c[(v >> 16) & 0xfff], 2);
+  }
   for (; i + 3 <= bytes.size(); i += 3, o += 4) {
     const std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
     std::memcpy(o, detail::pairs.c[v >> 12], 2);

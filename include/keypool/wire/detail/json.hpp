@@ -10,6 +10,8 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -144,6 +146,14 @@ inline std::size_t invalid_utf8_at(std::string_view s) noexcept {
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
+    if (n - i >= 8) {  // ASCII, eight bytes at a time: nearly every prompt
+      std::uint64_t w;
+      std::memcpy(&w, b + i, 8);
+      if ((w & 0x8080808080808080u) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const unsigned c = b[i];
     if (c < 0x80) {
       ++i;
