@@ -7,7 +7,8 @@
 /// error whose message names the format and stays short (provider text is
 /// clipped); streaming is independent of how the bytes are split across
 /// feeds (same text, same verdict, byte by byte or all at once); base64
-/// decode/encode round-trips; URL errors never echo a query string.
+/// decode/encode round-trips; URL errors never echo a query string;
+/// openai_chat's one-pass fast path gives what its tree decoder gives.
 
 #include "fuzz_check.hpp"
 
@@ -37,6 +38,23 @@ template <class Codec>
 void check_whole(std::string_view body) {
   const wire::decode_result r = Codec::decode(body);
   if (!r) check_error(r.error(), Codec::name);
+}
+
+/// openai_chat reads the common answer shape in one SAX pass and leaves the
+/// rest to its tree decoder: the two must agree on every input.
+void check_openai_fast_path(std::string_view body) {
+  const wire::decode_result both = wire::openai_chat::decode(body);
+  const wire::decode_result tree = wire::openai_chat::decode_tree(body);
+  KEYPOOL_FUZZ_CHECK(both.has_value() == tree.has_value(), "fast path and tree decoder disagree on success");
+  if (tree) {
+    KEYPOOL_FUZZ_CHECK(both->text == tree->text && both->model == tree->model &&
+                           both->finish_reason == tree->finish_reason &&
+                           both->usage.input_tokens == tree->usage.input_tokens &&
+                           both->usage.output_tokens == tree->usage.output_tokens,
+                       "fast path and tree decoder read different answers");
+  } else {
+    KEYPOOL_FUZZ_CHECK(both.error().message == tree.error().message, "fast path changed the decode error");
+  }
 }
 
 struct stream_run {
@@ -123,6 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t chunk = 1 + data[0] % 32;
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   check_whole<wire::openai_chat>(body);
+  check_openai_fast_path(body);
   check_whole<wire::anthropic_messages>(body);
   check_whole<wire::gemini_generate_content>(body);
   check_stream<wire::openai_chat>(body, chunk);

@@ -6,6 +6,7 @@
 #include <keypool/wire/anthropic_messages.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
+#include <keypool/wire/detail/openai_answer.hpp>
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/sse.hpp>
@@ -214,6 +215,111 @@ TEST(OpenAiChat, TextOnlyUsesAStringContent) {
   ASSERT_EQ(e.headers.size(), 2u);
   EXPECT_EQ(e.headers[1].name, "Authorization");
   EXPECT_TRUE(e.headers[1].sensitive);
+}
+
+/// decode() reads the common answer shape in one SAX pass and leaves the
+/// rest to the tree decoder: both must give the same result, field for
+/// field, error for error, on answers of every shape around the common one.
+TEST(OpenAiChat, FastPathAgreesWithTheTreeDecoder) {
+  std::uint32_t seed = 2026;
+  auto next = [&seed](std::uint32_t n) {
+    seed = seed * 1664525u + 1013904223u;
+    return (seed >> 8) % n;
+  };
+  auto pick = [&](std::initializer_list<const char*> v) {
+    return std::string(*(v.begin() + next(static_cast<std::uint32_t>(v.size()))));
+  };
+  auto count = [&] {
+    return pick(
+        {"812", "0", "-3", "1e3", "2.5", "1e30", "18446744073709551615", "\"12\"", "null", "true", "{}", "[1]"});
+  };
+  auto text = [&] {
+    return pick({"\"A cat.\"", "\"\"", "\"caf\\u00e9 \\\"q\\\" \\n\"", "null", "42",
+                 "[{\"type\":\"text\",\"text\":\"part\"}]", "{}", "false"});
+  };
+  auto member = [&](std::string name, std::string value) { return "\"" + name + "\":" + value; };
+  auto object = [&](std::vector<std::string> members) {
+    for (std::size_t i = members.size(); i > 1; --i)
+      std::swap(members[i - 1], members[next(static_cast<std::uint32_t>(i))]);
+    std::string o = "{";
+    for (const auto& m : members) o += (o.size() > 1 ? "," : "") + m;
+    return o + "}";
+  };
+  int common = 0, other = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::string> message{member("role", "\"assistant\"")};
+    if (next(8) != 0) message.push_back(member("content", next(2) ? "\"A grey square.\"" : text()));
+    if (next(6) == 0) message.push_back(member("tool_calls", "[{\"id\":\"t\",\"function\":{\"name\":\"f\"}}]"));
+    if (next(20) == 0) message.push_back(member("content", "\"again\""));
+    std::vector<std::string> choice{member("index", "0")};
+    if (next(12) != 0) choice.push_back(member("message", next(15) ? object(message) : text()));
+    if (next(5) != 0) choice.push_back(member("finish_reason", next(2) ? "\"stop\"" : text()));
+    if (next(10) == 0) choice.push_back(member("usage", object({member("prompt_tokens", "7")})));
+    std::string choices = "[";
+    const auto n_choices = next(10) == 0 ? next(3) : 1;
+    for (std::uint32_t i = 0; i < n_choices; ++i)
+      choices += std::string(i ? "," : "") + (i == 0 && next(15) == 0 ? text() : object(choice));
+    choices += "]";
+    std::vector<std::string> root{member("id", "\"chatcmpl-1\""), member("object", "\"chat.completion\"")};
+    if (next(10) != 0) root.push_back(member("model", next(3) ? "\"gpt-4o-2024-08-06\"" : text()));
+    if (next(15) != 0) root.push_back(member("choices", next(20) ? choices : text()));
+    if (next(4) != 0) {
+      std::vector<std::string> usage;
+      if (next(8) != 0) usage.push_back(member("prompt_tokens", next(2) ? "812" : count()));
+      if (next(8) != 0) usage.push_back(member("completion_tokens", next(2) ? "9" : count()));
+      if (next(3) == 0) usage.push_back(member("total_tokens", count()));
+      if (next(25) == 0) usage.push_back(member("prompt_tokens", "1"));
+      root.push_back(member("usage", next(15) ? object(usage) : count()));
+    }
+    if (next(8) == 0) root.push_back(member("error", pick({"null", "{\"message\":\"boom\"}", "\"boom\"", "3"})));
+    if (next(8) == 0) root.push_back(member("x_groq", "{\"id\":\"req\",\"usage\":{\"prompt_tokens\":5}}"));
+    if (next(30) == 0) root.push_back(member("model", "\"twice\""));
+    if (next(10) == 0) root.push_back(member("deep", "[[[[[[[[[{\"choices\":[],\"message\":1}]]]]]]]]]"));
+    std::string body = object(root);
+    switch (next(25)) {
+      case 0: body.resize(next(static_cast<std::uint32_t>(body.size()))); break;  // truncated
+      case 1: body += " x"; break;                                                // trailing text
+      case 2: body = " \n" + body + "\n"; break;
+      default: break;
+    }
+    const auto fast = wire::detail::scan_openai_answer(body);
+    (fast ? common : other)++;
+    const auto tree = wire::openai_chat::decode_tree(body);
+    const auto both = wire::openai_chat::decode(body);
+    if (fast) {
+      ASSERT_TRUE(tree) << body << "\n" << tree.error().message;
+    }
+    ASSERT_EQ(both.has_value(), tree.has_value()) << body;
+    if (tree) {
+      EXPECT_EQ(both->text, tree->text) << body;
+      EXPECT_EQ(both->model, tree->model) << body;
+      EXPECT_EQ(both->finish_reason, tree->finish_reason) << body;
+      EXPECT_EQ(both->usage.input_tokens, tree->usage.input_tokens) << body;
+      EXPECT_EQ(both->usage.output_tokens, tree->usage.output_tokens) << body;
+    } else {
+      EXPECT_EQ(both.error().code, tree.error().code) << body;
+      EXPECT_EQ(both.error().message, tree.error().message) << body;
+    }
+  }
+  EXPECT_GT(common, 5000);  // both paths were exercised
+  EXPECT_GT(other, 2000);
+}
+
+TEST(OpenAiChat, FastPathTakesTheCommonAnswerAndLeavesTheRest) {
+  const std::string ok =
+      R"({"id":"x","model":"m-1","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"there\""},)"
+      R"("finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3}})";
+  const auto r = wire::detail::scan_openai_answer(ok);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->text, "Hi \"there\"");
+  EXPECT_EQ(r->model, "m-1");
+  EXPECT_EQ(r->finish_reason, "stop");
+  EXPECT_EQ(r->usage.input_tokens, 12u);
+  EXPECT_EQ(r->usage.output_tokens, 3u);
+  for (const char* other : {R"({"error":{"message":"no"}})", R"({"choices":[]})", R"({"model":"m"})",
+                            R"({"choices":[{"message":{"content":[{"type":"text","text":"a"}]}}]})",
+                            R"({"choices":[{"message":{"content":"a","content":"b"}}]})", "[1]", "", "{"})
+    EXPECT_FALSE(wire::detail::scan_openai_answer(other)) << other;
 }
 
 TEST(OpenAiChat, ImageForms) {

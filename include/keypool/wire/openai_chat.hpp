@@ -7,6 +7,7 @@
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
+#include <keypool/wire/detail/openai_answer.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -163,8 +164,23 @@ struct openai_chat {
     bool done_ = false;
   };
 
+  /// decode() without its fast path: the tree decoder it falls back to for
+  /// anything but the common shape (tests and fuzzers compare the two).
+  static decode_result decode_tree(std::string_view body) {
+    try {
+      return decode_tree_impl(body);
+    } catch (const std::exception& e) {
+      return detail::decode_fail(name, decode_errc::internal, e.what());
+    }
+  }
+
  private:
   static decode_result decode_impl(std::string_view body) {
+    if (auto common = detail::scan_openai_answer(body)) return std::move(*common);
+    return decode_tree_impl(body);
+  }
+
+  static decode_result decode_tree_impl(std::string_view body) {
     using detail::decode_fail;
     detail::scratch<> arena;  // the answer's tree, freed as one
     auto parsed = detail::parse(body, name, arena.get());

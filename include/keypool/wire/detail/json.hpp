@@ -96,16 +96,23 @@ inline std::optional<std::string_view> string_field(const json::object& o, std::
   return std::string_view(s.data(), s.size());
 }
 
+/// A token count carried as a signed integer: a negative one counts 0.
+inline std::uint64_t count_of(std::int64_t i) noexcept { return i > 0 ? static_cast<std::uint64_t>(i) : 0; }
+/// A token count carried as a double: truncated; 2^64 and above saturate
+/// (converting them would be undefined behaviour).
+inline std::uint64_t count_of(double d) noexcept {
+  if (!(d > 0) || !std::isfinite(d)) return 0;
+  return d < 18446744073709551616.0 ? static_cast<std::uint64_t>(d) : ~std::uint64_t{0};
+}
+
 /// A non-negative integer token count, whatever JSON number type carried it.
 inline std::uint64_t count_field(const json::object* o, std::string_view key) noexcept {
   if (!o) return 0;
   const auto* v = field(*o, key);
   if (!v) return 0;
   if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
-  if (v->is_double() && v->get_double() > 0 && std::isfinite(v->get_double()))
-    // 2^64 and above saturate: converting them would be undefined behaviour.
-    return v->get_double() < 18446744073709551616.0 ? static_cast<std::uint64_t>(v->get_double()) : ~std::uint64_t{0};
+  if (v->is_int64()) return count_of(v->get_int64());
+  if (v->is_double()) return count_of(v->get_double());
   return 0;
 }
 
