@@ -779,4 +779,72 @@ TEST(Streaming, GeminiChunks) {
             "/v1beta/models/m:streamGenerateContent?alt=sse");
 }
 
+TEST(Streaming, GeminiUsageOnlyLastChunk) {
+  // Google may close the stream with a chunk of usageMetadata alone (no
+  // candidates) after the one with finishReason.
+  const std::string body =
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"The \"}],\"role\":\"model\"}}],"
+      "\"usageMetadata\":{\"promptTokenCount\":5},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n"
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"sky.\"}],\"role\":\"model\"},"
+      "\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":2}}\r\n\r\n"
+      "data: {\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":7,\"totalTokenCount\":12},"
+      "\"modelVersion\":\"gemini-2.0-flash\",\"responseId\":\"r1\"}\r\n\r\n";
+  auto [r, deltas] = stream_bytewise<wire::gemini_generate_content>(body);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, "The sky.");
+  EXPECT_EQ(deltas, "The |sky.|");
+  EXPECT_EQ(r->finish_reason, "STOP");
+  EXPECT_EQ(r->model, "gemini-2.0-flash");
+  EXPECT_EQ(r->usage, (wire::usage{5, 7}));
+  // Without a finishReason before it, a usage-only chunk does not end the stream.
+  auto cut = stream_bytewise<wire::gemini_generate_content>(body.substr(0, body.find("data: ", 10)) +
+                                                            body.substr(body.rfind("data: ")));
+  ASSERT_FALSE(cut.first);
+  EXPECT_EQ(cut.first.error().code, wire::decode_errc::truncated_stream);
+  // A whole (non-streamed) response without candidates is still an error.
+  auto whole = wire::gemini_generate_content::decode(body.substr(body.rfind("data: ") + 6));
+  ASSERT_FALSE(whole);
+  EXPECT_EQ(whole.error().code, wire::decode_errc::no_output);
+}
+
+TEST(Streaming, GeminiUsageOnlyChunkBeforeFinish) {
+  // Usage alone between text chunks; the finishReason chunk carries none, so
+  // the usage-only chunk's counts are the answer's. An empty candidates array
+  // reads as none.
+  const std::string body =
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}],\"role\":\"model\"}}]}\n\n"
+      "data: {\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":2,"
+      "\"thoughtsTokenCount\":3}}\n\n"
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" there\"}],\"role\":\"model\"},"
+      "\"finishReason\":\"MAX_TOKENS\"}],\"modelVersion\":\"gemini-3-flash-preview\"}\n\n";
+  auto [r, deltas] = stream_bytewise<wire::gemini_generate_content>(body);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->text, "Hi there");
+  EXPECT_EQ(deltas, "Hi| there|");
+  EXPECT_EQ(r->finish_reason, "MAX_TOKENS");
+  EXPECT_EQ(r->model, "gemini-3-flash-preview");
+  EXPECT_EQ(r->usage, (wire::usage{4, 5}));
+}
+
+TEST(Streaming, GeminiChunkWithoutCandidatesStillFails) {
+  // A blocked prompt carries usageMetadata too, but is no answer.
+  auto blocked = stream_bytewise<wire::gemini_generate_content>(
+      "data: {\"promptFeedback\":{\"blockReason\":\"SAFETY\"},"
+      "\"usageMetadata\":{\"promptTokenCount\":5,\"totalTokenCount\":5}}\n\n");
+  ASSERT_FALSE(blocked.first);
+  EXPECT_EQ(blocked.first.error().code, wire::decode_errc::no_output);
+  EXPECT_NE(blocked.first.error().message.find("prompt blocked: SAFETY"), std::string::npos);
+  auto blocked_late = stream_bytewise<wire::gemini_generate_content>(
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}]},\"finishReason\":\"STOP\"}]}\n\n"
+      "data: {\"promptFeedback\":{\"blockReason\":\"OTHER\"},\"usageMetadata\":{\"promptTokenCount\":5}}\n\n");
+  ASSERT_FALSE(blocked_late.first);
+  EXPECT_EQ(blocked_late.first.error().code, wire::decode_errc::no_output);
+  // Neither candidates nor usageMetadata.
+  auto empty = stream_bytewise<wire::gemini_generate_content>(
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}]},\"finishReason\":\"STOP\"}]}\n\n"
+      "data: {\"modelVersion\":\"gemini-2.0-flash\"}\n\n");
+  ASSERT_FALSE(empty.first);
+  EXPECT_EQ(empty.first.error().code, wire::decode_errc::no_output);
+}
+
 }  // namespace

@@ -82,7 +82,8 @@ struct gemini_generate_content {
   }
 
   /// Streamed events: each is a GenerateContentResponse carrying the next
-  /// piece of text; the last has finishReason and the final usageMetadata.
+  /// piece of text; the last has finishReason and the final usageMetadata,
+  /// or a chunk of usageMetadata alone (no candidates) follows it.
   class stream_decoder {
    public:
     template <class OnText>
@@ -95,7 +96,10 @@ struct gemini_generate_content {
         return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
       if (auto err = detail::error_object(*root, name)) return err;
       chat_response piece;
-      if (auto bad = read_response(*root, piece)) return bad;
+      if (usage_only(*root))
+        read_meta(*root, piece);
+      else if (auto bad = read_response(*root, piece))
+        return bad;
       if (!piece.text.empty()) {
         r_.text += piece.text;
         on_text(std::string_view(piece.text));
@@ -142,12 +146,26 @@ struct gemini_generate_content {
       }
     }
     if (auto f = detail::string_field(*cand, "finishReason")) out.finish_reason = *f;
+    read_meta(root, out);
+    return std::nullopt;
+  }
+
+  /// Reads modelVersion and usageMetadata into `out`.
+  static void read_meta(const boost::json::object& root, chat_response& out) {
     if (auto m = detail::string_field(root, "modelVersion")) out.model = *m;
     const auto* u = detail::object_field(root, "usageMetadata");
     out.usage.input_tokens = detail::count_field(u, "promptTokenCount");
     out.usage.output_tokens =
         detail::count_field(u, "candidatesTokenCount") + detail::count_field(u, "thoughtsTokenCount");
-    return std::nullopt;
+  }
+
+  /// A stream chunk with usageMetadata but no candidates: Google may send the
+  /// totals alone. A blocked prompt carries usage too, so it is not one.
+  static bool usage_only(const boost::json::object& root) {
+    const auto* candidates = detail::array_field(root, "candidates");
+    if ((candidates && !candidates->empty()) || !detail::object_field(root, "usageMetadata")) return false;
+    const auto* fb = detail::object_field(root, "promptFeedback");
+    return !(fb && detail::string_field(*fb, "blockReason"));
   }
 
   static decode_result decode_impl(std::string_view body) {
