@@ -377,6 +377,130 @@ TEST(Transport, TotalDeadlineBeatsReadTimeout) {
   EXPECT_NE(r.error().message.find("total deadline"), std::string::npos) << r.error().message;
 }
 
+// One timer keeps every request's read deadline (detail::deadline_watch).
+// Times in the past fire at once: no test here sleeps.
+
+struct watch_fixture {
+  using clock = std::chrono::steady_clock;
+  boost::asio::io_context ioc;
+  std::shared_ptr<int> owner = std::make_shared<int>(0);
+  http::detail::deadline_watch watch{ioc.get_executor()};
+  watch_fixture() { watch.set_owner(owner); }
+  std::unique_ptr<http::connection> open_connection() {
+    auto c = std::make_unique<http::connection>(http::host_key{http::scheme::http, "127.0.0.1", 1}, ioc.get_executor(),
+                                                nullptr, 1);
+    c->tcp().socket().open(boost::asio::ip::tcp::v4());
+    return c;
+  }
+};
+
+TEST(DeadlineWatch, ArmsOnlyForADeadlineEarlierThanTheArmedOne) {
+  watch_fixture f;
+  auto c = f.open_connection();
+  const auto now = watch_fixture::clock::now();
+  using entry = http::detail::deadline_watch::entry;
+  entry a(f.watch, *c, now + 10min);
+  EXPECT_EQ(f.watch.arms(), 1u);
+  EXPECT_EQ(f.watch.armed_for(), now + 10min);
+  {
+    entry later(f.watch, *c, now + 20min);  // the usual case: no re-arm
+    EXPECT_EQ(f.watch.arms(), 1u);
+    entry earlier(f.watch, *c, now + 5min);
+    EXPECT_EQ(f.watch.arms(), 2u);
+    EXPECT_EQ(f.watch.armed_for(), now + 5min);
+    EXPECT_EQ(f.watch.size(), 3u);
+    later.reset(now + 1min);  // a stream's inactivity deadline moves earlier
+    EXPECT_EQ(f.watch.arms(), 3u);
+    EXPECT_EQ(f.watch.armed_for(), now + 1min);
+  }
+  EXPECT_EQ(f.watch.size(), 1u);
+  f.ioc.poll();
+  EXPECT_FALSE(a.expired());
+  EXPECT_TRUE(c->tcp().socket().is_open());
+}
+
+TEST(DeadlineWatch, ClosesOnlyTheConnectionsWhoseDeadlinePassed) {
+  watch_fixture f;
+  auto late = f.open_connection(), on_time = f.open_connection();
+  const auto now = watch_fixture::clock::now();
+  using entry = http::detail::deadline_watch::entry;
+  entry keep(f.watch, *on_time, now + 1h);
+  entry gone(f.watch, *late, now - 1ms);
+  while (!gone.expired() && f.ioc.run_one() != 0) {
+  }
+  EXPECT_TRUE(gone.expired());
+  EXPECT_FALSE(late->tcp().socket().is_open());
+  EXPECT_FALSE(keep.expired());
+  EXPECT_TRUE(on_time->tcp().socket().is_open());
+  // Re-armed for the one left.
+  EXPECT_EQ(f.watch.armed_for(), now + 1h);
+}
+
+TEST(DeadlineWatch, StopsWaitingWhenTheLastRequestEnds) {
+  watch_fixture f;
+  auto c = f.open_connection();
+  const auto now = watch_fixture::clock::now();
+  { http::detail::deadline_watch::entry e(f.watch, *c, now + 1h); }
+  // A wait left pending would keep run() from returning for an hour.
+  f.ioc.poll();
+  EXPECT_EQ(f.watch.armed_for(), watch_fixture::clock::time_point::max());
+  EXPECT_TRUE(f.ioc.stopped());
+}
+
+TEST(DeadlineWatch, TheNextRequestReusesTheArmedTimer) {
+  watch_fixture f;
+  auto c = f.open_connection();
+  const auto now = watch_fixture::clock::now();
+  using entry = http::detail::deadline_watch::entry;
+  { entry first(f.watch, *c, now + 1h); }
+  // Before the posted check runs, as when one coroutine sends request after
+  // request: the timer armed for the first serves the second.
+  entry second(f.watch, *c, now + 1h + 1ms);
+  f.ioc.poll();
+  EXPECT_EQ(f.watch.arms(), 1u);
+  EXPECT_EQ(f.watch.armed_for(), now + 1h);
+  EXPECT_FALSE(f.ioc.stopped());
+}
+
+TEST(DeadlineWatch, AHandlerAfterItsOwnerIsGoneDoesNothing) {
+  watch_fixture f;
+  auto c = f.open_connection();
+  http::detail::deadline_watch::entry e(f.watch, *c, watch_fixture::clock::now() - 1ms);
+  f.owner.reset();  // the transport is going away with the wait's handler queued
+  f.ioc.poll();
+  EXPECT_FALSE(e.expired());
+  EXPECT_TRUE(c->tcp().socket().is_open());
+}
+
+/// The transport's requests on an application's io_context leave nothing
+/// behind: run() returns as soon as the last answer is in, whatever the
+/// deadlines.
+TEST(Transport, LeavesNoTimerPendingAfterItsRequests) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); });
+  boost::asio::io_context ioc;
+  auto o = fast_options();
+  o.read_timeout = 1h;
+  o.total_timeout = 2h;
+  http::transport t(ioc.get_executor(), o);
+  int answered = 0;
+  std::function<void()> send_next = [&] {
+    http::request r;
+    r.method = verb::get;
+    r.url = origin_of(s);
+    r.url.target = "/x";
+    t.async_send(std::move(r), [&](http::result<http::response> res) {
+      EXPECT_TRUE(res) << (res ? "" : res.error().message);
+      if (++answered < 3) send_next();
+    });
+  };
+  send_next();
+  while (answered < 3 && ioc.run_one() != 0) {
+  }
+  ASSERT_EQ(answered, 3);
+  ioc.poll();
+  EXPECT_TRUE(ioc.stopped());
+}
+
 TEST(Transport, MaxDurationsMeanNoLimit) {
   // now + milliseconds::max() overflowed into the past: every request
   // failed at once.
@@ -455,6 +579,77 @@ TEST(Transport, OversizedBodyIsRejected) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, http::errc::body_too_large);
   EXPECT_NE(r.error().message.find("1000 bytes"), std::string::npos) << r.error().message;
+}
+
+/// max_response_bytes bounds what is held in memory: a streamed answer goes
+/// to the sink piece by piece, so a long one is not cut at the limit; the
+/// same bytes collected whole still are.
+TEST(Transport, StreamedBodyIsNotCappedByTheResponseLimit) {
+  const std::string piece(300, 'x');
+  test_server s([&](const received_request& rq) {
+    if (rq.target == "/sized") return scripted_reply::json(std::string(3000, 'y'));
+    scripted_reply r;
+    r.chunks.assign(10, piece);
+    return r;
+  });
+  auto o = fast_options();
+  o.max_response_bytes = 1000;
+  http::transport t(o);
+  auto make = [&](std::string target, std::size_t& got) {
+    http::request req;
+    req.method = verb::get;
+    req.url = origin_of(s);
+    req.url.target = std::move(target);
+    req.on_body = [&got](std::string_view bytes) {
+      got += bytes.size();
+      return true;
+    };
+    return req;
+  };
+  std::size_t streamed = 0;
+  auto r = t.send(make("/stream", streamed));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(streamed, 3000u);
+  // Collected whole, the same answer is too large.
+  auto whole = t.send(verb::get, s.base_url() + "/stream");
+  ASSERT_FALSE(whole);
+  EXPECT_EQ(whole.error().code, http::errc::body_too_large);
+  // A Content-Length beyond the limit is refused before the body: Beast's
+  // string body would reserve all of it at once.
+  std::size_t sized = 0;
+  auto big = t.send(make("/sized", sized));
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, http::errc::body_too_large);
+  EXPECT_EQ(sized, 0u);
+}
+
+/// The header check reads eight bytes at a time: CR, LF and NUL must be
+/// found at every position of every length, and the other control bytes
+/// (a tab is legal) must not be mistaken for them.
+TEST(Transport, HeaderCheckFindsCrLfNulAtEveryPosition) {
+  for (std::size_t len = 0; len <= 40; ++len) {
+    std::string plain(len, 'a'), controls(len, 'a');
+    for (std::size_t i = 0; i < len; ++i)
+      controls[i] = static_cast<char>(i % 3 == 0 ? '\t' : (i % 3 == 1 ? 0x0b : 0x7f));
+    for (const auto& v : {plain, controls}) {
+      EXPECT_FALSE(http::detail::has_cr_lf_nul(v)) << len;
+      for (std::size_t at = 0; at < len; ++at)
+        for (const char c : {'\r', '\n', '\0'}) {
+          std::string w = v;
+          w[at] = c;
+          EXPECT_TRUE(http::detail::has_cr_lf_nul(w)) << "length " << len << ", at " << at << ", byte " << int(c);
+        }
+    }
+  }
+  // End to end: refused before any byte is written.
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); });
+  http::transport t(fast_options());
+  http::bhttp::fields h;
+  h.set("X-Long", std::string(21, 'x') + "\r\nX-Injected: yes");
+  auto r = t.send(verb::post, s.base_url() + "/", std::move(h), "{}");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, http::errc::invalid_request);
+  EXPECT_TRUE(s.requests().empty());
 }
 
 TEST(Transport, MalformedHttpIsRejected) {

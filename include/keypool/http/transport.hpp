@@ -13,6 +13,7 @@
 /// as is: a strand of a strand only costs.
 
 #include <keypool/http/connection_pool.hpp>
+#include <keypool/http/detail/deadline_watch.hpp>
 #include <keypool/http/error.hpp>
 #include <keypool/http/proxy.hpp>
 #include <keypool/http/tls.hpp>
@@ -42,6 +43,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -163,12 +166,21 @@ struct transport_state {
         pool(opts.pool),
         tls(make_tls_context(opts.tls)),
         proxy(opts.proxy ? *opts.proxy
-                         : (opts.proxy_from_environment ? proxy_options::from_environment() : proxy_options{})) {}
+                         : (opts.proxy_from_environment ? proxy_options::from_environment() : proxy_options{})),
+        watch(strand) {}
   asio::any_io_executor strand;  ///< serial: a strand, or an executor one thread runs (make_serial)
   transport_options opts;
   connection_pool pool;
   std::shared_ptr<ssl::context> tls;
   proxy_options proxy;
+  deadline_watch watch;  ///< read deadlines of the requests in flight
+
+  static std::shared_ptr<transport_state> make(const asio::any_io_executor& ex, transport_options o,
+                                               bool one_thread = false) {
+    auto s = std::make_shared<transport_state>(ex, std::move(o), one_thread);
+    s->watch.set_owner(s);
+    return s;
+  }
 };
 
 inline unexpected<error> fail(errc c, std::string msg, boost::system::error_code cause = {}) {
@@ -187,6 +199,24 @@ clock::time_point deadline_after(clock::time_point from, std::chrono::duration<R
   // Compared in d's unit: converting d to nanoseconds could overflow itself.
   if (d >= std::chrono::duration_cast<dur>(clock::time_point::max() - from)) return clock::time_point::max();
   return from + std::chrono::duration_cast<clock::duration>(d);
+}
+
+/// True if `v` holds CR, LF or NUL (header injection). Runs over every
+/// header of every request, so eight bytes at a time: a word with no byte
+/// below 0x0e holds none of them (find_first_of called memchr per byte).
+inline bool has_cr_lf_nul(std::string_view v) noexcept {
+  const char* p = v.data();
+  const std::size_t n = v.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p + i, 8);
+    constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    if ((x - ones * 0x0e) & ~x & highs) break;  // some byte < 0x0e: look closely
+  }
+  for (; i < n; ++i)
+    if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return true;
+  return false;
 }
 
 /// Server gone or connection dropped: on a reused connection with no
@@ -303,14 +333,15 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   const auto& o = s.opts;
   const std::string peer = c.key().to_string();
   const auto start = clock::now();
-  // Which deadline is armed, for the message; recomputed at every re-arm.
+  // Which deadline applies, for the message; recomputed at every re-arm.
   bool total_bound = false;
-  auto arm = [&](clock::time_point from) {
+  auto due = [&](clock::time_point from) {
     const auto read_deadline = deadline_after(from, o.read_timeout);
     total_bound = total_deadline <= read_deadline;
-    c.tcp().expires_at(total_bound ? total_deadline : read_deadline);
+    return total_bound ? total_deadline : read_deadline;
   };
-  arm(start);
+  // One timer for all requests (deadline_watch), not Beast's per operation.
+  deadline_watch::entry deadline(s.watch, c, due(start));
   auto timed_out = [&] {
     return fail(errc::timeout, "no complete response from " + peer +
                                    (total_bound ? " before the total deadline of " + ms(o.total_timeout)
@@ -320,7 +351,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   co_await c.visit(
       [&](auto& st) { return bhttp::async_write(st, req, asio::redirect_error(asio::use_awaitable, ec)); });
   if (ec) {
-    if (ec == boost::beast::error::timeout) co_return timed_out();
+    if (deadline.expired()) co_return timed_out();
     stale = is_disconnect(ec);
     co_return fail(errc::write_failed, "sending the request to " + peer + " failed: " + ec.message(), ec);
   }
@@ -335,7 +366,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   fresh_parser();
   bool got_interim = false;
   auto read_failed = [&](const boost::system::error_code& e) -> unexpected<error> {
-    if (e == boost::beast::error::timeout) return timed_out();
+    if (deadline.expired()) return timed_out();
     if (e == bhttp::error::body_limit)
       return fail(
           errc::body_too_large,
@@ -374,10 +405,15 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   const unsigned status = parser->get().result_int();
   if (sink) {
     const bool stream = status >= 200 && status < 300;
+    // A streamed body reaches the sink piece by piece and is never held
+    // whole, so max_response_bytes (a memory bound) does not cap it; the
+    // inactivity and total deadlines do. With a Content-Length, string_body
+    // reserves that much up front: there the limit stays.
+    if (stream && !parser->content_length()) parser->body_limit(boost::none);
     while (!parser->is_done()) {
       // Streaming: the read timeout is an inactivity timeout, reset by
       // every piece that arrives.
-      arm(clock::now());
+      deadline.reset(due(clock::now()));
       co_await c.visit([&](auto& st) {
         return bhttp::async_read_some(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
       });
@@ -390,12 +426,11 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
       }
     }
   }
-  c.tcp().expires_never();
   c.count_request();
   // Reused only when both sides keep it alive, the body did not end at EOF
   // (keep_alive() is false then) and nothing is left over: the client never
   // pipelines, so extra bytes could only be mistaken for the next answer.
-  reusable = parser->keep_alive() && c.buffer().size() == 0 && status != 101;
+  reusable = parser->keep_alive() && c.buffer().size() == 0 && status != 101 && !deadline.expired();
   auto msg = parser->release();
   response r;
   r.status = msg.result_int();
@@ -450,7 +485,7 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
   // Beast writes header fields verbatim: refuse CR, LF and NUL (header
   // injection) before anything is sent. The message never quotes the value.
   for (const auto& f : req.headers) {
-    const auto bad = [](std::string_view v) { return v.find_first_of(std::string_view("\r\n\0", 3)) != v.npos; };
+    const auto bad = [](std::string_view v) { return has_cr_lf_nul(v); };
     if (bad(f.name_string()) || bad(f.value()))
       co_return fail(errc::invalid_request, "request to " + key.to_string() + ": header '" +
                                                 std::string(bad(f.name_string()) ? "(invalid name)" : f.name_string()) +
@@ -540,12 +575,12 @@ class transport {
   /// Runs I/O on `ex` (its io_context must be run by the application and
   /// outlive the transport). Throws tls_config_error for a bad TLS setup.
   explicit transport(const boost::asio::any_io_executor& ex, transport_options opts = {})
-      : state_(std::make_shared<detail::transport_state>(ex, std::move(opts))) {}
+      : state_(detail::transport_state::make(ex, std::move(opts))) {}
 
   /// Owns one I/O thread: the simplest way to use send().
   explicit transport(transport_options opts = {})
       : own_(std::make_unique<detail::owned_io>()),
-        state_(std::make_shared<detail::transport_state>(own_->ioc.get_executor(), std::move(opts), true)) {}
+        state_(detail::transport_state::make(own_->ioc.get_executor(), std::move(opts), true)) {}
 
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
