@@ -625,3 +625,82 @@ TEST(redis_url, rejects_bad_urls_without_echoing_the_password) {
     }
   }
 }
+
+// User and password are percent-decoded, as redis-cli, redis-py (from_url)
+// and libcurl do: '@', ':' and '/' in a password must be written %40, %3A,
+// %2F, and the decoded text is what AUTH gets.
+TEST(redis_url, percent_decodes_user_and_password) {
+  using o = kp::state::redis_options;
+  auto a = o::from_url("redis://:p%40ss%3Aw0rd@127.0.0.1:6379/0");
+  EXPECT_EQ(a.username, "");
+  EXPECT_EQ(a.password, "p@ss:w0rd");
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, 6379);
+  EXPECT_EQ(a.database, 0);
+  // The first unencoded ':' splits user from password; an encoded one is
+  // part of the name. Lower-case hex, %25 for '%' itself, '+' stays '+'.
+  auto b = o::from_url("redis://svc%3Afleet%40corp:a%2fb%25c+d%20e@cache.internal:6380/3");
+  EXPECT_EQ(b.username, "svc:fleet@corp");
+  EXPECT_EQ(b.password, "a/b%c+d e");
+  EXPECT_EQ(b.host, "cache.internal");
+  EXPECT_EQ(b.port, 6380);
+  EXPECT_EQ(b.database, 3);
+  // A password with no user, no ':' (redis-cli's form) is decoded as well.
+  EXPECT_EQ(o::from_url("redis://only%40pw@host").password, "only@pw");
+}
+
+TEST(redis_url, at_sign_in_the_password_splits_at_the_last_at) {
+  using o = kp::state::redis_options;
+  auto encoded = o::from_url("redis://app:a%40b%40c@host.example:7000/1");
+  EXPECT_EQ(encoded.username, "app");
+  EXPECT_EQ(encoded.password, "a@b@c");
+  EXPECT_EQ(encoded.host, "host.example");
+  EXPECT_EQ(encoded.port, 7000);
+  // Unencoded, as urlparse (redis-py) reads it: the host follows the last '@'.
+  auto raw = o::from_url("redis://app:a@b@c@host.example:7000/1");
+  EXPECT_EQ(raw.username, "app");
+  EXPECT_EQ(raw.password, "a@b@c");
+  EXPECT_EQ(raw.host, "host.example");
+  EXPECT_EQ(raw.port, 7000);
+  EXPECT_EQ(raw.database, 1);
+}
+
+TEST(redis_url, rejects_malformed_percent_escapes_without_echoing_the_password) {
+  using o = kp::state::redis_options;
+  struct bad_case {
+    const char* url;
+    const char* part;
+  };
+  for (const auto& [url, part] :
+       {bad_case{"redis://u:pw-test-FAKE%4@host", "password"}, bad_case{"redis://u:pw-test-FAKE%zz@host", "password"},
+        bad_case{"redis://u:pw-test-FAKE%@host:6379", "password"},
+        bad_case{"redis://u:pw-test-FAKE%4g@host", "password"}, bad_case{"redis://:pw-test-FAKE%G0@host/2", "password"},
+        bad_case{"redis://pw-test-FAKE%2@host", "password"},
+        bad_case{"redis://us%zzer:pw-test-FAKE@host", "username"}}) {
+    try {
+      const auto parsed = o::from_url(url);
+      ADD_FAILURE() << "accepted " << url << " (password of " << parsed.password.size() << " bytes)";
+    } catch (const kp::state::redis_url_error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind("Redis URL: ", 0), 0u) << msg;
+      EXPECT_NE(msg.find("percent-encoding"), std::string::npos) << msg;
+      EXPECT_NE(msg.find(part), std::string::npos) << url << ": " << msg;
+      EXPECT_EQ(msg.find("pw-test-FAKE"), std::string::npos) << msg;
+      EXPECT_EQ(msg.find("us%zzer"), std::string::npos) << msg;
+    }
+  }
+}
+
+// End to end: the decoded user and password authenticate against an ACL user
+// whose name and password contain ':', '@' and '/'.
+TEST(redis_url, percent_encoded_credentials_authenticate) {
+  KEYPOOL_START_REDIS(srv);
+  ASSERT_EQ(srv.command({"ACL", "SETUSER", "svc:fleet@corp", "on", ">p@ss:w0rd/FAKE", "~*", "&*", "+@all"}), "OK");
+  auto o = kp::state::redis_options::from_url(
+      "redis://svc%3Afleet%40corp:p%40ss%3Aw0rd%2FFAKE@127.0.0.1:" + std::to_string(srv.port()) + "/0",
+      options(srv, "auth"));
+  EXPECT_EQ(o.username, "svc:fleet@corp");
+  kp::state::redis r(o);
+  ASSERT_TRUE(r.wait_ready(5s)) << r.status().last_error;
+  EXPECT_FALSE(r.status().degraded);
+}

@@ -25,6 +25,7 @@
 /// redis_options::shutdown_flush).
 
 #include <keypool/core/detail/key_state.hpp>
+#include <keypool/core/detail/percent.hpp>
 #include <keypool/core/outcome.hpp>
 #include <keypool/state/concept.hpp>
 #include <keypool/state/detail/redis_connection.hpp>
@@ -92,8 +93,11 @@ struct redis_options {
 
   /// Reads the usual REDIS_URL forms, "redis://[[user]:password@]host[:port][/db]"
   /// or "host[:port]" ("[::1]:6379" for IPv6), into a copy of `base`: what
-  /// the URL does not name keeps its value there. Throws redis_url_error
-  /// (rediss://, as TLS is not supported; a bad host, port or database).
+  /// the URL does not name keeps its value there. User and password are
+  /// percent-decoded as redis-cli and redis-py do ("redis://:p%40ss%3Aw0rd@host"
+  /// is the password "p@ss:w0rd"). Throws redis_url_error (rediss://, as TLS
+  /// is not supported; a malformed %-escape in user or password; a bad host,
+  /// port or database).
   static redis_options from_url(std::string_view url) { return from_url(url, redis_options{}); }
   static redis_options from_url(std::string_view url, redis_options base) {
     const auto fail = [](const std::string& why) { return redis_url_error("Redis URL: " + why); };
@@ -102,12 +106,23 @@ struct redis_options {
       url.remove_prefix(8);
     else if (url.find("://") != std::string_view::npos)
       throw fail("unsupported scheme (expected redis://)");
+    // The last '@' ends the userinfo (as urlparse, which redis-py uses): an
+    // unencoded '@' in a password still works. The first ':' splits user from
+    // password; both are percent-decoded after the split, so "%3A" and "%40"
+    // are literal ':' and '@'. A bad escape names the part, never its text.
     if (const auto at = url.rfind('@'); at != std::string_view::npos) {
       const auto userinfo = url.substr(0, at);
       url.remove_prefix(at + 1);
+      const auto decode = [&](std::string_view part, const char* what) {
+        auto v = ::keypool::detail::percent_decode_strict(part);
+        if (!v)
+          throw fail(std::string("malformed percent-encoding in the ") + what +
+                     " (every '%' must be followed by two hex digits; write '%' itself as %25)");
+        return std::move(*v);
+      };
       const auto colon = userinfo.find(':');
-      if (colon != std::string_view::npos) base.username = std::string(userinfo.substr(0, colon));
-      base.password = std::string(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1));
+      if (colon != std::string_view::npos) base.username = decode(userinfo.substr(0, colon), "username");
+      base.password = decode(colon == std::string_view::npos ? userinfo : userinfo.substr(colon + 1), "password");
     }
     const auto number = [](std::string_view text, int lo, int hi) -> std::optional<int> {
       int v = 0;
