@@ -331,7 +331,8 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
                                                   clock::time_point total_deadline, const body_sink& sink,
                                                   bool& reusable, bool& stale) {
   const auto& o = s.opts;
-  const std::string peer = c.key().to_string();
+  // Only an error names the peer: no string per request.
+  const auto peer = [&c] { return c.key().to_string(); };
   const auto start = clock::now();
   // Which deadline applies, for the message; recomputed at every re-arm.
   bool total_bound = false;
@@ -343,7 +344,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   // One timer for all requests (deadline_watch), not Beast's per operation.
   deadline_watch::entry deadline(s.watch, c, due(start));
   auto timed_out = [&] {
-    return fail(errc::timeout, "no complete response from " + peer +
+    return fail(errc::timeout, "no complete response from " + peer() +
                                    (total_bound ? " before the total deadline of " + ms(o.total_timeout)
                                                 : " within the read timeout of " + ms(o.read_timeout)));
   };
@@ -353,7 +354,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   if (ec) {
     if (deadline.expired()) co_return timed_out();
     stale = is_disconnect(ec);
-    co_return fail(errc::write_failed, "sending the request to " + peer + " failed: " + ec.message(), ec);
+    co_return fail(errc::write_failed, "sending the request to " + peer() + " failed: " + ec.message(), ec);
   }
   // A parser per response: 1xx interim responses come before the final one.
   std::optional<bhttp::response_parser<bhttp::string_body>> parser;
@@ -370,22 +371,22 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
     if (e == bhttp::error::body_limit)
       return fail(
           errc::body_too_large,
-          "response from " + peer + " is larger than the limit of " + std::to_string(o.max_response_bytes) + " bytes",
+          "response from " + peer() + " is larger than the limit of " + std::to_string(o.max_response_bytes) + " bytes",
           e);
     if (e == bhttp::error::header_limit)
       return fail(errc::malformed_response,
-                  "response headers from " + peer + " exceed " + std::to_string(o.max_header_bytes) + " bytes", e);
+                  "response headers from " + peer() + " exceed " + std::to_string(o.max_header_bytes) + " bytes", e);
     if (is_disconnect(e) || e == bhttp::error::partial_message) {
       const bool got_some = got_interim || parser->got_some();
       stale = !got_some && e != bhttp::error::partial_message;
       return fail(errc::connection_closed,
-                  peer + (got_some ? " closed the connection in the middle of the response"
-                                   : " closed the connection without responding"),
+                  peer() + (got_some ? " closed the connection in the middle of the response"
+                                     : " closed the connection without responding"),
                   e);
     }
     if (e.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
-      return fail(errc::malformed_response, "invalid HTTP response from " + peer + ": " + e.message(), e);
-    return fail(errc::connection_closed, "reading the response from " + peer + " failed: " + e.message(), e);
+      return fail(errc::malformed_response, "invalid HTTP response from " + peer() + ": " + e.message(), e);
+    return fail(errc::connection_closed, "reading the response from " + peer() + " failed: " + e.message(), e);
   };
   for (;;) {
     // Whole bodies in one read (a 1xx has no body, so that read ends after
@@ -421,7 +422,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
       auto& piece = parser->get().body();
       if (stream && !piece.empty()) {
         if (!sink(std::string_view(piece)))
-          co_return fail(errc::cancelled, "the body consumer stopped the response from " + peer);
+          co_return fail(errc::cancelled, "the body consumer stopped the response from " + peer());
         piece.clear();
       }
     }
