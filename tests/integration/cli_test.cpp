@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -333,6 +334,152 @@ TEST(CliUsage, PlainHttpBaseUrlOnlyToLoopback) {
   EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.err;
 }
 
+/// The commands that read an option, from the table: "probe, ask".
+std::string applies_to(const keypool::cli::option_scope& s) {
+  std::string where;
+  for (const auto c : s.used_by) {
+    if (c.empty()) continue;
+    if (!where.empty()) where += ", ";
+    where += c;
+  }
+  return where;
+}
+
+/// "--image does not apply to 'keys' (it applies to: ask)".
+std::string not_applicable(const keypool::cli::option_scope& s, std::string_view command) {
+  return std::string(s.option) + " does not apply to '" + std::string(command) + "' (it applies to: " + applies_to(s) +
+         ")";
+}
+
+TEST(CliUsage, OptionTheCommandDoesNotReadIsRefusedNamingBoth) {
+  EXPECT_EQ(usage_message({"mock", "--model", "groq=m"}), "--model does not apply to 'mock' (it applies to: probe)");
+  EXPECT_EQ(usage_message({"keys", "--image", "x.png"}), "--image does not apply to 'keys' (it applies to: ask)");
+  EXPECT_EQ(usage_message({"probe", "--chain", "groq"}), "--chain does not apply to 'probe' (it applies to: ask)");
+  EXPECT_EQ(usage_message({"ask", "--model", "groq=m", "hi"}),
+            "--model does not apply to 'ask' (it applies to: probe)");
+  EXPECT_EQ(usage_message({"keys", "--timeout", "5000"}),
+            "--timeout does not apply to 'keys' (it applies to: probe, ask)");
+  EXPECT_EQ(usage_message({"mock", "--env", "mock.env"}),
+            "--env does not apply to 'mock' (it applies to: keys, probe, ask)");
+  EXPECT_EQ(usage_message({"mock", "--json"}), "--json does not apply to 'mock' (it applies to: keys, probe, ask)");
+  EXPECT_EQ(usage_message({"probe", "--tls"}), "--tls does not apply to 'probe' (it applies to: mock)");
+  // Refused before its value is looked at (a missing or bad value is not the problem).
+  EXPECT_EQ(usage_message({"mock", "--base-url", "nonsense"}),
+            "--base-url does not apply to 'mock' (it applies to: keys, probe, ask)");
+  EXPECT_EQ(usage_message({"keys", "--port"}), "--port does not apply to 'keys' (it applies to: mock)");
+  // Options that apply are still checked as before.
+  EXPECT_NE(usage_message({"probe", "--base-url", "nonsense"}).find("expects PROVIDER=VALUE"), std::string::npos);
+
+  // Through run(): exit 2, the message and the usage on stderr, nothing on stdout.
+  scratch s;
+  const auto empty = s.write("empty.env", "");
+  const auto r = run({"keys", "--env", empty, "--ignore-environment", "--chain", "groq"});
+  EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("keypool: --chain does not apply to 'keys' (it applies to: ask)\n\n", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(keypool::cli::usage_text), std::string::npos) << r.err;
+
+  // An unknown command is still reported as such; after -- everything is an
+  // argument; --help still shows the usage.
+  const auto unknown = run({"stats", "--image", "x.png"});
+  EXPECT_EQ(unknown.code, keypool::cli::exit_usage);
+  EXPECT_NE(unknown.err.find("unknown command 'stats'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(usage_message({"ask", "--", "--model", "--port", "--tls"}), "no error");
+  const auto help = run({"mock", "--help"});
+  EXPECT_EQ(help.code, keypool::cli::exit_ok) << help.err;
+  EXPECT_NE(help.out.find("keypool <command>"), std::string::npos);
+}
+
+TEST(CliUsage, EveryOptionIsAcceptedExactlyByTheCommandsThatReadIt) {
+  // A valid value for each option that takes one; an option added to the
+  // table without one here fails below.
+  const std::map<std::string_view, std::vector<std::string>> sample{
+      {"--json", {}},
+      {"--env", {"x.env"}},
+      {"--ignore-environment", {}},
+      {"--base-url", {"groq=https://example.com/openai/v1"}},
+      {"--model", {"groq=m"}},
+      {"--image", {"x.png"}},
+      {"--chain", {"groq"}},
+      {"--ca-file", {"ca.pem"}},
+      {"--timeout", {"5000"}},
+      {"--config", {"fleet.json"}},
+      {"--port", {"0"}},
+      {"--tls", {}},
+      {"--write-env", {"mock.env"}},
+      {"--ca-out", {"ca.pem"}},
+  };
+  const auto& commands = keypool::cli::commands;
+  for (const auto& s : keypool::cli::option_scopes) {
+    const auto value = sample.find(s.option);
+    if (value == sample.end()) {
+      ADD_FAILURE() << s.option << ": no sample value in this test";
+      continue;
+    }
+    bool used = false;
+    for (const auto c : s.used_by)
+      if (!c.empty()) {
+        used = true;
+        EXPECT_NE(std::find(commands.begin(), commands.end(), c), commands.end()) << s.option << ": " << c;
+      }
+    EXPECT_TRUE(used) << s.option << " applies to no command";
+    for (const auto command : commands) {
+      std::vector<std::string> args{std::string(command), std::string(s.option)};
+      args.insert(args.end(), value->second.begin(), value->second.end());
+      if (std::find(s.used_by.begin(), s.used_by.end(), command) != s.used_by.end())
+        EXPECT_EQ(usage_message(args), "no error") << s.option << " for " << command;
+      else
+        EXPECT_EQ(usage_message(args), not_applicable(s, command)) << s.option << " for " << command;
+    }
+  }
+
+  // Real command lines, every option each command reads.
+  const auto keys = keypool::cli::parse({"keys", "--env", "a.env", "--ignore-environment", "--base-url",
+                                         "groq=http://127.0.0.1:8080/groq/openai/v1", "--json"});
+  EXPECT_EQ(*keys.env_file, "a.env");
+  EXPECT_TRUE(keys.ignore_environment && keys.json);
+  EXPECT_EQ(keys.base_urls.at("groq"), "http://127.0.0.1:8080/groq/openai/v1");
+  const auto probe = keypool::cli::parse({"probe", "groq", "nvidia", "--env", "a.env", "--ignore-environment",
+                                          "--base-url", "nvidia=https://example.com/v1", "--model", "groq=m",
+                                          "--ca-file", "ca.pem", "--timeout", "5000", "--json"});
+  EXPECT_EQ(probe.positional, (std::vector<std::string>{"groq", "nvidia"}));
+  EXPECT_EQ(probe.models.at("groq"), "m");
+  EXPECT_EQ(*probe.ca_file, "ca.pem");
+  EXPECT_EQ(probe.timeout, std::chrono::milliseconds(5000));
+  const auto ask =
+      keypool::cli::parse({"ask", "--image", "a.png", "--image", "b.jpg", "--env", "a.env", "--ignore-environment",
+                           "--chain", "free-first", "--base-url", "groq=https://example.com/v1", "--ca-file", "ca.pem",
+                           "--timeout", "5000", "--json", "--", "-5 degrees?"});
+  EXPECT_EQ(ask.images, (std::vector<std::string>{"a.png", "b.jpg"}));
+  EXPECT_EQ(ask.chain, "free-first");
+  EXPECT_EQ(ask.positional, (std::vector<std::string>{"-5 degrees?"}));
+  const auto mock = keypool::cli::parse(
+      {"mock", "--config", "fleet.json", "--port", "8080", "--tls", "--write-env", "mock.env", "--ca-out", "ca.pem"});
+  EXPECT_EQ(*mock.config_file, "fleet.json");
+  EXPECT_EQ(*mock.port, 8080);
+  EXPECT_TRUE(mock.tls);
+  EXPECT_EQ(*mock.write_env, "mock.env");
+  EXPECT_EQ(*mock.ca_out, "ca.pem");
+}
+
+TEST(CliUsage, DocsOptionTableMatchesTheParser) {
+  // docs/cli.md: "| `--env FILE` | keys, probe, ask | ..." for every option.
+  std::ifstream in(std::string(KEYPOOL_SOURCE_DIR) + "/docs/cli.md");
+  ASSERT_TRUE(in) << "docs/cli.md";
+  std::map<std::string, std::string> documented;
+  const std::regex row(R"(^\| `(--[a-z-]+)[^`]*` \| ([a-z, ]+) \|)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) documented[m[1].str()] = m[2].str();
+  }
+  EXPECT_EQ(documented.size(), keypool::cli::option_scopes.size());
+  for (const auto& s : keypool::cli::option_scopes) {
+    const auto it = documented.find(std::string(s.option));
+    ASSERT_NE(it, documented.end()) << s.option << " is not in docs/cli.md's option table";
+    EXPECT_EQ(it->second, applies_to(s)) << s.option;
+  }
+}
+
 // ---- keypool mock, in process ----------------------------------------------------------
 
 /// run(args) for `mock`, which runs until SIGINT/SIGTERM: `while_running`
@@ -375,6 +522,13 @@ TEST(CliMock, CaOutWithoutTlsIsAUsageError) {
   const auto r = run_mock({"mock", "--ca-out", ca});
   EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
   EXPECT_NE(r.err.find("--ca-out needs --tls"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
+}
+
+TEST(CliMock, ClientOptionsAreRefusedBeforeTheFleetStarts) {
+  const auto r = run_mock({"mock", "--port", "0", "--env", "mock.env"});
+  EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
+  EXPECT_NE(r.err.find("--env does not apply to 'mock' (it applies to: keys, probe, ask)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
 }
 

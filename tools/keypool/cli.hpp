@@ -2,12 +2,14 @@
 /// The `keypool` command-line tool, as functions (main.cpp is a one-liner;
 /// the integration tests call run() directly):
 ///
-///   keypool keys  [--env FILE] [--ignore-environment] [--json]
+///   keypool keys  [--env FILE] [--base-url PROVIDER=URL]... [--ignore-environment] [--json]
 ///   keypool probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--model PROVIDER=MODEL]...
 ///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json]
 ///   keypool ask   [--image FILE]... [--env FILE] [--chain ORDER] [--base-url PROVIDER=URL]...
 ///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json] [--] PROMPT
 ///   keypool mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]
+///
+/// An option the command does not read is a usage error (option_scopes).
 ///
 /// Exit status: 0 all went well; 1 a key or line was rejected, or a request
 /// failed (the JSON of what did load is still printed); 2 usage error or an
@@ -31,6 +33,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <csignal>
@@ -74,6 +77,7 @@ inline constexpr std::string_view usage_text =
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
     "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe),\n"
     "                -- (the rest are arguments: a PROMPT may start with '-')\n"
+    "an option the command does not read is refused (the error names the commands it applies to)\n"
     "PROVIDER: zai nvidia groq mistral anthropic openai google\n"
     "ORDER: seed (default), free-first, or a comma-separated list of providers\n"
     "exit status: 0 ok, 1 a key/line rejected or a request failed, 2 usage error\n";
@@ -103,6 +107,39 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The commands run() dispatches to (besides help).
+inline constexpr std::array<std::string_view, 4> commands{"keys", "probe", "ask", "mock"};
+
+/// Which commands read each option, as their code does: keys(), probe() and
+/// ask() call detail::load_keys (--env, --ignore-environment, --base-url) and
+/// print --json; probe() and ask() build a transport (--ca-file, --timeout);
+/// only probe() reads --model (ask takes its models from --chain); mock()
+/// reads nothing else. parse() refuses an option its command does not read,
+/// so a typo or a misplaced option is not silently ignored. --, --help and
+/// -h apply everywhere; after --help (or with the help command, or a command
+/// that does not exist) nothing is checked.
+struct option_scope {
+  std::string_view option;
+  std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
+};
+
+inline constexpr std::array<option_scope, 14> option_scopes{{
+    {"--json", {"keys", "probe", "ask"}},
+    {"--env", {"keys", "probe", "ask"}},
+    {"--ignore-environment", {"keys", "probe", "ask"}},
+    {"--base-url", {"keys", "probe", "ask"}},
+    {"--model", {"probe"}},
+    {"--image", {"ask"}},
+    {"--chain", {"ask"}},
+    {"--ca-file", {"probe", "ask"}},
+    {"--timeout", {"probe", "ask"}},
+    {"--config", {"mock"}},
+    {"--port", {"mock"}},
+    {"--tls", {"mock"}},
+    {"--write-env", {"mock"}},
+    {"--ca-out", {"mock"}},
+}};
+
 namespace detail {
 
 inline bool known_provider(std::string_view id) { return providers::find_builtin(id) != nullptr; }
@@ -129,6 +166,24 @@ inline long long integer_option(const std::string& flag, const std::string& v, l
     throw usage_error(flag + " expects " + what + " from " + std::to_string(lo) + " to " + std::to_string(hi) +
                       ", got '" + v.substr(0, 40) + (v.size() > 40 ? "...'" : "'"));
   return n;
+}
+
+/// Throws unless `command` reads `option` (see option_scopes). An option
+/// outside the table, the help command and unknown commands pass (run()
+/// reports an unknown command by name).
+inline void check_applies(const std::string& command, const std::string& option) {
+  if (std::find(commands.begin(), commands.end(), command) == commands.end()) return;
+  for (const auto& s : option_scopes) {
+    if (s.option != option) continue;
+    if (std::find(s.used_by.begin(), s.used_by.end(), command) != s.used_by.end()) return;
+    std::string where;
+    for (const auto c : s.used_by) {
+      if (c.empty()) continue;
+      if (!where.empty()) where += ", ";
+      where += c;
+    }
+    throw usage_error(option + " does not apply to '" + command + "' (it applies to: " + where + ")");
+  }
 }
 
 inline std::string json_text(const boost::json::value& v) { return boost::json::serialize(v); }
@@ -275,6 +330,7 @@ inline options parse(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
       return args[++i];
     };
+    detail::check_applies(o.command, a);  // before the value is looked at
     if (a == "--json")
       o.json = true;
     else if (a == "--env")
