@@ -369,6 +369,10 @@ TEST(CliUsage, OptionTheCommandDoesNotReadIsRefusedNamingBoth) {
   EXPECT_EQ(usage_message({"keys", "--port"}), "--port does not apply to 'keys' (it applies to: mock)");
   // Options that apply are still checked as before.
   EXPECT_NE(usage_message({"probe", "--base-url", "nonsense"}).find("expects PROVIDER=VALUE"), std::string::npos);
+  // keys and mock take no arguments (probe takes providers, ask a prompt).
+  EXPECT_EQ(usage_message({"keys", "groq"}), "'keys' takes no arguments, got 'groq'");
+  EXPECT_EQ(usage_message({"mock", "--port", "0", "8080"}), "'mock' takes no arguments, got '8080'");
+  EXPECT_EQ(usage_message({"probe", "groq"}), "no error");
 
   // Through run(): exit 2, the message and the usage on stderr, nothing on stdout.
   scratch s;

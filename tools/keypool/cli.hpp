@@ -378,6 +378,10 @@ inline options parse(const std::vector<std::string>& args) {
     else
       o.positional.push_back(a);
   }
+  // keys and mock take no arguments: "keypool keys groq" must not quietly
+  // list every provider.
+  if ((o.command == "keys" || o.command == "mock") && !o.positional.empty())
+    throw usage_error("'" + o.command + "' takes no arguments, got '" + o.positional.front().substr(0, 40) + "'");
   return o;
 }
 
