@@ -4,6 +4,7 @@
 /// exceptions. TLS runs end to end through the tunnel, so the proxy sees the
 /// host name but never the API key.
 
+#include <keypool/core/detail/percent.hpp>
 #include <keypool/http/url.hpp>
 
 #include <cstdlib>
@@ -47,31 +48,6 @@ struct proxy_endpoint {
   }
 };
 
-namespace detail {
-
-/// "p%40ss" -> "p@ss"; an invalid escape is kept as written.
-inline std::string percent_decode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-}  // namespace detail
-
 /// The proxy to use for `host`, if any; an error when the setting itself is
 /// unusable (so a typo in HTTPS_PROXY does not silently bypass the proxy).
 inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> select_proxy(const proxy_options& opts,
@@ -111,7 +87,9 @@ inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> sel
   // use for '@' in a path).
   const auto at = text.rfind('@');
   if (at != std::string::npos && at >= scheme_end) {
-    ep.userinfo = detail::percent_decode(std::string_view(text).substr(scheme_end, at - scheme_end));
+    // An invalid escape is kept as written, as curl does.
+    ep.userinfo = *::keypool::detail::percent_decode(std::string_view(text).substr(scheme_end, at - scheme_end),
+                                                     ::keypool::detail::bad_escape::keep);
     text.erase(scheme_end, at - scheme_end + 1);
   }
   auto u = parse_url(text);

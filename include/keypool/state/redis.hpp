@@ -114,7 +114,7 @@ struct redis_options {
       const auto userinfo = url.substr(0, at);
       url.remove_prefix(at + 1);
       const auto decode = [&](std::string_view part, const char* what) {
-        auto v = ::keypool::detail::percent_decode_strict(part);
+        auto v = ::keypool::detail::percent_decode(part, ::keypool::detail::bad_escape::refuse);
         if (!v)
           throw fail(std::string("malformed percent-encoding in the ") + what +
                      " (every '%' must be followed by two hex digits; write '%' itself as %25)");
