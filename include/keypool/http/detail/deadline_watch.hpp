@@ -111,16 +111,16 @@ class deadline_watch {
   }
 
   /// Throws only what Asio's expires_at / async_wait throw (out of memory);
-  /// the watch is unchanged then.
+  /// the watch is then unarmed, and the next request arms it again.
   void arm(clock::time_point t) {
-    const std::uint64_t gen = gen_ + 1;
+    armed_ = clock::time_point::max();  // until the wait below is in place
+    const std::uint64_t gen = ++gen_;
     timer_.expires_at(t);
     timer_.async_wait([this, gen, owner = owner_](const boost::system::error_code& ec) {
       const auto keep = owner.lock();
       if (!keep || ec || gen != gen_) return;  // cancelled, re-armed, or the owner is gone
       fire();
     });
-    gen_ = gen;
     armed_ = t;
     ++arms_;
   }
@@ -140,7 +140,11 @@ class deadline_watch {
         next = e->due_;
       }
     }
-    if (next != clock::time_point::max()) arm(next);
+    if (next == clock::time_point::max()) return;
+    try {
+      arm(next);
+    } catch (...) {  // out of memory in a handler: the next request re-arms
+    }
   }
 
   boost::asio::steady_timer timer_;
