@@ -24,6 +24,7 @@
 /// line may hold a secret.
 
 #include <keypool/config/diagnostic.hpp>
+#include <keypool/core/detail/percent.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -112,13 +113,6 @@ inline void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /// Decodes the inside of a double-quoted value. Sets `unknown_escape` when
 /// an escape was kept as written.
 inline std::string unescape_double(std::string_view in, bool& unknown_escape) {
@@ -152,7 +146,7 @@ inline std::string unescape_double(std::string_view in, bool& unknown_escape) {
             ok = false;
             break;
           }
-          const int h = hex_value(in[i + k]);
+          const int h = ::keypool::detail::hex_digit_value(in[i + k]);
           if (h < 0)
             ok = false;
           else
