@@ -4,6 +4,7 @@
 #include "support/test_certs.hpp"
 #include "support/test_server.hpp"
 
+#include <keypool/http/detail/request_head.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/wire_request.hpp>
 #include <keypool/wire/anthropic_messages.hpp>
@@ -650,6 +651,135 @@ TEST(Transport, HeaderCheckFindsCrLfNulAtEveryPosition) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, http::errc::invalid_request);
   EXPECT_TRUE(s.requests().empty());
+}
+
+/// The request head is written by hand (detail::request_head), not by
+/// Beast's serializer: Beast's own parser must read it back as the request
+/// meant, for every method and body shape, with the transport's framing
+/// fields replacing the caller's.
+TEST(RequestHead, ParsesBackAsTheRequestMeant) {
+  struct shape {
+    verb method;
+    std::string body;
+    bool length_expected;
+  };
+  const shape shapes[] = {
+      {verb::post, R"({"a":1})", true}, {verb::post, "", true},     {verb::get, "", false},   {verb::put, "", true},
+      {verb::head, "", false},          {verb::delete_, "x", true}, {verb::options, "", true}};
+  for (const auto& sh : shapes) {
+    for (const bool own_agent : {false, true}) {
+      http::bhttp::fields f;
+      f.set(http::bhttp::field::authorization, "Bearer test-FAKE");
+      f.insert("x-custom-one", "1");
+      f.insert("X-Custom-Two", "two words");
+      // Framing is the transport's: these four must not reach the wire.
+      f.set(http::bhttp::field::host, "wrong.example");
+      f.set(http::bhttp::field::content_length, "999");
+      f.set(http::bhttp::field::transfer_encoding, "chunked");
+      f.set(http::bhttp::field::connection, "close");
+      if (own_agent) f.set(http::bhttp::field::user_agent, "caller/2");
+      const std::string head =
+          http::detail::request_head(sh.method, "/v1/x?q=1", "api.example:8443", "keypool/test", f, sh.body.size());
+      const std::string label = std::string(http::bhttp::to_string(sh.method)) + (own_agent ? " +agent" : "");
+
+      http::bhttp::request_parser<http::bhttp::string_body> p;
+      p.eager(true);
+      boost::system::error_code ec;
+      const std::string wire = head + sh.body;
+      const auto used = p.put(boost::asio::buffer(wire), ec);
+      ASSERT_FALSE(ec) << label << ": " << ec.message();
+      ASSERT_TRUE(p.is_done()) << label;
+      EXPECT_EQ(used, wire.size()) << label;
+      const auto& m = p.get();
+      EXPECT_EQ(m.method(), sh.method) << label;
+      EXPECT_EQ(m.target(), "/v1/x?q=1") << label;
+      EXPECT_EQ(m.version(), 11u) << label;
+      EXPECT_TRUE(m.keep_alive()) << label;
+      EXPECT_EQ(m.body(), sh.body) << label;
+      EXPECT_EQ(m.count(http::bhttp::field::host), 1u) << label;
+      EXPECT_EQ(m[http::bhttp::field::host], "api.example:8443") << label;
+      EXPECT_EQ(m.count(http::bhttp::field::connection), 0u) << label;
+      EXPECT_EQ(m.count(http::bhttp::field::transfer_encoding), 0u) << label;
+      EXPECT_EQ(m.count(http::bhttp::field::content_length), sh.length_expected ? 1u : 0u) << label;
+      if (sh.length_expected) {
+        EXPECT_EQ(m[http::bhttp::field::content_length], std::to_string(sh.body.size())) << label;
+      }
+      EXPECT_EQ(m.count(http::bhttp::field::user_agent), 1u) << label;
+      EXPECT_EQ(m[http::bhttp::field::user_agent], own_agent ? "caller/2" : "keypool/test") << label;
+      EXPECT_EQ(m[http::bhttp::field::authorization], "Bearer test-FAKE") << label;
+      EXPECT_EQ(m["x-custom-one"], "1") << label;
+      EXPECT_EQ(m["X-Custom-Two"], "two words") << label;
+    }
+  }
+}
+
+/// The exact bytes, so a change in spelling or order is seen: request line,
+/// Host first, the caller's fields in their order and spelling, User-Agent,
+/// Content-Length, blank line. No User-Agent when none is configured.
+TEST(RequestHead, BytesOnTheWire) {
+  http::bhttp::fields f;
+  f.insert("content-type", "application/json");
+  f.set(http::bhttp::field::authorization, "Bearer test-FAKE");
+  EXPECT_EQ(http::detail::request_head(verb::post, "/v1/chat/completions", "127.0.0.1:8080", "keypool/0.1", f, 12),
+            "POST /v1/chat/completions HTTP/1.1\r\n"
+            "Host: 127.0.0.1:8080\r\n"
+            "content-type: application/json\r\n"
+            "Authorization: Bearer test-FAKE\r\n"
+            "User-Agent: keypool/0.1\r\n"
+            "Content-Length: 12\r\n"
+            "\r\n");
+  EXPECT_EQ(http::detail::request_head(verb::get, "/models", "h", "", {}, 0),
+            "GET /models HTTP/1.1\r\nHost: h\r\n\r\n");
+}
+
+/// End to end: what the server receives, and a caller's "Connection: close"
+/// does not stop keep-alive (the transport owns the connection).
+TEST(RequestHead, ServerReceivesTheTransportsFraming) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); });
+  auto o = fast_options();
+  o.user_agent = "keypool-test/1";
+  http::transport t(o);
+  for (int i = 0; i < 2; ++i) {
+    http::bhttp::fields h;
+    h.set(http::bhttp::field::connection, "close");
+    h.set(http::bhttp::field::content_length, "5");
+    h.insert("X-Trace", "t" + std::to_string(i));
+    auto r = t.send(verb::post, s.base_url() + "/v1/echo?x=1", std::move(h), "hello, world");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->reused_connection, i > 0);
+  }
+  ASSERT_EQ(s.requests().size(), 2u);
+  const auto all = s.requests();
+  const auto& rq = all.back();
+  EXPECT_EQ(rq.method, "POST");
+  EXPECT_EQ(rq.target, "/v1/echo?x=1");
+  EXPECT_EQ(rq.body, "hello, world");
+  EXPECT_EQ(rq.header("Content-Length"), "12");
+  EXPECT_EQ(rq.header("User-Agent"), "keypool-test/1");
+  EXPECT_EQ(rq.header("X-Trace"), "t1");
+  EXPECT_EQ(rq.header("Host"), origin_of(s).host_header());
+  EXPECT_EQ(s.connections_accepted(), 1u);
+}
+
+/// A url built by hand (not parse_url) is written verbatim into the request
+/// line: CR, LF, NUL or a space in its target or host is refused, not sent.
+TEST(RequestHead, TargetOrHostThatWouldSplitTheRequestLineIsRefused) {
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); });
+  http::transport t(fast_options());
+  for (const auto& [target, host] : {std::pair<std::string, std::string>{"/a HTTP/1.1\r\nX-Evil: 1\r\n\r\n", ""},
+                                     {"/a b", ""},
+                                     {"/ok", "127.0.0.1\r\nX-Evil: 1"}}) {
+    http::request req;
+    req.method = verb::get;
+    req.url = origin_of(s);
+    req.url.target = target;
+    if (!host.empty()) req.url.host = host;
+    auto r = t.send(std::move(req));
+    ASSERT_FALSE(r) << target;
+    EXPECT_EQ(r.error().code, http::errc::invalid_url) << target;
+  }
+  EXPECT_EQ(s.requests().size(), 0u);
+  EXPECT_EQ(t.stats().opened, 0u);
 }
 
 TEST(Transport, MalformedHttpIsRejected) {

@@ -73,10 +73,14 @@ class connection {
     return stream_.index() == 0 ? std::get<0>(stream_) : std::get<1>(stream_).next_layer();
   }
   tls_stream* tls() noexcept { return std::get_if<1>(&stream_); }
-  /// Calls f with the concrete stream type (for http::async_read/write).
+  /// Calls f with what a request's bytes go through: the TLS stream, or for
+  /// plain http the socket itself (tcp_stream's per-operation timer and
+  /// rate-limit bookkeeping would only cost: the transport's deadline_watch
+  /// keeps the deadlines and closes the socket).
   template <class F>
-  decltype(auto) visit(F&& f) {
-    return std::visit(std::forward<F>(f), stream_);
+  decltype(auto) visit_io(F&& f) {
+    if (auto* t = tls()) return std::forward<F>(f)(*t);
+    return std::forward<F>(f)(std::get<0>(stream_).socket());
   }
   beast::flat_buffer& buffer() noexcept { return buffer_; }
   std::uint64_t id() const noexcept { return id_; }

@@ -14,6 +14,7 @@
 
 #include <keypool/http/connection_pool.hpp>
 #include <keypool/http/detail/deadline_watch.hpp>
+#include <keypool/http/detail/request_head.hpp>
 #include <keypool/http/error.hpp>
 #include <keypool/http/proxy.hpp>
 #include <keypool/http/tls.hpp>
@@ -32,6 +33,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/assert.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -42,9 +44,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -79,6 +81,7 @@ struct transport_options {
   /// value).
   bool proxy_from_environment = true;
   std::optional<proxy_options> proxy{};
+  /// Sent unless the request has a User-Agent of its own; empty: none.
   std::string user_agent = "keypool/0.1";
   /// Set when exactly one thread runs the given executor's io_context
   /// (Asio's "implicit strand"): the transport then uses the executor as it
@@ -201,24 +204,6 @@ clock::time_point deadline_after(clock::time_point from, std::chrono::duration<R
   return from + std::chrono::duration_cast<clock::duration>(d);
 }
 
-/// True if `v` holds CR, LF or NUL (header injection). Runs over every
-/// header of every request, so eight bytes at a time: a word with no byte
-/// below 0x0e holds none of them (find_first_of called memchr per byte).
-inline bool has_cr_lf_nul(std::string_view v) noexcept {
-  const char* p = v.data();
-  const std::size_t n = v.size();
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x;
-    std::memcpy(&x, p + i, 8);
-    constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    if ((x - ones * 0x0e) & ~x & highs) break;  // some byte < 0x0e: look closely
-  }
-  for (; i < n; ++i)
-    if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return true;
-  return false;
-}
-
 /// Server gone or connection dropped: on a reused connection with no
 /// response bytes this is the keep-alive race, safe to retry once.
 inline bool is_disconnect(const boost::system::error_code& ec) {
@@ -326,8 +311,8 @@ inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<t
 /// Writes the request and reads the response on `c`. Sets `reusable` when the
 /// connection may serve another request and `stale` when it failed before any
 /// response byte arrived (the keep-alive race).
-inline asio::awaitable<result<response>> exchange(transport_state& s, connection& c,
-                                                  bhttp::request<bhttp::string_body>& req,
+inline asio::awaitable<result<response>> exchange(transport_state& s, connection& c, bhttp::verb method,
+                                                  const std::string& head, const std::string& body,
                                                   clock::time_point total_deadline, const body_sink& sink,
                                                   bool& reusable, bool& stale) {
   const auto& o = s.opts;
@@ -349,8 +334,10 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
                                                 : " within the read timeout of " + ms(o.read_timeout)));
   };
   boost::system::error_code ec;
-  co_await c.visit(
-      [&](auto& st) { return bhttp::async_write(st, req, asio::redirect_error(asio::use_awaitable, ec)); });
+  // Head and body in one gathered write (one sendmsg on plain TCP).
+  const std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(body)};
+  co_await c.visit_io(
+      [&](auto& st) { return asio::async_write(st, out, asio::redirect_error(asio::use_awaitable, ec)); });
   if (ec) {
     if (deadline.expired()) co_return timed_out();
     stale = is_disconnect(ec);
@@ -362,7 +349,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
     parser.emplace();
     parser->body_limit(o.max_response_bytes);
     parser->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    if (req.method() == bhttp::verb::head) parser->skip(true);
+    if (method == bhttp::verb::head) parser->skip(true);
   };
   fresh_parser();
   bool got_interim = false;
@@ -391,7 +378,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   for (;;) {
     // Whole bodies in one read (a 1xx has no body, so that read ends after
     // its header); streamed ones header first.
-    co_await c.visit([&](auto& st) {
+    co_await c.visit_io([&](auto& st) {
       if (!sink) return bhttp::async_read(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
       return bhttp::async_read_header(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
     });
@@ -415,7 +402,7 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
       // Streaming: the read timeout is an inactivity timeout, reset by
       // every piece that arrives.
       deadline.reset(due(clock::now()));
-      co_await c.visit([&](auto& st) {
+      co_await c.visit_io([&](auto& st) {
         return bhttp::async_read_some(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
       });
       if (ec) co_return read_failed(ec);
@@ -475,7 +462,8 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
   auto deadline = deadline_after(start, o.total_timeout);
   if (req.deadline && *req.deadline < deadline) deadline = *req.deadline;
   const url& u = req.url;
-  if (u.host.empty() || u.target.empty() || u.target.front() != '/')
+  if (u.host.empty() || u.target.empty() || u.target.front() != '/' || has_cr_lf_nul(u.target) ||
+      has_cr_lf_nul(u.host) || u.target.find(' ') != std::string::npos)
     co_return fail(errc::invalid_url, "request has no valid URL (use parse_url)");
   const host_key key{u.scheme, u.host, u.port};
   if (u.scheme == scheme::http && !o.allow_insecure_http && !is_loopback_host(u.host))
@@ -483,8 +471,8 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
                    "plain http:// to " + key.to_string() +
                        " refused: the API key would cross the network unencrypted (use https, or set "
                        "allow_insecure_http)");
-  // Beast writes header fields verbatim: refuse CR, LF and NUL (header
-  // injection) before anything is sent. The message never quotes the value.
+  // Header fields go out verbatim: refuse CR, LF and NUL (header injection)
+  // before anything is sent. The message never quotes the value.
   for (const auto& f : req.headers) {
     const auto bad = [](std::string_view v) { return has_cr_lf_nul(v); };
     if (bad(f.name_string()) || bad(f.value()))
@@ -492,16 +480,10 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
                                                 std::string(bad(f.name_string()) ? "(invalid name)" : f.name_string()) +
                                                 "' contains CR, LF or NUL; refused");
   }
-  // The caller's fields and body move in: no copy of the (base64 image) body.
-  bhttp::request<bhttp::string_body> breq{std::piecewise_construct, std::forward_as_tuple(std::move(req.body)),
-                                          std::forward_as_tuple(std::move(req.headers))};
-  breq.method(req.method);
-  breq.target(u.target);
-  breq.version(11);
-  breq.set(bhttp::field::host, u.host_header());
-  if (breq.find(bhttp::field::user_agent) == breq.end()) breq.set(bhttp::field::user_agent, o.user_agent);
-  breq.keep_alive(true);
-  breq.prepare_payload();
+  // Serialized once, also for the keep-alive retries below. The body moves
+  // in: no copy of a (base64 image) body.
+  const std::string body = std::move(req.body);
+  const std::string head = request_head(req.method, u.target, u.host_header(), o.user_agent, req.headers, body.size());
 
   // A kept-alive connection may have been closed by the server while idle;
   // that shows as a disconnect before any response byte: retry on another.
@@ -520,7 +502,7 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
       slot.conn = std::move(*made);
     }
     bool reusable = false, stale = false;
-    auto r = co_await exchange(*s, *slot.conn, breq, deadline, req.on_body, reusable, stale);
+    auto r = co_await exchange(*s, *slot.conn, req.method, head, body, deadline, req.on_body, reusable, stale);
     slot.release(r.has_value() && reusable);
     if (!r && stale && reused && attempt < 3) continue;
     if (r) {
