@@ -156,9 +156,9 @@ TEST(Base64, Rfc4648Vectors) {
   EXPECT_FALSE(wire::base64::decode("Z"));
 }
 
-/// The encoder's six-byte steps, its three-byte steps and its padded tail,
-/// at every length and offset they meet, against the textbook six bits at a
-/// time.
+/// The encoder's SSSE3 steps (twelve bytes), six-byte steps, three-byte steps
+/// and padded tail, at every length and offset they meet, against the
+/// textbook six bits at a time.
 TEST(Base64, EveryLengthMatchesABitByBitEncoder) {
   auto reference = [](std::string_view in) {
     static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -190,6 +190,19 @@ TEST(Base64, EveryLengthMatchesABitByBitEncoder) {
     wire::base64::encode_to(appended, in);
     EXPECT_EQ(appended, "data:," + reference(in)) << n << " bytes";
   }
+  // Every byte value at every position of a 16-byte load and every lane of
+  // a vector step (all 64 characters, each offset-table range), unaligned.
+  std::string all;
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>((i * 7 + r) & 0xff));
+  for (std::size_t off = 0; off < 16; ++off)
+    for (const std::size_t n : {std::size_t{16}, std::size_t{27}, std::size_t{28}, std::size_t{29}, all.size() - off}) {
+      const std::string_view in(all.data() + off, n);
+      EXPECT_EQ(wire::base64::encode(in), reference(in)) << "offset " << off << ", " << n << " bytes";
+    }
+#if KEYPOOL_BASE64_SSSE3
+  RecordProperty("ssse3", wire::base64::detail::has_ssse3() ? "used" : "not available");
+#endif
 }
 
 // ---------------------------------------------------------------- encoders
