@@ -582,6 +582,46 @@ void expect_refused(std::uint16_t port) {
   EXPECT_EQ(c.wait_closed(2s), "closed") << "a connection made after stop() was accepted and left open";
 }
 
+/// Oversized requests are answered as a provider's front end answers them,
+/// 413 for the body and 431 for the head, then the connection is closed;
+/// the handler never sees them, and a normal request still works after.
+TEST(FleetFaults, OversizedRequestsGet413And431) {
+  std::atomic<int> handled{0};
+  mock::server_options o;
+  o.threads = 1;
+  o.max_body = 1024;
+  o.max_header = 2048;
+  mock::server srv(
+      [&](const mock::incoming&) {
+        ++handled;
+        return mock::reply{};
+      },
+      o);
+  auto to = http::transport_options{};
+  to.proxy = http::proxy_options{};
+  http::transport t(to);
+  const std::string url = "http://127.0.0.1:" + std::to_string(srv.port()) + "/v1/chat/completions";
+
+  auto big_body = t.send(http::bhttp::verb::post, url, {}, std::string(4096, 'x'));
+  ASSERT_TRUE(big_body) << big_body.error().message;
+  EXPECT_EQ(big_body->status, 413u);
+  EXPECT_NE(big_body->body.find("Request Entity Too Large"), std::string::npos);
+
+  http::bhttp::fields h;
+  h.set("X-Padding", std::string(4096, 'p'));
+  auto big_head = t.send(http::bhttp::verb::post, url, std::move(h), "{}");
+  ASSERT_TRUE(big_head) << big_head.error().message;
+  EXPECT_EQ(big_head->status, 431u);
+  EXPECT_NE(big_head->body.find("Request Header Fields Too Large"), std::string::npos);
+  EXPECT_EQ(handled.load(), 0);
+
+  auto fine = t.send(http::bhttp::verb::post, url, {}, "{}");
+  ASSERT_TRUE(fine) << fine.error().message;
+  EXPECT_EQ(fine->status, 200u);
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(srv.connections_accepted(), 3u);  // each refusal closed its connection
+}
+
 TEST(FleetStop, DropsOpenConnectionsAndRefusesNewOnes) {
   mock::fleet f(one(provider("groq", mock::sample_keys("groq", 1))));
   const auto port = f.port();

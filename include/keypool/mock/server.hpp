@@ -55,7 +55,10 @@ struct server_options {
   std::uint16_t port = 0;            ///< 0: an ephemeral port
   bool tls = false;                  ///< HTTPS with a generated certificate (see ca_pem())
   unsigned threads = 2;              ///< I/O threads
-  std::size_t max_body = 64u << 20;  ///< larger requests get 413
+  std::size_t max_body = 64u << 20;  ///< larger request bodies get 413
+  /// Larger request heads (request line + fields) get 431, as a provider's
+  /// front end answers (Cloudflare's limit is about 32 KiB).
+  std::size_t max_header = 32u << 10;
   /// An idle keep-alive connection is closed after this (as real APIs do).
   std::chrono::milliseconds idle_timeout{60'000};
 };
@@ -258,15 +261,27 @@ class server {
       boost::system::error_code ec;
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(opts_.max_body);
+      parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header, UINT32_MAX)));
       tcp.expires_after(opts_.idle_timeout);
       co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == bhttp::error::body_limit) {
-        bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
+      if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+        // Answered, then closed: the rest of the request is never parsed.
+        const bool body = ec == bhttp::error::body_limit;
+        bhttp::response<bhttp::string_body> res{
+            body ? bhttp::status::payload_too_large : bhttp::status::request_header_fields_too_large, 11};
         res.set(bhttp::field::content_type, "application/json");
-        res.body() = R"({"error":{"message":"Request Entity Too Large","type":"invalid_request_error"}})";
+        res.body() = body ? R"({"error":{"message":"Request Entity Too Large","type":"invalid_request_error"}})"
+                          : R"({"error":{"message":"Request Header Fields Too Large","type":"invalid_request_error"}})";
         res.keep_alive(false);
         res.prepare_payload();
         co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        // Lingering close: stop sending, then discard what the client still
+        // sends (for at most a second), so that closing with unread bytes
+        // does not reset the connection before the client reads the answer.
+        tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        tcp.expires_after(std::chrono::seconds(1));
+        char discard[4096];
+        while (!ec) co_await tcp.async_read_some(asio::buffer(discard), asio::redirect_error(asio::use_awaitable, ec));
         break;
       }
       if (ec) break;
