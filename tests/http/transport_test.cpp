@@ -653,6 +653,31 @@ TEST(Transport, HeaderCheckFindsCrLfNulAtEveryPosition) {
   EXPECT_TRUE(s.requests().empty());
 }
 
+/// A field name is written verbatim before ": ", so anything but a token
+/// (RFC 9110) could rewrite the head: refused before any byte is sent, and
+/// the name is not quoted back.
+TEST(RequestHead, FieldNamesMustBeTokens) {
+  EXPECT_TRUE(http::detail::is_field_name("Authorization"));
+  EXPECT_TRUE(http::detail::is_field_name("x-goog-api-key"));
+  EXPECT_TRUE(http::detail::is_field_name("!#$%&'*+-.^_`|~09azAZ"));
+  for (const std::string_view bad :
+       {"", "X Evil", "X:Evil", "X\tEvil", "(X)", "X\"", "X/Y", "X@", "X{}", "\x7f", "\xc3\xa9"})
+    EXPECT_FALSE(http::detail::is_field_name(bad)) << bad;
+
+  test_server s([](const received_request&) { return scripted_reply::json(ok_body()); });
+  http::transport t(fast_options());
+  for (const std::string& bad_name :
+       {std::string("X-Evil: 1\r\nX-Other"), std::string("Host Header"), std::string("X:Y"), std::string()}) {
+    http::bhttp::fields h;
+    h.insert(bad_name, "v");
+    auto r = t.send(verb::post, s.base_url() + "/", std::move(h), "{}");
+    ASSERT_FALSE(r) << bad_name;
+    EXPECT_EQ(r.error().code, http::errc::invalid_request) << bad_name;
+    EXPECT_EQ(r.error().message.find("Evil"), std::string::npos) << r.error().message;
+  }
+  EXPECT_EQ(s.requests().size(), 0u);
+}
+
 /// The request head is written by hand (detail::request_head), not by
 /// Beast's serializer: Beast's own parser must read it back as the request
 /// meant, for every method and body shape, with the transport's framing

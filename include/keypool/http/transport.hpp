@@ -471,13 +471,18 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
                    "plain http:// to " + key.to_string() +
                        " refused: the API key would cross the network unencrypted (use https, or set "
                        "allow_insecure_http)");
-  // Header fields go out verbatim: refuse CR, LF and NUL (header injection)
-  // before anything is sent. The message never quotes the value.
+  // Header fields go out verbatim: refuse a name that is not a token and a
+  // value holding CR, LF or NUL (header injection) before anything is sent.
+  // The message never quotes a value, nor a name that is not a token.
   for (const auto& f : req.headers) {
-    const auto bad = [](std::string_view v) { return has_cr_lf_nul(v); };
-    if (bad(f.name_string()) || bad(f.value()))
-      co_return fail(errc::invalid_request, "request to " + key.to_string() + ": header '" +
-                                                std::string(bad(f.name_string()) ? "(invalid name)" : f.name_string()) +
+    const std::string_view name(f.name_string().data(), f.name_string().size());
+    if (!is_field_name(name))
+      co_return fail(errc::invalid_request,
+                     "request to " + key.to_string() +
+                         ": a header name is empty or holds a character field names cannot (not an RFC 9110 "
+                         "token); refused");
+    if (has_cr_lf_nul(std::string_view(f.value().data(), f.value().size())))
+      co_return fail(errc::invalid_request, "request to " + key.to_string() + ": header '" + std::string(name) +
                                                 "' contains CR, LF or NUL; refused");
   }
   // Serialized once, also for the keep-alive retries below. The body moves

@@ -34,14 +34,33 @@ inline bool has_cr_lf_nul(std::string_view v) noexcept {
   return false;
 }
 
+/// Whether `name` is an HTTP field name: a non-empty RFC 9110 token (letters,
+/// digits and !#$%&'*+-.^_`|~). Anything else, a space or a colon above
+/// all, would change the meaning of the head it is written into.
+inline bool is_field_name(std::string_view name) noexcept {
+  static constexpr auto table = [] {
+    struct {
+      bool ok[256] = {};
+    } t;
+    for (int c = '0'; c <= '9'; ++c) t.ok[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t.ok[c] = t.ok[c - 'a' + 'A'] = true;
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t.ok[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  if (name.empty()) return false;
+  for (const char c : name)
+    if (!table.ok[static_cast<unsigned char>(c)]) return false;
+  return true;
+}
+
 /// The head of a keep-alive HTTP/1.1 request, as Beast's
 /// `prepare_payload()` + `keep_alive(true)` would write it. The transport
 /// owns framing and connection management, so the caller's Host,
 /// Content-Length, Transfer-Encoding and Connection fields are replaced, not
 /// sent; a User-Agent of the caller's wins over `user_agent` (none if both are
 /// empty). Content-Length is sent for a body, and for POST, PUT and OPTIONS
-/// also when it is empty (RFC 9110 8.6). Values must have been checked with
-/// has_cr_lf_nul: they are written verbatim.
+/// also when it is empty (RFC 9110 8.6). Names must have been checked with
+/// is_field_name and values with has_cr_lf_nul: both are written verbatim.
 inline std::string request_head(boost::beast::http::verb method, std::string_view target, std::string_view host,
                                 std::string_view user_agent, const boost::beast::http::fields& fields,
                                 std::size_t body_size) {
