@@ -149,3 +149,51 @@ TEST(Stress, RoundRobinUnderReloadsAndRateLimits) { run_stress<kp::selection::ro
 TEST(Stress, WeightedUnderReloadsAndRateLimits) { run_stress<kp::selection::weighted>(); }
 TEST(Stress, LeastLoadedUnderReloadsAndRateLimits) { run_stress<kp::selection::least_loaded>(); }
 TEST(Stress, StrictRoundRobinUnderReloadsAndRateLimits) { run_stress<kp::selection::strict_round_robin>(); }
+
+// More threads alive at once than KEYPOOL_MAX_THREADS: the ones without a
+// slot share the overflow shard (a lock on the pick, atomic counters). Their
+// picks and reports go through the pool's shard-less path; none may be lost
+// or raced on, and every thread still gets keys.
+TEST(Stress, ThreadsBeyondTheSlotLimitShareTheOverflowShard) {
+  using pool = kp::basic_pool<zai, kp::policy::clock<kp::clock::manual>>;
+  pool p(keys({1, 2, 3}));
+  constexpr int threads = static_cast<int>(kp::detail::max_thread_slots) + 24;
+  constexpr int per_thread = 50;
+  std::atomic<int> started{0}, on_overflow{0}, failed{0};
+  std::atomic<long> transients{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      // Every thread takes its slot (or the overflow) before any exits and
+      // frees one.
+      if (auto first = p.acquire())
+        p.report(*first, kp::outcome::success());
+      else
+        failed.fetch_add(1);
+      if (kp::detail::current_thread_slot() == kp::detail::overflow_slot) on_overflow.fetch_add(1);
+      started.fetch_add(1);
+      while (started.load() < threads) std::this_thread::yield();
+      for (int i = 1; i < per_thread; ++i) {
+        auto l = p.acquire();
+        if (!l) {
+          failed.fetch_add(1);
+          continue;
+        }
+        if (i % 10 == t % 10) {
+          transients.fetch_add(1);
+          p.report(*l, kp::outcome::transient());
+        } else {
+          p.report(*l, kp::outcome::success());
+        }
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  // Other tests' threads have exited; this test's threads hold every slot.
+  EXPECT_GE(on_overflow.load(), 24);
+  const auto s = p.snapshot();
+  EXPECT_EQ(s.requests(), std::uint64_t{threads} * per_thread);
+  EXPECT_EQ(s.successes() + s.failures(), std::uint64_t{threads} * per_thread);
+  EXPECT_EQ(s.failures(), static_cast<std::uint64_t>(transients.load()));
+  for (const auto& k : s.keys) EXPECT_GT(k.requests, 0u) << k.variable;
+}

@@ -3,10 +3,11 @@
 /// locked out by a lockout policy, counted per thread.
 ///
 /// Progress guarantees:
-///  - acquire(): lock-free; wait-free while no reload runs and the chosen key
-///    is available. Writes only the calling thread's shard (plus one CAS when
-///    a lockout expired, and the shared counters of strategies/keys that need
-///    them: strict_round_robin, least_loaded, daily limits).
+///  - acquire(): lock-free; wait-free when the chosen key is available (a
+///    reload publishes a new immutable key set: pickers never retry). Writes
+///    only the calling thread's shard (plus one CAS when a lockout expired,
+///    and the shared counters of strategies/keys that need them:
+///    strict_round_robin, least_loaded, daily limits).
 ///  - report(): lock-free; a success on a healthy key writes only the calling
 ///    thread's shard.
 ///  - snapshot(), reload(), enable(): take a mutex among themselves, never
@@ -171,20 +172,9 @@ class basic_pool {
         max_schedule_(std::max<std::uint32_t>(opts.max_schedule, 1)),
         daily_chunk_(std::max<std::uint32_t>(opts.daily_chunk, 1)),
         slots_(new slot_data[capacity_]),
-        lists_{detail::key_list(capacity_, max_schedule_ + capacity_),
-               detail::key_list(capacity_, max_schedule_ + capacity_)},
-        shards_(new std::atomic<shard*>[detail::max_thread_slots + 1]) {
-    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i) shards_[i].store(nullptr, std::memory_order_relaxed);
-    auto overflow = std::make_unique<shard>(capacity_);
-    overflow->shared = true;
-    shards_[detail::overflow_slot].store(overflow.release(), std::memory_order_release);
-    try {
-      reload(std::move(keys));
-    } catch (...) {
-      // No destructor runs for a throwing constructor.
-      delete shards_[detail::overflow_slot].load(std::memory_order_relaxed);
-      throw;
-    }
+        overflow_(std::make_unique<shard>(capacity_)) {
+    overflow_->shared = true;
+    reload(std::move(keys));
   }
 
  public:
@@ -192,7 +182,7 @@ class basic_pool {
   basic_pool& operator=(const basic_pool&) = delete;
 
   ~basic_pool() {
-    for (std::uint32_t i = 0; i <= detail::max_thread_slots; ++i) delete shards_[i].load(std::memory_order_acquire);
+    for (auto& s : shards_) delete s.load(std::memory_order_acquire);
   }
 
   const provider_info& provider() const noexcept { return info_; }
@@ -204,21 +194,22 @@ class basic_pool {
   /// Inlined into the caller: the common pick is a few dozen instructions,
   /// and a call with its register saves cost a third of it.
   KEYPOOL_ALWAYS_INLINE acquire_result acquire() {
-    shard& sh = my_shard();
-    std::uint32_t slot = 0, n = 0;
-    if (!sh.shared) [[likely]] {
+    // Null for a thread's first pick and for threads on the overflow shard.
+    shard* sh = shards_[detail::current_thread_slot()].load(std::memory_order_acquire);
+    if (sh) [[likely]] {
       // The common pick: the strategy's choice is available. No clock, no
       // shared write; everything else is acquire_slow's business.
-      if (pick_slot(sh, slot, n)) [[likely]] {
+      std::uint32_t slot = 0, n = 0;
+      if (pick_slot(*sh, slot, n)) [[likely]] {
         slot_data& k = slots_[slot];
         if (detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
             k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]] {
-          return hand_out(sh, k, slot, 0, false, /*own_shard=*/true);
+          return hand_out(*sh, k, slot, 0, false, /*own_shard=*/true);
         }
       }
-      return acquire_slow(sh, slot, n);
+      return acquire_slow(*sh, slot, n);
     }
-    return acquire_overflow(sh);
+    return acquire_without_shard();
   }
 
   /// acquire(), throwing unavailable_exception instead of returning the error.
@@ -232,10 +223,14 @@ class basic_pool {
   /// Inlined like acquire(); a success on a healthy key is counted here,
   /// everything else goes to report_slow.
   KEYPOOL_ALWAYS_INLINE void report(const lease& l, const outcome& o) {
-    shard& sh = my_shard();
     const std::uint32_t slot = l.slot_;
-    bump(sh, slot, counter_outcome + static_cast<std::size_t>(o.kind));
-    set(sh, slot, counter_last_used, static_cast<std::uint64_t>(clock_.coarse_now().count()));
+    const auto stamp = static_cast<std::uint64_t>(clock_.coarse_now().count());
+    if (shard* sh = shards_[detail::current_thread_slot()].load(std::memory_order_acquire)) [[likely]] {
+      bump_own(*sh, slot, counter_outcome + static_cast<std::size_t>(o.kind));
+      set(*sh, slot, counter_last_used, stamp);
+    } else {
+      count_without_shard(slot, o.kind, stamp);
+    }
     slot_data& k = slots_[slot];
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (o.kind == outcome_kind::success && !l.probe_ && k.consecutive.load(std::memory_order_relaxed) == 0 &&
@@ -245,6 +240,14 @@ class basic_pool {
   }
 
  private:
+  /// report() from a thread without a shard of its own yet, or on the
+  /// overflow shard.
+  [[gnu::noinline]] void count_without_shard(std::uint32_t slot, outcome_kind kind, std::uint64_t stamp) {
+    shard& sh = shard_of(detail::this_thread_slot());
+    bump(sh, slot, counter_outcome + static_cast<std::size_t>(kind));
+    set(sh, slot, counter_last_used, stamp);
+  }
+
   /// The lease's outcome changes the key's record: a failure, a probe's
   /// verdict, or the first success after failures.
   [[gnu::noinline]] void report_slow(const lease& l, const outcome& o) {
@@ -375,9 +378,7 @@ class basic_pool {
 
     std::vector<std::uint32_t> sched;
     if constexpr (uses_weights_v<selection_type>) sched = detail::weighted_schedule(weights, max_schedule_);
-    const std::uint32_t next = 1 - current_.load(std::memory_order_relaxed);
-    lists_[next].write(ids, sched);
-    current_.store(next, std::memory_order_release);
+    publish_view(detail::key_view::encode(ids, sched));
     active_ = std::move(ids);
     return res;
   }
@@ -451,7 +452,7 @@ class basic_pool {
       }
       std::uint64_t last = 0;
       for (std::uint32_t t = 0; t <= detail::max_thread_slots; ++t) {
-        const shard* sh = shards_[t].load(std::memory_order_acquire);
+        const shard* sh = t == detail::overflow_slot ? overflow_.get() : shards_[t].load(std::memory_order_acquire);
         if (!sh) continue;
         const auto* c = &sh->counters[std::size_t{s} * counters_per_key];
         ks.requests += c[counter_requests].load(std::memory_order_relaxed);
@@ -543,16 +544,11 @@ class basic_pool {
     }
   };
 
-  KEYPOOL_ALWAYS_INLINE shard& my_shard() {
-    const std::uint32_t s = detail::this_thread_slot();
-    shard* p = shards_[s].load(std::memory_order_acquire);
-    if (p) [[likely]]
-      return *p;
-    return make_shard(s);
-  }
-
-  /// A thread's first pick on this pool: allocate its shard.
-  [[gnu::noinline]] shard& make_shard(std::uint32_t s) {
+  /// The shard of thread slot `s`, made on the thread's first pick on this
+  /// pool; the shared overflow shard for overflow_slot.
+  shard& shard_of(std::uint32_t s) {
+    if (s >= detail::max_thread_slots) return *overflow_;
+    if (shard* p = shards_[s].load(std::memory_order_acquire)) return *p;
     auto fresh = std::make_unique<shard>(capacity_);
     shard* expected = nullptr;
     // Only this thread owns slot s, but be safe against a racing reuse.
@@ -576,57 +572,61 @@ class basic_pool {
     sh.counters[std::size_t{slot} * counters_per_key + c].store(v, std::memory_order_relaxed);
   }
 
-  candidates make_candidates(const detail::key_list& l, std::uint32_t n) const noexcept {
+  candidates make_candidates(detail::key_view v) const noexcept {
     if constexpr (uses_weights_v<selection_type>)
-      return candidates(l.order_size.load(std::memory_order_relaxed), l.keys.get(), l.order.get(), &slots_[0].in_flight,
-                        sizeof(slot_data));
+      return candidates(v.order_size(), v.keys(), v.order(), &slots_[0].in_flight, sizeof(slot_data));
     else
-      return candidates(n, l.keys.get(), nullptr, &slots_[0].in_flight, sizeof(slot_data));
+      return candidates(v.size(), v.keys(), nullptr, &slots_[0].in_flight, sizeof(slot_data));
   }
 
-  /// Asks the strategy for a key and maps it to a slot, consistently with one
-  /// published key list (seqlock read; retries only if a reload published).
+  /// Asks the strategy for a key of the published key set and maps it to a
+  /// slot. Wait-free: the set is immutable once published. False when the
+  /// set is empty.
   KEYPOOL_ALWAYS_INLINE bool pick_slot(shard& sh, std::uint32_t& slot, std::uint32_t& n) noexcept {
-    for (;;) {
-      const detail::key_list& l = lists_[current_.load(std::memory_order_acquire)];
-      const std::uint32_t s1 = l.seq.load(std::memory_order_acquire);
-      if (s1 & 1) [[unlikely]]
-        continue;
-      n = l.size.load(std::memory_order_relaxed);
-      bool ok = n != 0;
-      if (ok) {
-        const candidates c = make_candidates(l, n);
-        std::uint32_t pos = c.size() ? sel_.next(sh.ts, c) : 0;
-        if constexpr (uses_weights_v<selection_type>) pos = l.order[pos].load(std::memory_order_relaxed);
-        if (pos >= n) pos = 0;  // torn read: the seq check below retries
-        slot = l.keys[pos].load(std::memory_order_relaxed);
-      }
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (l.seq.load(std::memory_order_relaxed) == s1) return ok;
-    }
+    const detail::key_view v(view_.load(std::memory_order_acquire));
+    n = v.size();
+    if (n == 0) [[unlikely]]
+      return false;
+    const candidates c = make_candidates(v);
+    std::uint32_t pos = c.size() ? sel_.next(sh.ts, c) : 0;
+    if (pos >= c.size()) [[unlikely]]
+      pos = 0;  // a strategy out of its contract must not read out of bounds
+    if constexpr (uses_weights_v<selection_type>) pos = v.order()[pos];
+    slot = v.keys()[pos];
+    return true;
   }
 
-  /// A thread beyond KEYPOOL_MAX_THREADS: the shared shard, under its lock.
-  [[gnu::noinline]] acquire_result acquire_overflow(shard& sh) {
+  /// The first pick of a thread on this pool (make its shard), or a thread
+  /// beyond KEYPOOL_MAX_THREADS (the shared shard, under its lock).
+  [[gnu::noinline]] acquire_result acquire_without_shard() {
+    shard& sh = shard_of(detail::this_thread_slot());
     std::uint32_t slot = 0, n = 0;
+    if (!sh.shared) {
+      pick_slot(sh, slot, n);
+      return acquire_slow(sh, slot, n);
+    }
     std::lock_guard g(sh.mu);
     pick_slot(sh, slot, n);
     return acquire_slow(sh, slot, n);
   }
 
-  /// The slots in rotation, as one consistent copy (error and scan paths).
+  /// Publishes a key set unless it equals the current one (a reload that
+  /// changes nothing keeps no new block). Callers hold mu_.
+  void publish_view(const std::vector<std::uint32_t>& words) {
+    const std::uint32_t* cur = view_.load(std::memory_order_relaxed);
+    const detail::key_view cv(cur);
+    if (words.size() == std::size_t{2} + cv.size() + cv.order_size() && std::equal(words.begin(), words.end(), cur))
+      return;
+    auto block = std::make_unique<std::uint32_t[]>(words.size());
+    std::copy(words.begin(), words.end(), block.get());
+    views_.push_back(std::move(block));  // before publishing: a throw leaves the old set in place
+    view_.store(views_.back().get(), std::memory_order_release);
+  }
+
+  /// The slots in rotation (error and scan paths).
   std::vector<std::uint32_t> read_active() const {
-    std::vector<std::uint32_t> out;
-    for (;;) {
-      const detail::key_list& l = lists_[current_.load(std::memory_order_acquire)];
-      const std::uint32_t s1 = l.seq.load(std::memory_order_acquire);
-      if (s1 & 1) continue;
-      const std::uint32_t n = std::min(l.size.load(std::memory_order_relaxed), capacity_);
-      out.resize(n);
-      for (std::uint32_t i = 0; i < n; ++i) out[i] = l.keys[i].load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (l.seq.load(std::memory_order_relaxed) == s1) return out;
-    }
+    const detail::key_view v(view_.load(std::memory_order_acquire));
+    return std::vector<std::uint32_t>(v.keys(), v.keys() + v.size());
   }
 
   /// The strategy's first choice (`first`, of `n` keys) was not simply
@@ -634,13 +634,21 @@ class basic_pool {
   /// (once per key), then scan, then build the error.
   [[gnu::noinline]] acquire_result acquire_slow(shard& sh, std::uint32_t first, std::uint32_t n) {
     lazy_now now{clock_, coarse_lag_};
-    if (n == 0) return unavailable_error(info_.display_name, {});
-    if (auto l = try_take(sh, first, now)) return *l;
-    for (std::uint32_t attempt = 1; attempt < n; ++attempt) {
-      std::uint32_t slot = 0;
-      if (!pick_slot(sh, slot, n)) return unavailable_error(info_.display_name, {});
-      if (auto l = try_take(sh, slot, now)) return *l;
+    if (n != 0) [[likely]] {
+      if (auto l = try_take(sh, first, now)) return *l;
+      for (std::uint32_t attempt = 1; attempt < n; ++attempt) {
+        std::uint32_t slot = 0;
+        if (!pick_slot(sh, slot, n)) break;
+        if (auto l = try_take(sh, slot, now)) return *l;
+      }
     }
+    return acquire_scan(sh, now);
+  }
+
+  /// The strategy found nothing: scan every key, then build the error. Out of
+  /// line, so acquire_slow stays small for its common case (the first choice
+  /// is locked, the next one is not).
+  [[gnu::noinline, gnu::cold]] acquire_result acquire_scan(shard& sh, lazy_now& now) {
     for (int round = 0; round < 3; ++round) {
       const auto active = read_active();
       // Each scan starts after the key the thread's last scan took: the share
@@ -719,7 +727,7 @@ class basic_pool {
   /// Counts one request against the key's daily limit. When the day's budget
   /// is spent the key is locked (quota_exhausted) until the provider's day
   /// boundary instead of being sent to a certain 429.
-  bool take_daily(slot_data& k, lazy_now& now) noexcept {
+  [[gnu::noinline]] bool take_daily(slot_data& k, lazy_now& now) noexcept {
     const std::uint32_t limit = k.daily_limit.load(std::memory_order_relaxed);
     const auto wall = clock_.wall_now();
     const std::uint64_t day = day_index(wall);
@@ -899,15 +907,21 @@ class basic_pool {
   std::uint32_t max_schedule_;
   std::uint32_t daily_chunk_;
   std::unique_ptr<slot_data[]> slots_;
-  detail::key_list lists_[2];
-  alignas(128) std::atomic<std::uint32_t> current_{0};
-  std::unique_ptr<std::atomic<shard*>[]> shards_;
+  /// The published key set (detail::key_view words); read on every pick.
+  std::atomic<const std::uint32_t*> view_{empty_view_};
+  /// Per-thread shards by thread slot; null at overflow_slot and
+  /// unassigned_slot, so the pick path tests for null only.
+  std::atomic<shard*> shards_[detail::max_thread_slots + 2] = {};
+  std::unique_ptr<shard> overflow_;
 
   // Writers' side (reload, enable, snapshot), never taken by pickers.
   mutable std::mutex mu_;
   std::uint32_t used_ = 0;
   std::vector<std::uint32_t> active_;
   std::vector<std::unique_ptr<detail::key_record>> records_;
+  /// Every key set ever published: pickers may still read an older one.
+  std::vector<std::unique_ptr<std::uint32_t[]>> views_;
+  static constexpr std::uint32_t empty_view_[2] = {0, 0};
 };
 
 /// The common composition: round-robin, 60 s fixed lockout, steady clock.

@@ -17,7 +17,7 @@ namespace keypool {
 /// `tracks_in_flight`, the number of unfinished requests at each position.
 class candidates {
  public:
-  candidates(std::uint32_t size, const std::atomic<std::uint32_t>* keys, const std::atomic<std::uint32_t>* order,
+  candidates(std::uint32_t size, const std::uint32_t* keys, const std::uint32_t* order,
              const std::atomic<std::int32_t>* in_flight, std::size_t in_flight_stride) noexcept
       : size_(size), keys_(keys), order_(order), in_flight_(in_flight), stride_(in_flight_stride) {}
 
@@ -25,8 +25,8 @@ class candidates {
 
   /// Requests acquired and not yet reported on the key at `pos`.
   std::int32_t in_flight(std::uint32_t pos) const noexcept {
-    if (order_) pos = order_[pos].load(std::memory_order_relaxed);
-    const auto slot = keys_[pos].load(std::memory_order_relaxed);
+    if (order_) pos = order_[pos];
+    const auto slot = keys_[pos];
     const auto* p =
         reinterpret_cast<const std::atomic<std::int32_t>*>(reinterpret_cast<const char*>(in_flight_) + slot * stride_);
     return p->load(std::memory_order_relaxed);
@@ -34,8 +34,8 @@ class candidates {
 
  private:
   std::uint32_t size_;
-  const std::atomic<std::uint32_t>* keys_;
-  const std::atomic<std::uint32_t>* order_;  ///< weighted schedule, or null
+  const std::uint32_t* keys_;   ///< slot ids of the published key set (immutable)
+  const std::uint32_t* order_;  ///< weighted schedule, or null
   const std::atomic<std::int32_t>* in_flight_;
   std::size_t stride_;
 };

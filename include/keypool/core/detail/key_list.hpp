@@ -1,41 +1,44 @@
 #pragma once
 /// The pool's current key set: which key slots are in rotation, in order, and
-/// (for weighted selection) the interleaved schedule. Two buffers, each under
-/// a sequence counter: reload writes the idle buffer and flips, so a picker
-/// never waits; it only retries if a reload published while it was reading.
+/// (for weighted selection) the interleaved schedule.
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 namespace keypool::detail {
 
-struct key_list {
-  std::atomic<std::uint32_t> seq{0};   ///< odd while being written
-  std::atomic<std::uint32_t> size{0};  ///< distinct keys in rotation
-  std::atomic<std::uint32_t> order_size{0};
-  std::unique_ptr<std::atomic<std::uint32_t>[]> keys;   ///< slot ids
-  std::unique_ptr<std::atomic<std::uint32_t>[]> order;  ///< indices into keys
+/// One published key set, immutable once published: `words` is
+/// [size, order_size, keys[size], order[order_size]] in one block, so a
+/// picker reaches a slot id with one pointer load and no retry. A reload
+/// publishes a new block and keeps the old ones (pickers may still read
+/// them); blocks are only added when the set really changes.
+class key_view {
+ public:
+  explicit key_view(const std::uint32_t* words) noexcept : w_(words) {}
 
-  key_list(std::uint32_t key_capacity, std::uint32_t order_capacity)
-      : keys(new std::atomic<std::uint32_t>[key_capacity]), order(new std::atomic<std::uint32_t>[order_capacity]) {
-    for (std::uint32_t i = 0; i < key_capacity; ++i) keys[i].store(0, std::memory_order_relaxed);
-    for (std::uint32_t i = 0; i < order_capacity; ++i) order[i].store(0, std::memory_order_relaxed);
+  /// Distinct keys in rotation.
+  std::uint32_t size() const noexcept { return w_[0]; }
+  /// Length of the weighted schedule (0 without one).
+  std::uint32_t order_size() const noexcept { return w_[1]; }
+  /// Slot ids, in configured order.
+  const std::uint32_t* keys() const noexcept { return w_ + 2; }
+  /// The weighted schedule: indices into keys().
+  const std::uint32_t* order() const noexcept { return w_ + 2 + w_[0]; }
+
+  static std::vector<std::uint32_t> encode(const std::vector<std::uint32_t>& slot_ids,
+                                           const std::vector<std::uint32_t>& sched) {
+    std::vector<std::uint32_t> w;
+    w.reserve(2 + slot_ids.size() + sched.size());
+    w.push_back(static_cast<std::uint32_t>(slot_ids.size()));
+    w.push_back(static_cast<std::uint32_t>(sched.size()));
+    w.insert(w.end(), slot_ids.begin(), slot_ids.end());
+    w.insert(w.end(), sched.begin(), sched.end());
+    return w;
   }
 
-  /// Writer side; callers serialise writers.
-  void write(const std::vector<std::uint32_t>& slot_ids, const std::vector<std::uint32_t>& sched) noexcept {
-    const std::uint32_t s = seq.load(std::memory_order_relaxed);
-    seq.store(s + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    for (std::size_t i = 0; i < slot_ids.size(); ++i) keys[i].store(slot_ids[i], std::memory_order_relaxed);
-    for (std::size_t i = 0; i < sched.size(); ++i) order[i].store(sched[i], std::memory_order_relaxed);
-    size.store(static_cast<std::uint32_t>(slot_ids.size()), std::memory_order_relaxed);
-    order_size.store(static_cast<std::uint32_t>(sched.size()), std::memory_order_relaxed);
-    seq.store(s + 2, std::memory_order_release);
-  }
+ private:
+  const std::uint32_t* w_;
 };
 
 /// Smooth weighted round-robin (nginx): the schedule interleaves keys in

@@ -21,6 +21,9 @@ inline constexpr std::uint32_t max_thread_slots = KEYPOOL_MAX_THREADS;
 static_assert(max_thread_slots % 64 == 0 && max_thread_slots >= 64, "KEYPOOL_MAX_THREADS must be a multiple of 64");
 /// The slot of threads that found no free slot.
 inline constexpr std::uint32_t overflow_slot = max_thread_slots;
+/// A thread's slot before its first pick. Pools keep null at this index and
+/// at overflow_slot, so the pick path needs a single null test for both.
+inline constexpr std::uint32_t unassigned_slot = max_thread_slots + 1;
 
 class slot_registry {
  public:
@@ -53,7 +56,7 @@ inline slot_registry& registry() noexcept {
 }
 
 /// Plain thread_local int: reading it needs no initialisation guard.
-inline thread_local std::uint32_t tls_slot = ~std::uint32_t{0};
+inline thread_local std::uint32_t tls_slot = unassigned_slot;
 
 struct slot_holder {
   std::uint32_t slot;
@@ -72,10 +75,15 @@ struct slot_holder {
   return holder.slot;
 }
 
-/// Wait-free after the thread's first call.
-KEYPOOL_ALWAYS_INLINE std::uint32_t this_thread_slot() noexcept {
+/// The calling thread's slot as it stands: a slot of its own, overflow_slot,
+/// or unassigned_slot before its first pick. Wait-free.
+KEYPOOL_ALWAYS_INLINE std::uint32_t current_thread_slot() noexcept { return tls_slot; }
+
+/// The calling thread's slot, assigned on its first call (lock-free then,
+/// wait-free after).
+inline std::uint32_t this_thread_slot() noexcept {
   const std::uint32_t s = tls_slot;
-  if (s != ~std::uint32_t{0}) [[likely]]
+  if (s != unassigned_slot) [[likely]]
     return s;
   return assign_thread_slot();
 }
