@@ -1,5 +1,6 @@
 // Every selection strategy × every lockout policy through one behavioural
 // suite, then each policy's own rules.
+#include <keypool/clock/detail/vdso.hpp>
 #include <keypool/keypool.hpp>
 
 #include <gtest/gtest.h>
@@ -623,6 +624,27 @@ bool eventually(Pred pred) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!pred() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   return pred();
+}
+
+// The coarse clock is read in the vDSO directly (clock/detail/vdso.hpp). The
+// lookup must find the kernel's function wherever the kernel maps a vDSO on
+// x86-64 Linux, and its readings must agree with the C library's.
+TEST(Clock, VdsoClockGettimeIsFoundAndAgreesWithTheCLibrary) {
+#ifdef KEYPOOL_VDSO_CLOCK
+  if (::getauxval(AT_SYSINFO_EHDR) == 0) GTEST_SKIP() << "no vDSO mapped (e.g. under valgrind)";
+  ASSERT_NE(kp::clock::detail::vdso_clock_gettime, nullptr) << "the vDSO parser missed __vdso_clock_gettime";
+  for (const clockid_t id : {CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC, CLOCK_REALTIME_COARSE}) {
+    timespec before{}, ours{}, after{};
+    ::clock_gettime(id, &before);
+    kp::clock::detail::gettime(id, ours);
+    ::clock_gettime(id, &after);
+    const auto ns = [](const timespec& t) { return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+    EXPECT_LE(ns(before), ns(ours)) << "clock " << id;
+    EXPECT_LE(ns(ours), ns(after)) << "clock " << id;
+  }
+#else
+  GTEST_SKIP() << "the direct vDSO call is built for x86-64 Linux only";
+#endif
 }
 
 TEST(Clock, TickingReadsThePublishedSteadyTimeAndItAdvances) {
