@@ -207,7 +207,7 @@ class basic_pool {
           return hand_out(*sh, k, slot, 0, false, /*own_shard=*/true);
         }
       }
-      return acquire_slow(*sh, slot, n);
+      return acquire_next(*sh, slot, n);
     }
     return acquire_without_shard();
   }
@@ -627,6 +627,28 @@ class basic_pool {
   std::vector<std::uint32_t> read_active() const {
     const detail::key_view v(view_.load(std::memory_order_acquire));
     return std::vector<std::uint32_t>(v.keys(), v.keys() + v.size());
+  }
+
+  /// The strategy's first choice (`first`, of `n` keys) was not simply
+  /// available. Its common case, kept small: the key is locked with time to
+  /// run (one coarse read shows it) and the strategy's next choice is
+  /// available. Anything else goes on to acquire_slow.
+  [[gnu::noinline]] acquire_result acquire_next(shard& sh, std::uint32_t first, std::uint32_t n) {
+    if (n > 1) [[likely]] {
+      const std::uint64_t w = slots_[first].state.load(std::memory_order_acquire);
+      if (!detail::key_state::is_available(w) &&
+          (w & detail::key_state::until_mask) > detail::key_state::to_until(clock_.coarse_now() + coarse_lag_)) {
+        std::uint32_t slot = 0;
+        if (!pick_slot(sh, slot, n)) [[unlikely]]
+          return acquire_slow(sh, slot, n);  // the set was emptied meanwhile
+        slot_data& k = slots_[slot];
+        if (detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
+            k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]]
+          return hand_out(sh, k, slot, 0, false, /*own_shard=*/true);
+        return acquire_slow(sh, slot, n);
+      }
+    }
+    return acquire_slow(sh, first, n);
   }
 
   /// The strategy's first choice (`first`, of `n` keys) was not simply
