@@ -15,8 +15,8 @@
 
 #include <keypool/clock/concept.hpp>
 #include <keypool/core/detail/attributes.hpp>
-#include <keypool/core/detail/key_list.hpp>
 #include <keypool/core/detail/key_state.hpp>
+#include <keypool/core/detail/key_view.hpp>
 #include <keypool/core/detail/thread_slot.hpp>
 #include <keypool/core/error.hpp>
 #include <keypool/core/key.hpp>
@@ -198,7 +198,7 @@ class basic_pool {
     shard* sh = shards_[detail::current_thread_slot()].load(std::memory_order_acquire);
     if (sh) [[likely]] {
       // The common pick: the strategy's choice is available. No clock, no
-      // shared write; everything else is acquire_slow's business.
+      // shared write; everything else is acquire_next's business.
       std::uint32_t slot = 0, n = 0;
       if (pick_slot(*sh, slot, n)) [[likely]] {
         slot_data& k = slots_[slot];
@@ -600,12 +600,9 @@ class basic_pool {
   /// beyond KEYPOOL_MAX_THREADS (the shared shard, under its lock).
   [[gnu::noinline]] acquire_result acquire_without_shard() {
     shard& sh = shard_of(detail::this_thread_slot());
+    std::unique_lock g(sh.mu, std::defer_lock);
+    if (sh.shared) g.lock();
     std::uint32_t slot = 0, n = 0;
-    if (!sh.shared) {
-      pick_slot(sh, slot, n);
-      return acquire_slow(sh, slot, n);
-    }
-    std::lock_guard g(sh.mu);
     pick_slot(sh, slot, n);
     return acquire_slow(sh, slot, n);
   }
@@ -929,8 +926,9 @@ class basic_pool {
   std::uint32_t max_schedule_;
   std::uint32_t daily_chunk_;
   std::unique_ptr<slot_data[]> slots_;
-  /// The published key set (detail::key_view words); read on every pick.
-  std::atomic<const std::uint32_t*> view_{empty_view_};
+  /// The published key set (detail::key_view words); read on every pick, so
+  /// on a block of its own with the shards (never written by a pick).
+  alignas(128) std::atomic<const std::uint32_t*> view_{empty_view_};
   /// Per-thread shards by thread slot; null at overflow_slot and
   /// unassigned_slot, so the pick path tests for null only.
   std::atomic<shard*> shards_[detail::max_thread_slots + 2] = {};
