@@ -202,10 +202,8 @@ class basic_pool {
       std::uint32_t slot = 0, n = 0;
       if (pick_slot(*sh, slot, n)) [[likely]] {
         slot_data& k = slots_[slot];
-        if (detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
-            k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]] {
+        if (handed_out_plainly(k)) [[likely]]
           return hand_out(*sh, k, slot, 0, false, /*own_shard=*/true);
-        }
       }
       return acquire_next(*sh, slot, n);
     }
@@ -556,6 +554,13 @@ class basic_pool {
     return *expected;
   }
 
+  /// The key can be handed out as it is: available, and no daily budget to
+  /// count against (the pick paths' common case).
+  KEYPOOL_ALWAYS_INLINE static bool handed_out_plainly(const slot_data& k) noexcept {
+    return detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
+           k.daily_limit.load(std::memory_order_relaxed) == 0;
+  }
+
   /// The calling thread's own shard: single writer, a plain add.
   KEYPOOL_ALWAYS_INLINE static void bump_own(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
     auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
@@ -639,8 +644,7 @@ class basic_pool {
         if (!pick_slot(sh, slot, n)) [[unlikely]]
           return acquire_slow(sh, slot, n);  // the set was emptied meanwhile
         slot_data& k = slots_[slot];
-        if (detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
-            k.daily_limit.load(std::memory_order_relaxed) == 0) [[likely]]
+        if (handed_out_plainly(k)) [[likely]]
           return hand_out(sh, k, slot, 0, false, /*own_shard=*/true);
         return acquire_slow(sh, slot, n);
       }
