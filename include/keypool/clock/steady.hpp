@@ -20,7 +20,9 @@ struct steady {
     // Same epoch as CLOCK_MONOTONIC, which libstdc++'s steady_clock reads on Linux.
     timespec ts;
     detail::gettime(CLOCK_MONOTONIC_COARSE, ts);
-    return clock_ms(static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000);
+    // tv_nsec is in [0, 1e9): an unsigned division needs no sign fix-up.
+    return clock_ms(static_cast<long long>(ts.tv_sec) * 1000 +
+                    static_cast<long long>(static_cast<unsigned long>(ts.tv_nsec) / 1000000u));
 #else
     return now();
 #endif

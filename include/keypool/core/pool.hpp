@@ -224,8 +224,7 @@ class basic_pool {
     const std::uint32_t slot = l.slot_;
     const auto stamp = static_cast<std::uint64_t>(clock_.coarse_now().count());
     if (shard* sh = shards_[detail::current_thread_slot()].load(std::memory_order_acquire)) [[likely]] {
-      bump_own(*sh, slot, counter_outcome + static_cast<std::size_t>(o.kind));
-      set(*sh, slot, counter_last_used, stamp);
+      count_report(*sh, slot, o.kind, stamp, /*own_shard=*/true);
     } else {
       count_without_shard(slot, o.kind, stamp);
     }
@@ -242,8 +241,7 @@ class basic_pool {
   /// overflow shard.
   [[gnu::noinline]] void count_without_shard(std::uint32_t slot, outcome_kind kind, std::uint64_t stamp) {
     shard& sh = shard_of(detail::this_thread_slot());
-    bump(sh, slot, counter_outcome + static_cast<std::size_t>(kind));
-    set(sh, slot, counter_last_used, stamp);
+    count_report(sh, slot, kind, stamp, /*own_shard=*/false);
   }
 
   /// The lease's outcome changes the key's record: a failure, a probe's
@@ -472,7 +470,11 @@ class basic_pool {
   static constexpr std::size_t counter_requests = 0;
   static constexpr std::size_t counter_last_used = 1;
   static constexpr std::size_t counter_outcome = 2;
-  static constexpr std::size_t counters_per_key = counter_outcome + outcome_kind_count;
+  /// One key's counters in a shard fill one 128-byte block: a report touches
+  /// one block, and the block's offset is the slot's offset in slots_ (both
+  /// slot << 7), computed once on the pick path.
+  static constexpr std::size_t counters_per_key = 16;
+  static_assert(counter_outcome + outcome_kind_count <= counters_per_key);
 
   /// Everything shared about one key, on its own 128-byte block (adjacent-line
   /// prefetch pairs 64-byte lines on x86). Read on every pick, written only on
@@ -488,6 +490,7 @@ class basic_pool {
     std::atomic<std::uint64_t> daily_granted{0};  ///< day << 32 | units the backend granted
   };
   static_assert(sizeof(slot_data) == 128);
+  static_assert(counters_per_key * sizeof(std::atomic<std::uint64_t>) == sizeof(slot_data));
 
   /// One thread's private counters and strategy state. Single writer (its
   /// thread), so counters are bumped with a plain load+store; the overflow
@@ -561,20 +564,26 @@ class basic_pool {
            k.daily_limit.load(std::memory_order_relaxed) == 0;
   }
 
-  /// The calling thread's own shard: single writer, a plain add.
-  KEYPOOL_ALWAYS_INLINE static void bump_own(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
-    auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
-    a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  /// Key `slot`'s counter block in shard sh.
+  KEYPOOL_ALWAYS_INLINE static std::atomic<std::uint64_t>* counters_of(shard& sh, std::uint32_t slot) noexcept {
+    return sh.counters.get() + std::size_t{slot} * counters_per_key;
   }
-  KEYPOOL_ALWAYS_INLINE static void bump(shard& sh, std::uint32_t slot, std::size_t c) noexcept {
-    auto& a = sh.counters[std::size_t{slot} * counters_per_key + c];
-    if (sh.shared) [[unlikely]]
+  /// `own_shard`: the caller knows sh is its thread's own shard (single
+  /// writer: a plain add). Otherwise it may be the shared overflow shard.
+  KEYPOOL_ALWAYS_INLINE static void bump(const shard& sh, std::atomic<std::uint64_t>& a, bool own_shard) noexcept {
+    if (!own_shard && sh.shared) [[unlikely]]
       a.fetch_add(1, std::memory_order_relaxed);
     else
       a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  KEYPOOL_ALWAYS_INLINE static void set(shard& sh, std::uint32_t slot, std::size_t c, std::uint64_t v) noexcept {
-    sh.counters[std::size_t{slot} * counters_per_key + c].store(v, std::memory_order_relaxed);
+  /// One report: its outcome and the "last used" stamp. The block pointer is
+  /// taken once (the counter stores could alias sh.counters, so the compiler
+  /// would load it again for the second one).
+  KEYPOOL_ALWAYS_INLINE static void count_report(shard& sh, std::uint32_t slot, outcome_kind kind, std::uint64_t stamp,
+                                                 bool own_shard) noexcept {
+    std::atomic<std::uint64_t>* c = counters_of(sh, slot);
+    bump(sh, c[counter_outcome + static_cast<std::size_t>(kind)], own_shard);
+    c[counter_last_used].store(stamp, std::memory_order_relaxed);
   }
 
   candidates make_candidates(detail::key_view v) const noexcept {
@@ -729,10 +738,7 @@ class basic_pool {
   KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe,
                                        bool own_shard = false) noexcept {
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_add(1, std::memory_order_relaxed);
-    if (own_shard)
-      bump_own(sh, slot, counter_requests);
-    else
-      bump(sh, slot, counter_requests);
+    bump(sh, counters_of(sh, slot)[counter_requests], own_shard);
     return lease(slot, gen, probe, k.record.load(std::memory_order_acquire));
   }
 
