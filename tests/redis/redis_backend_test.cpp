@@ -255,7 +255,7 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
     const auto at = srv.command({"EXPIRETIME", key});
     ASSERT_TRUE(at);
     EXPECT_EQ(std::stoll(*at), (static_cast<long long>(day) + 1) * 86400 + 8 * 3600);
-    auto more = r1.reserve_daily("groq", fp, day, limit + 5, 10);
+    auto more = r1.reserve_daily("groq", fp, day, limit + 5, 10, std::chrono::minutes(8 * 60));
     ASSERT_TRUE(more);
     EXPECT_EQ(*more, 5u) << "a batch never exceeds the limit";
   }
