@@ -450,7 +450,7 @@ class basic_pool {
       for (std::uint32_t t = 0; t <= detail::max_thread_slots; ++t) {
         const shard* sh = t == detail::overflow_slot ? overflow_.get() : shards_[t].load(std::memory_order_acquire);
         if (!sh) continue;
-        const auto* c = &sh->counters[std::size_t{s} * counters_per_key];
+        const auto* c = counters_of(*sh, s);
         ks.requests += c[counter_requests].load(std::memory_order_relaxed);
         for (std::size_t o = 0; o < outcome_kind_count; ++o)
           ks.outcomes[o] += c[counter_outcome + o].load(std::memory_order_relaxed);
@@ -566,6 +566,9 @@ class basic_pool {
 
   /// Key `slot`'s counter block in shard sh.
   KEYPOOL_ALWAYS_INLINE static std::atomic<std::uint64_t>* counters_of(shard& sh, std::uint32_t slot) noexcept {
+    return sh.counters.get() + std::size_t{slot} * counters_per_key;
+  }
+  static const std::atomic<std::uint64_t>* counters_of(const shard& sh, std::uint32_t slot) noexcept {
     return sh.counters.get() + std::size_t{slot} * counters_per_key;
   }
   /// `own_shard`: the caller knows sh is its thread's own shard (single
