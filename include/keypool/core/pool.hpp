@@ -646,8 +646,11 @@ class basic_pool {
   /// The strategy's first choice (`first`, of `n` keys) was not simply
   /// available. Its common case, kept small: the key is locked with time to
   /// run (one coarse read shows it) and the strategy's next choice is
-  /// available. Anything else goes on to acquire_slow.
-  [[gnu::noinline]] acquire_result acquire_next(shard& sh, std::uint32_t first, std::uint32_t n) {
+  /// available. Anything else goes on to acquire_slow. Marked cold for the
+  /// caller's sake: acquire() is inlined there, and otherwise GCC makes this
+  /// call the fall-through and jumps to the common pick (four taken branches
+  /// a pick instead of two, and ±0.25 ns with the loop's alignment).
+  [[gnu::noinline, gnu::cold]] acquire_result acquire_next(shard& sh, std::uint32_t first, std::uint32_t n) {
     if (n > 1) [[likely]] {
       const std::uint64_t w = slots_[first].state.load(std::memory_order_acquire);
       if (!detail::key_state::is_available(w) &&

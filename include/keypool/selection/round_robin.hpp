@@ -15,7 +15,8 @@ struct round_robin {
   /// Wait-free; touches only the calling thread's state.
   std::uint32_t next(thread_state& ts, const candidates& c) noexcept {
     std::uint32_t pos = ts.cursor;
-    if (pos >= c.size()) pos = 0;
+    if (pos >= c.size()) [[unlikely]]  // layout only: the common case runs straight on
+      pos = 0;
     ts.cursor = pos + 1;
     return pos;
   }
