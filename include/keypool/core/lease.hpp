@@ -29,7 +29,7 @@ class lease {
   lease() = default;
 
   /// Stable index of the key inside its pool (kept across reloads).
-  std::uint32_t slot() const noexcept { return slot_; }
+  std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(id_); }
   /// "GROQ_API_KEY_2"
   std::string_view variable() const noexcept { return rec_->variable; }
   /// The secret, for the request's auth header only. Never log it.
@@ -39,18 +39,21 @@ class lease {
   std::string_view account() const noexcept { return rec_->account; }
   /// True when this request is the single probe of a key whose lockout just
   /// ended: its report decides whether the key goes back into rotation.
-  bool is_probe() const noexcept { return probe_; }
+  bool is_probe() const noexcept { return (id_ >> 63) != 0; }
   explicit operator bool() const noexcept { return rec_ != nullptr; }
 
  private:
   template <class, class...>
   friend class basic_pool;
   lease(std::uint32_t slot, std::uint32_t gen, bool probe, const detail::key_record* rec) noexcept
-      : slot_(slot), gen_(gen), probe_(probe), rec_(rec) {}
+      : id_(std::uint64_t{slot} | std::uint64_t{gen & 0x7fffffff} << 32 | std::uint64_t{probe} << 63), rec_(rec) {}
 
-  std::uint32_t slot_ = 0;
-  std::uint32_t gen_ = 0;
-  bool probe_ = false;
+  /// The probe's key-state generation (a stale probe's verdict is ignored).
+  std::uint32_t gen() const noexcept { return static_cast<std::uint32_t>(id_ >> 32) & 0x7fffffff; }
+
+  /// Slot (low half), probe generation and probe flag (top bit) in one word:
+  /// handing out a lease is two stores, not four.
+  std::uint64_t id_ = 0;
   const detail::key_record* rec_ = nullptr;
 };
 

@@ -221,7 +221,7 @@ class basic_pool {
   /// Inlined like acquire(); a success on a healthy key is counted here,
   /// everything else goes to report_slow.
   KEYPOOL_ALWAYS_INLINE void report(const lease& l, const outcome& o) {
-    const std::uint32_t slot = l.slot_;
+    const std::uint32_t slot = l.slot();
     const auto stamp = static_cast<std::uint64_t>(clock_.coarse_now().count());
     if (shard* sh = shards_[detail::current_thread_slot()].load(std::memory_order_acquire)) [[likely]] {
       count_report(*sh, slot, o.kind, stamp, /*own_shard=*/true);
@@ -230,7 +230,7 @@ class basic_pool {
     }
     slot_data& k = slots_[slot];
     if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (o.kind == outcome_kind::success && !l.probe_ && k.consecutive.load(std::memory_order_relaxed) == 0 &&
+    if (o.kind == outcome_kind::success && !l.is_probe() && k.consecutive.load(std::memory_order_relaxed) == 0 &&
         k.ejections.load(std::memory_order_relaxed) == 0) [[likely]]
       return;
     report_slow(l, o);
@@ -247,7 +247,7 @@ class basic_pool {
   /// The lease's outcome changes the key's record: a failure, a probe's
   /// verdict, or the first success after failures.
   [[gnu::noinline]] void report_slow(const lease& l, const outcome& o) {
-    const std::uint32_t slot = l.slot_;
+    const std::uint32_t slot = l.slot();
     slot_data& k = slots_[slot];
     if (o.kind == outcome_kind::success) {
       if (k.consecutive.load(std::memory_order_relaxed) != 0) k.consecutive.store(0, std::memory_order_relaxed);
@@ -255,12 +255,12 @@ class basic_pool {
       for (auto e = k.ejections.load(std::memory_order_relaxed);
            e != 0 && !k.ejections.compare_exchange_weak(e, e - 1, std::memory_order_relaxed);) {
       }
-      if (l.probe_) finish_probe(k, l);
+      if (l.is_probe()) finish_probe(k, l);
       return;
     }
     if (!blames_key(o.kind)) {
       // Not the key's fault; a probe that got this far proved the key works.
-      if (l.probe_) finish_probe(k, l);
+      if (l.is_probe()) finish_probe(k, l);
       return;
     }
     const std::uint32_t consecutive = k.consecutive.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -277,13 +277,13 @@ class basic_pool {
     // Requests in flight when the key was locked report their 429s after the
     // lockout began: they are the same event, not further lockouts, so they
     // neither escalate (ejections) nor shorten it (apply keeps the longer).
-    const bool late = !l.probe_ && !detail::key_state::is_available(k.state.load(std::memory_order_acquire));
+    const bool late = !l.is_probe() && !detail::key_state::is_available(k.state.load(std::memory_order_acquire));
     std::uint32_t ejections = k.ejections.load(std::memory_order_relaxed);
     if (late && ejections != 0) --ejections;  // the level of the lockout in place
     const lockout_context ctx{consecutive, ejections, static_cast<std::uint64_t>(now.count()) * 31 + slot};
     const std::chrono::milliseconds d = lockout_.lockout_for(o, ctx);
     if (d.count() <= 0) {
-      if (l.probe_) finish_probe(k, l);
+      if (l.is_probe()) finish_probe(k, l);
       return;
     }
     if (!late && ejections < 64) k.ejections.fetch_add(1, std::memory_order_relaxed);
@@ -868,7 +868,7 @@ class basic_pool {
   void finish_probe(slot_data& k, const lease& l) noexcept {
     std::uint64_t w = k.state.load(std::memory_order_acquire);
     const auto cur = detail::key_state::decode(w);
-    if (cur.status != key_status::probing || cur.gen != l.gen_) return;
+    if (cur.status != key_status::probing || cur.gen != l.gen()) return;
     const detail::key_state nx{key_status::available, outcome_kind::success, cur.gen + 1, 0};
     if (k.state.compare_exchange_strong(w, nx.encode(), std::memory_order_acq_rel))
       publish(*k.record.load(std::memory_order_acquire), nx);
