@@ -236,11 +236,10 @@ void redis_take_daily(benchmark::State& state) {
   const auto fp = kp::fingerprint("gsk_fake_redis_bench_1");
   // Today and the 999 days after it: a day already over is refused without
   // counting, which is not the path this measures.
-  const auto today = static_cast<std::uint32_t>(
-      std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now().time_since_epoch()).count());
+  const auto today = kp::provider_day::at(std::chrono::system_clock::now());
   std::uint32_t i = 0;
   for (auto _ : state) {
-    auto v = fx->mine.take_daily("bench", fp, today + ++i % 1000, 1u << 30);
+    auto v = fx->mine.take_daily("bench", fp, {today.index + ++i % 1000}, 1u << 30);
     benchmark::DoNotOptimize(v);
   }
 }

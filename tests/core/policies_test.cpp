@@ -376,8 +376,8 @@ TEST(Daily, BudgetSpentDuringALockoutLocksUntilTheDayEnds) {
 struct drainable_budget {
   std::shared_ptr<std::uint32_t> left = std::make_shared<std::uint32_t>(0);
   void publish(const kp::state_change&) noexcept {}
-  std::optional<std::uint32_t> reserve_daily(std::string_view, std::string_view, std::uint32_t, std::uint32_t,
-                                             std::uint32_t want, std::chrono::minutes) noexcept {
+  std::optional<std::uint32_t> reserve_daily(std::string_view, std::string_view, const kp::provider_day&, std::uint32_t,
+                                             std::uint32_t want) noexcept {
     const auto got = std::min(*left, want);
     *left -= got;
     return got;

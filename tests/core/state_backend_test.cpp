@@ -80,3 +80,18 @@ TEST(StateBackend, RemoteLockoutAppliesWithoutEcho) {
   for (std::size_t i = 0; i < after.keys.size(); ++i)
     EXPECT_GE(*after.keys[i].available_in, before.keys[i].available_in.value_or(5s));
 }
+
+// A provider day counts from the provider's boundary, not from midnight UTC:
+// at 01:00 UTC a provider whose day starts at 08:00 UTC is still on the day
+// before, which ends at 08:00 today.
+TEST(StateBackend, ProviderDayCountsFromTheBoundary) {
+  using namespace std::chrono;
+  const sys_days nov28 = year{2026} / November / 28;
+  const auto at_one = kp::provider_day::at(nov28 + 1h, 8h);
+  EXPECT_EQ(at_one.index, static_cast<std::uint32_t>((nov28 - days{1}).time_since_epoch().count()));
+  EXPECT_EQ(at_one.boundary_utc, 8h);
+  EXPECT_EQ(at_one.end(), nov28 + 8h);
+  EXPECT_EQ(kp::provider_day::at(nov28 + 8h, 8h).index, at_one.index + 1) << "the boundary starts the next day";
+  EXPECT_EQ(kp::provider_day::at(nov28 + 8h - 1ms, 8h), at_one);
+  EXPECT_EQ(kp::provider_day::at(nov28 + 1h).end(), nov28 + days{1}) << "no boundary: midnight UTC";
+}

@@ -203,7 +203,7 @@ TEST(redis, stores_no_secrets) {
   a.report(lease_of(a, "GROQ_API_KEY_1"), kp::outcome::rate_limited());
   a.report(lease_of(a, "GROQ_API_KEY_2"), kp::outcome::out_of_credit());
   const auto fp3 = kp::fingerprint("gsk_fake_redis_secret_3");
-  EXPECT_EQ(ra.take_daily("groq", fp3, kp::state::redis::day_of(std::chrono::system_clock::now()), 10),
+  EXPECT_EQ(ra.take_daily("groq", fp3, kp::provider_day::at(std::chrono::system_clock::now()), 10),
             kp::state::budget_verdict::granted);
   ASSERT_TRUE(ra.flush(2s));
   const auto all = srv.command({"KEYS", "*"});
@@ -229,7 +229,7 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
   constexpr int workers = 4, takes = 500;
   constexpr std::uint32_t limit = 1000;
   const auto fp = kp::fingerprint("gsk_fake_redis_secret_1");
-  const auto day = kp::state::redis::day_of(std::chrono::system_clock::now(), std::chrono::minutes(8 * 60));
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now(), std::chrono::minutes(8 * 60));
   std::atomic<int> granted{0}, exhausted{0}, unavailable{0};
   {
     // Two instances, two threads each: both the per-instance mutex and
@@ -240,7 +240,7 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
       ts.emplace_back([&, w] {
         auto& r = w % 2 ? r1 : r2;
         for (int i = 0; i < takes; ++i) {
-          switch (r.take_daily("groq", fp, day, limit, std::chrono::minutes(8 * 60))) {
+          switch (r.take_daily("groq", fp, day, limit)) {
             case kp::state::budget_verdict::granted: ++granted; break;
             case kp::state::budget_verdict::exhausted: ++exhausted; break;
             case kp::state::budget_verdict::unavailable: ++unavailable; break;
@@ -250,12 +250,12 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
     for (auto& t : ts) t.join();
     EXPECT_EQ(r1.daily_used("groq", fp, day), 1000u);
     const auto key = r1.daily_key("groq", fp, day);
-    EXPECT_EQ(key, "keypool:test:daily:groq:" + fp + ":" + std::to_string(day));
+    EXPECT_EQ(key, "keypool:test:daily:groq:" + fp + ":" + std::to_string(day.index));
     // Expires at the provider's day boundary (08:00 UTC here).
     const auto at = srv.command({"EXPIRETIME", key});
     ASSERT_TRUE(at);
-    EXPECT_EQ(std::stoll(*at), (static_cast<long long>(day) + 1) * 86400 + 8 * 3600);
-    auto more = r1.reserve_daily("groq", fp, day, limit + 5, 10, std::chrono::minutes(8 * 60));
+    EXPECT_EQ(std::stoll(*at), (static_cast<long long>(day.index) + 1) * 86400 + 8 * 3600);
+    auto more = r1.reserve_daily("groq", fp, day, limit + 5, 10);
     ASSERT_TRUE(more);
     EXPECT_EQ(*more, 5u) << "a batch never exceeds the limit";
   }
@@ -313,28 +313,28 @@ TEST(redis, daily_budget_grants_nothing_for_a_day_already_over) {
   // A boundary one to two minutes ago by the real clock...
   const auto since_midnight = now.time_since_epoch() % std::chrono::days(1);
   const auto boundary = std::chrono::floor<std::chrono::minutes>(since_midnight) - 1min;
-  const auto today = kp::state::redis::day_of(now, boundary);
+  const auto today = kp::provider_day::at(now, boundary);
   // ...and a host 3 minutes behind, still on the previous provider day.
-  const auto behind = kp::state::redis::day_of(now - 3min, boundary);
-  ASSERT_EQ(behind + 1, today);
+  const auto behind = kp::provider_day::at(now - 3min, boundary);
+  ASSERT_EQ(behind.index + 1, today.index);
 
   int granted = 0, exhausted = 0;
   for (int i = 0; i < 20; ++i) {
-    const auto v = r.take_daily("groq", fp, behind, 5, boundary);
+    const auto v = r.take_daily("groq", fp, behind, 5);
     granted += v == kp::state::budget_verdict::granted;
     exhausted += v == kp::state::budget_verdict::exhausted;
   }
   EXPECT_EQ(granted, 0) << "a day that is over has no budget left";
   EXPECT_EQ(exhausted, 20);
-  EXPECT_EQ(r.reserve_daily("groq", fp, behind, 5, 4, boundary), 0u);
-  EXPECT_EQ(r.reserve_daily("groq", fp, behind - 1, 5, 4, boundary), 0u);
+  EXPECT_EQ(r.reserve_daily("groq", fp, behind, 5, 4), 0u);
+  EXPECT_EQ(r.reserve_daily("groq", fp, {behind.index - 1, boundary}, 5, 4), 0u);
   EXPECT_EQ(r.daily_used("groq", fp, behind), 0u);
   EXPECT_EQ(r.status().budget_unavailable, 0u);
 
   // The current day still counts exactly, and its counter outlives the call.
-  EXPECT_EQ(r.reserve_daily("groq", fp, today, 5, 4, boundary), 4u);
-  EXPECT_EQ(r.reserve_daily("groq", fp, today, 5, 4, boundary), 1u);
-  EXPECT_EQ(r.take_daily("groq", fp, today, 5, boundary), kp::state::budget_verdict::exhausted);
+  EXPECT_EQ(r.reserve_daily("groq", fp, today, 5, 4), 4u);
+  EXPECT_EQ(r.reserve_daily("groq", fp, today, 5, 4), 1u);
+  EXPECT_EQ(r.take_daily("groq", fp, today, 5), kp::state::budget_verdict::exhausted);
   EXPECT_EQ(r.daily_used("groq", fp, today), 5u);
 }
 
@@ -494,13 +494,13 @@ TEST(redis, budget_answers_unavailable_when_redis_is_down) {
   o.backoff_min = 200ms;
   kp::state::redis r(o);
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(r.take_daily("groq", "000000000000", 1, 10), kp::state::budget_verdict::unavailable);
+  EXPECT_EQ(r.take_daily("groq", "000000000000", kp::provider_day{1}, 10), kp::state::budget_verdict::unavailable);
   // Within the backoff no new connect is tried: answered at once.
   for (int i = 0; i < 100; ++i)
-    EXPECT_EQ(r.take_daily("groq", "000000000000", 1, 10), kp::state::budget_verdict::unavailable);
+    EXPECT_EQ(r.take_daily("groq", "000000000000", kp::provider_day{1}, 10), kp::state::budget_verdict::unavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 150ms);
   EXPECT_EQ(r.status().budget_unavailable, 101u);
-  EXPECT_FALSE(r.reserve_daily("groq", "000000000000", 1, 10, 5));
+  EXPECT_FALSE(r.reserve_daily("groq", "000000000000", kp::provider_day{1}, 10, 5));
 }
 
 TEST(redis, survives_redis_kill_and_restart) {
@@ -544,7 +544,7 @@ TEST(redis, survives_redis_kill_and_restart) {
   const auto before = picks.load();
   std::this_thread::sleep_for(100ms);
   EXPECT_GT(picks.load(), before) << "picks stopped while Redis was down";
-  EXPECT_EQ(ra.take_daily("groq", "000000000000", 1, 5), kp::state::budget_verdict::unavailable);
+  EXPECT_EQ(ra.take_daily("groq", "000000000000", kp::provider_day{1}, 5), kp::state::budget_verdict::unavailable);
 
   ASSERT_TRUE(srv.start()) << "restart on port " << srv.port();
   ASSERT_TRUE(time_until([&] { return !ra.status().degraded && ra.status().queued == 0; }, 5s))
@@ -562,7 +562,7 @@ TEST(redis, survives_redis_kill_and_restart) {
   EXPECT_EQ(sa.written, 1u);
   EXPECT_EQ(sa.dropped, 0u);
   EXPECT_EQ(rb.status().dropped, 0u);
-  EXPECT_EQ(ra.take_daily("groq", fp2, kp::state::redis::day_of(std::chrono::system_clock::now()), 5),
+  EXPECT_EQ(ra.take_daily("groq", fp2, kp::provider_day::at(std::chrono::system_clock::now()), 5),
             kp::state::budget_verdict::granted)
       << "budget connection recovers";
 
@@ -577,7 +577,7 @@ TEST(redis, default_handle_is_inert) {
   r.publish({"groq", "000000000000", kp::key_status::locked, kp::outcome_kind::rate_limited, {}});
   EXPECT_FALSE(r.status().configured);
   EXPECT_FALSE(r.ready());
-  EXPECT_EQ(r.take_daily("groq", "000000000000", 1, 1), kp::state::budget_verdict::unavailable);
+  EXPECT_EQ(r.take_daily("groq", "000000000000", kp::provider_day{1}, 1), kp::state::budget_verdict::unavailable);
   EXPECT_THROW(kp::state::redis({.name_space = "bad name"}), std::invalid_argument);
   EXPECT_THROW(kp::state::redis({.name_space = "a*"}), std::invalid_argument);
 }

@@ -59,7 +59,7 @@ void exact_daily_limit(int port, std::uint32_t chunk) {
       }
     });
   for (auto& t : ts) t.join();
-  const auto day = kp::state::redis::day_of(std::chrono::system_clock::now());
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now());
   const auto used = ra.daily_used("groq", kp::fingerprint("gsk_fake_pool_budget_1"), day);
   if (chunk == 1) {
     EXPECT_EQ(picks.load(), 50) << "exactly the limit across both instances";

@@ -123,7 +123,7 @@ int peer_lockout(int port) {
 int peer_budget(int port) {
   kp::state::redis r(options(port));
   const auto fp = kp::fingerprint("gsk_fake_proc_secret_1");
-  const auto day = kp::state::redis::day_of(std::chrono::system_clock::now());
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now());
   say("ready");
   char go;
   if (::read(0, &go, 1) != 1) return 2;  // start together with the other peer
@@ -321,6 +321,6 @@ TEST(redis, daily_budget_exact_across_processes) {
   EXPECT_EQ(a.wait(), 0);
   EXPECT_EQ(b.wait(), 0);
   kp::state::redis r(options(srv.port()));
-  const auto day = kp::state::redis::day_of(std::chrono::system_clock::now());
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now());
   EXPECT_EQ(r.daily_used("groq", kp::fingerprint("gsk_fake_proc_secret_1"), day), 1000u);
 }

@@ -749,8 +749,7 @@ class basic_pool {
   }
 
   std::uint32_t day_index(std::chrono::system_clock::time_point wall) const noexcept {
-    const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
-    return static_cast<std::uint32_t>(std::chrono::floor<std::chrono::days>(since).count());
+    return provider_day::at(wall, info_.day_boundary_utc).index;
   }
 
   bool daily_left(slot_data& k) const noexcept {
@@ -800,9 +799,8 @@ class basic_pool {
   [[gnu::noinline, gnu::cold]] void lock_for_the_day(slot_data& k, std::uint64_t w,
                                                      std::chrono::system_clock::time_point wall,
                                                      lazy_now& now) noexcept {
-    const auto since = wall.time_since_epoch() - info_.day_boundary_utc;
-    const auto next_day = std::chrono::floor<std::chrono::days>(since) + std::chrono::days{1};
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_day - since);
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(provider_day::at(wall, info_.day_boundary_utc).end() - wall);
     const auto gen = detail::key_state::decode(w).gen;
     k.state.compare_exchange_strong(
         w,
@@ -821,7 +819,8 @@ class basic_pool {
     if (count < ((g >> 32) == day ? static_cast<std::uint32_t>(g) : 0)) return true;
     const auto* rec = k.record.load(std::memory_order_acquire);
     const std::optional<std::uint32_t> got = state_.reserve_daily(
-        info_.id, rec->fingerprint, static_cast<std::uint32_t>(day), limit, daily_chunk_, info_.day_boundary_utc);
+        info_.id, rec->fingerprint, provider_day{static_cast<std::uint32_t>(day), info_.day_boundary_utc}, limit,
+        daily_chunk_);
     if (!got) return true;
     if (*got == 0) return false;
     for (;;) {

@@ -34,14 +34,35 @@ concept state_backend = std::copy_constructible<B> && requires(B& b, const state
   noexcept;
 };
 
+/// One provider day: its index (whole days since the epoch, counted from
+/// the provider's day boundary) and that boundary, as one value, so that a
+/// budget call cannot pair an index with another boundary (a day index read
+/// with the wrong boundary can look already over, and be granted nothing).
+struct provider_day {
+  std::uint32_t index = 0;
+  std::chrono::minutes boundary_utc{};  ///< when the provider's day starts, after 00:00 UTC
+
+  /// The day `wall` falls in, for a provider whose day starts at
+  /// `boundary_utc` after midnight UTC.
+  static provider_day at(std::chrono::system_clock::time_point wall, std::chrono::minutes boundary_utc = {}) noexcept {
+    const auto since = wall.time_since_epoch() - boundary_utc;
+    return {static_cast<std::uint32_t>(std::chrono::floor<std::chrono::days>(since).count()), boundary_utc};
+  }
+  /// When the day ends (the next day's first instant).
+  std::chrono::system_clock::time_point end() const noexcept {
+    return std::chrono::system_clock::time_point(std::chrono::days{std::int64_t{index} + 1} + boundary_utc);
+  }
+  friend bool operator==(const provider_day&, const provider_day&) = default;
+};
+
 /// Optional: a backend that counts daily budgets for the whole fleet. The
 /// pool asks it for up to `want` units of key `fingerprint`'s budget for
-/// provider day `day` (never more than `limit` granted per day, fleet-wide);
+/// provider day `day` (never more than `limit` granted that day, fleet-wide);
 /// 0 when spent, empty when it cannot answer (the pool then counts locally).
 template <class B>
 concept shared_budget_backend = state_backend<B> &&
-    requires(B& b, std::string_view s, std::uint32_t n, std::chrono::minutes m) {
-  { b.reserve_daily(s, s, n, n, n, m) }
+    requires(B& b, std::string_view s, const provider_day& day, std::uint32_t n) {
+  { b.reserve_daily(s, s, day, n, n) }
   noexcept->std::same_as<std::optional<std::uint32_t>>;
 };
 

@@ -493,16 +493,15 @@ class redis_impl {
 
   // ---- budgets -------------------------------------------------------------
 
-  std::uint32_t reserve_daily(std::string_view provider_id, std::string_view fp, std::uint32_t day, std::uint32_t limit,
-                              std::uint32_t want, std::chrono::minutes boundary, bool& available) {
+  std::uint32_t reserve_daily(std::string_view provider_id, std::string_view fp, const provider_day& day,
+                              std::uint32_t limit, std::uint32_t want, bool& available) {
     available = false;
     if (want == 0) {
       available = true;
       return 0;
     }
-    const std::string key = daily_key(provider_id, fp, day);
-    const long long end_s =
-        (static_cast<long long>(day) + 1) * 86400 + std::chrono::duration_cast<std::chrono::seconds>(boundary).count();
+    const std::string key = daily_key(provider_id, fp, day.index);
+    const long long end_s = std::chrono::floor<std::chrono::seconds>(day.end().time_since_epoch()).count();
     const std::string lim = std::to_string(limit), w = std::to_string(want), at = std::to_string(end_s);
     std::lock_guard g(budget_mu_);
     std::string err;
@@ -1102,24 +1101,17 @@ class redis {
     return attachment(impl_, impl_->attach(std::move(provider_id), std::move(fn)));
   }
 
-  /// The provider-day index basic_pool uses: days since the epoch, shifted by
-  /// the provider's day boundary.
-  static std::uint32_t day_of(std::chrono::system_clock::time_point wall,
-                              std::chrono::minutes day_boundary_utc = {}) noexcept {
-    const auto since = wall.time_since_epoch() - day_boundary_utc;
-    return static_cast<std::uint32_t>(std::chrono::floor<std::chrono::days>(since).count());
-  }
-
   /// Counts one request against a fleet-wide daily budget of `limit`,
   /// exactly (an atomic script: never more than `limit` grants per day, no
-  /// matter how many instances ask). The counter expires at the end of the
-  /// provider's day; a `day` already over by Redis's clock (this host's
-  /// clock runs behind) is answered `exhausted`, as nothing can be counted
-  /// for it any more.
-  budget_verdict take_daily(std::string_view provider_id, std::string_view fingerprint, std::uint32_t day,
-                            std::uint32_t limit, std::chrono::minutes day_boundary_utc = {}) noexcept {
+  /// matter how many instances ask). `day` is the provider's day
+  /// (`provider_day::at(now, provider.day_boundary_utc)`); the counter expires
+  /// when it ends. A day already over by Redis's clock (this host's clock runs
+  /// behind) is answered `exhausted`, as nothing can be counted for it any
+  /// more.
+  budget_verdict take_daily(std::string_view provider_id, std::string_view fingerprint, const provider_day& day,
+                            std::uint32_t limit) noexcept {
     bool available = false;
-    const auto got = reserve(provider_id, fingerprint, day, limit, 1, day_boundary_utc, available);
+    const auto got = reserve(provider_id, fingerprint, day, limit, 1, available);
     if (!available) return budget_verdict::unavailable;
     return got ? budget_verdict::granted : budget_verdict::exhausted;
   }
@@ -1127,20 +1119,20 @@ class redis {
   /// Takes up to `want` units at once (0 when spent), for callers that count
   /// locally in batches to save round trips; empty when Redis is unreachable.
   std::optional<std::uint32_t> reserve_daily(std::string_view provider_id, std::string_view fingerprint,
-                                             std::uint32_t day, std::uint32_t limit, std::uint32_t want,
-                                             std::chrono::minutes day_boundary_utc = {}) noexcept {
+                                             const provider_day& day, std::uint32_t limit,
+                                             std::uint32_t want) noexcept {
     bool available = false;
-    const auto got = reserve(provider_id, fingerprint, day, limit, want, day_boundary_utc, available);
+    const auto got = reserve(provider_id, fingerprint, day, limit, want, available);
     if (!available) return std::nullopt;
     return got;
   }
 
   /// Units of that day's budget granted so far; empty when Redis is unreachable.
   std::optional<std::uint64_t> daily_used(std::string_view provider_id, std::string_view fingerprint,
-                                          std::uint32_t day) noexcept {
+                                          const provider_day& day) noexcept {
     if (!impl_) return std::nullopt;
     try {
-      return impl_->daily_used(provider_id, fingerprint, day);
+      return impl_->daily_used(provider_id, fingerprint, day.index);
     } catch (...) {
       return std::nullopt;
     }
@@ -1177,20 +1169,20 @@ class redis {
     return impl_ ? impl_->state_key(provider_id, fingerprint) : std::string();
   }
   /// The Redis key counting a key's daily budget.
-  std::string daily_key(std::string_view provider_id, std::string_view fingerprint, std::uint32_t day) const {
-    return impl_ ? impl_->daily_key(provider_id, fingerprint, day) : std::string();
+  std::string daily_key(std::string_view provider_id, std::string_view fingerprint, const provider_day& day) const {
+    return impl_ ? impl_->daily_key(provider_id, fingerprint, day.index) : std::string();
   }
   /// The pub/sub channel of this namespace.
   std::string channel() const { return impl_ ? impl_->channel() : std::string(); }
 
  private:
-  std::uint32_t reserve(std::string_view provider_id, std::string_view fp, std::uint32_t day, std::uint32_t limit,
-                        std::uint32_t want, std::chrono::minutes boundary, bool& available) noexcept {
+  std::uint32_t reserve(std::string_view provider_id, std::string_view fp, const provider_day& day, std::uint32_t limit,
+                        std::uint32_t want, bool& available) noexcept {
     available = false;
     if (!impl_) return 0;
     std::uint32_t got = 0;
     try {
-      got = impl_->reserve_daily(provider_id, fp, day, limit, want, boundary, available);
+      got = impl_->reserve_daily(provider_id, fp, day, limit, want, available);
     } catch (...) {  // bad_alloc: answer "unavailable", never throw into a picker
       available = false;
     }
