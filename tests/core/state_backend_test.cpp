@@ -94,4 +94,6 @@ TEST(StateBackend, ProviderDayCountsFromTheBoundary) {
   EXPECT_EQ(kp::provider_day::at(nov28 + 8h, 8h).index, at_one.index + 1) << "the boundary starts the next day";
   EXPECT_EQ(kp::provider_day::at(nov28 + 8h - 1ms, 8h), at_one);
   EXPECT_EQ(kp::provider_day::at(nov28 + 1h).end(), nov28 + days{1}) << "no boundary: midnight UTC";
+  const sys_days epoch{};
+  EXPECT_EQ(kp::provider_day::at(epoch + 1h, 8h).end(), epoch + 8h) << "the day before 1970 ends at 08:00 on day 0";
 }

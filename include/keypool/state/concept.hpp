@@ -48,9 +48,11 @@ struct provider_day {
     const auto since = wall.time_since_epoch() - boundary_utc;
     return {static_cast<std::uint32_t>(std::chrono::floor<std::chrono::days>(since).count()), boundary_utc};
   }
-  /// When the day ends (the next day's first instant).
+  /// When the day ends (the next day's first instant). The index is read
+  /// back signed, so a day before 1970 (a test clock) ends where it should.
   std::chrono::system_clock::time_point end() const noexcept {
-    return std::chrono::system_clock::time_point(std::chrono::days{std::int64_t{index} + 1} + boundary_utc);
+    return std::chrono::system_clock::time_point(std::chrono::days{std::int64_t{static_cast<std::int32_t>(index)} + 1} +
+                                                 boundary_utc);
   }
   friend bool operator==(const provider_day&, const provider_day&) = default;
 };
