@@ -8,6 +8,8 @@
 // round_robin/acquire_only_all_available uses a pool with no key locked: the
 // fast path alone. round_robin/pick_report_ticking_clock is pick_report with
 // clock::ticking (the "last used" stamp read from a background ticker).
+// round_robin/pick_report_daily_limit gives every key a daily limit (never
+// reached): such keys are counted on every pick, off the fast path.
 // docs/benchmarks.md records the numbers and the command.
 #include <keypool/keypool.hpp>
 
@@ -30,11 +32,11 @@ struct bench_provider {
 
 constexpr int key_count = 8;
 
-std::vector<kp::key_spec> keys() {
+std::vector<kp::key_spec> keys(std::uint32_t daily_limit = 0) {
   std::vector<kp::key_spec> out;
   for (int i = 1; i <= key_count; ++i)
     out.push_back({"GROQ_API_KEY_" + std::to_string(i), "gsk_fake_bench_" + std::to_string(i),
-                   static_cast<std::uint32_t>(1 + i % 3)});
+                   static_cast<std::uint32_t>(1 + i % 3), "", daily_limit});
   return out;
 }
 
@@ -63,6 +65,12 @@ bench_pool<Selection>& all_available_pool() {
   return *p;
 }
 
+/// Every key with a daily limit it never reaches, none locked.
+bench_pool<kp::selection::round_robin>& daily_limit_pool() {
+  static auto* p = new bench_pool<kp::selection::round_robin>(keys(4'000'000'000u));
+  return *p;
+}
+
 template <class Selection, class Clock = kp::clock::steady>
 void pick_and_report(benchmark::State& state) {
   auto& p = shared_pool<Selection, Clock>();
@@ -81,6 +89,16 @@ void acquire_only(benchmark::State& state) {
   for (auto _ : state) {
     auto l = p.acquire();
     benchmark::DoNotOptimize(l);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void pick_and_report_daily_limit(benchmark::State& state) {
+  auto& p = daily_limit_pool();
+  for (auto _ : state) {
+    auto l = p.acquire();
+    benchmark::DoNotOptimize(l);
+    p.report(*l, kp::outcome::success());
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -159,6 +177,13 @@ void coarse_clock_read(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+/// What a pick of a key with a daily limit reads to know the provider's day.
+void wall_clock_read(benchmark::State& state) {
+  kp::clock::steady c;
+  for (auto _ : state) benchmark::DoNotOptimize(c.wall_now());
+  state.SetItemsProcessed(state.iterations());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +198,7 @@ int main(int argc, char** argv) {
   add("round_robin/pick_report_ticking_clock", pick_and_report<kp::selection::round_robin, kp::clock::ticking>);
   add("round_robin/acquire_only", acquire_only<kp::selection::round_robin>);
   add("round_robin/acquire_only_all_available", acquire_only<kp::selection::round_robin, true>);
+  add("round_robin/pick_report_daily_limit", pick_and_report_daily_limit);
   add("weighted/pick_report", pick_and_report<kp::selection::weighted>);
   add("random/pick_report", pick_and_report<kp::selection::random>);
   add("least_loaded/pick_report", pick_and_report<kp::selection::least_loaded>);
@@ -182,6 +208,7 @@ int main(int argc, char** argv) {
   add("floor_thread_local", floor_thread_local);
   add("coarse_clock_read", coarse_clock_read<kp::clock::steady>);
   add("coarse_clock_read_ticking", coarse_clock_read<kp::clock::ticking>);
+  add("wall_clock_read", wall_clock_read);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
