@@ -764,13 +764,14 @@ class basic_pool {
   [[gnu::noinline]] bool take_daily(slot_data& k, lazy_now& now) noexcept {
     const std::uint32_t limit = k.daily_limit.load(std::memory_order_relaxed);
     const auto wall = clock_.wall_now();
-    const std::uint64_t day = day_index(wall);
+    const provider_day pd = provider_day::at(wall, info_.day_boundary_utc);
+    const std::uint64_t day = pd.index;
     std::uint64_t cur = k.daily.load(std::memory_order_relaxed);
     for (;;) {
       std::uint32_t count = (cur >> 32) == day ? static_cast<std::uint32_t>(cur) : 0;
       bool spent = count >= limit;
       if constexpr (shared_budget_backend<state_type>)
-        if (!spent && !shared_allows(k, day, count, limit)) spent = true;
+        if (!spent && !shared_allows(k, pd, count, limit)) spent = true;
       if (spent) {
         const std::uint64_t w = k.state.load(std::memory_order_acquire);
         if (detail::key_state::is_available(w)) lock_for_the_day(k, w, wall, now);
@@ -814,13 +815,12 @@ class basic_pool {
   /// reserves daily_chunk units from the backend when those granted so far
   /// are used up. Without an answer from the backend (Redis down), the local
   /// count decides alone.
-  bool shared_allows(slot_data& k, std::uint64_t day, std::uint32_t count, std::uint32_t limit) noexcept {
+  bool shared_allows(slot_data& k, const provider_day& pd, std::uint32_t count, std::uint32_t limit) noexcept {
+    const std::uint64_t day = pd.index;
     std::uint64_t g = k.daily_granted.load(std::memory_order_acquire);
     if (count < ((g >> 32) == day ? static_cast<std::uint32_t>(g) : 0)) return true;
     const auto* rec = k.record.load(std::memory_order_acquire);
-    const std::optional<std::uint32_t> got = state_.reserve_daily(
-        info_.id, rec->fingerprint, provider_day{static_cast<std::uint32_t>(day), info_.day_boundary_utc}, limit,
-        daily_chunk_);
+    const std::optional<std::uint32_t> got = state_.reserve_daily(info_.id, rec->fingerprint, pd, limit, daily_chunk_);
     if (!got) return true;
     if (*got == 0) return false;
     for (;;) {
