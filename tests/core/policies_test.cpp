@@ -372,6 +372,38 @@ TEST(Daily, BudgetSpentDuringALockoutLocksUntilTheDayEnds) {
   EXPECT_EQ(p.snapshot().keys[0].available_in, 14h - 61s);
 }
 
+TEST(Daily, LimitHoldsAfterARecoveryAndFollowsAReload) {
+  auto k = keys(2);
+  k[0].daily_limit = 4;
+  manual_pool p(k);  // 2026-01-01 10:00 UTC
+  auto a = *p.acquire();
+  ASSERT_EQ(a.variable(), "GROQ_API_KEY_1");
+  p.report(a, kp::outcome::rate_limited());  // one of its 4 used; locked 60 s
+  p.clock().advance(60s);
+  // Back through a probe that succeeds: the lockout and the recovery must not
+  // lose the key's limit (the pick path reads it from the state word).
+  int first = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto l = *p.acquire();
+    first += l.variable() == "GROQ_API_KEY_1";
+    p.report(l, kp::outcome::success());
+  }
+  EXPECT_EQ(first, 3) << "the recovered key went past its daily limit of 4";
+  EXPECT_EQ(p.snapshot().keys[0].daily_used, 4u);
+  // A reload that gives the kept key 2 a limit counts it from then on.
+  k[1].daily_limit = 2;
+  p.reload(k);
+  int second = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto r = p.acquire();
+    if (!r) break;
+    second += r->variable() == "GROQ_API_KEY_2";
+    p.report(*r, kp::outcome::success());
+  }
+  EXPECT_EQ(second, 2) << "the limit a reload added was not applied";
+  EXPECT_EQ(p.snapshot().keys[1].state_name(), "quota_exhausted");
+}
+
 /// A fleet-wide daily budget the test can drain (what state::redis does).
 struct drainable_budget {
   std::shared_ptr<std::uint32_t> left = std::make_shared<std::uint32_t>(0);

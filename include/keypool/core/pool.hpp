@@ -17,6 +17,7 @@
 #include <keypool/core/detail/attributes.hpp>
 #include <keypool/core/detail/key_state.hpp>
 #include <keypool/core/detail/key_view.hpp>
+#include <keypool/core/detail/single_writer.hpp>
 #include <keypool/core/detail/thread_slot.hpp>
 #include <keypool/core/error.hpp>
 #include <keypool/core/key.hpp>
@@ -362,6 +363,11 @@ class basic_pool {
         rec->daily_limit = spec.daily_limit;
         rec->secret = std::move(spec.secret);
         k.daily_limit.store(rec->daily_limit, std::memory_order_relaxed);
+        // The fast path's copy of "has a daily limit" (key_state::metered_bit).
+        if (rec->daily_limit != 0)
+          k.state.fetch_or(detail::key_state::metered_bit, std::memory_order_acq_rel);
+        else
+          k.state.fetch_and(~detail::key_state::metered_bit, std::memory_order_acq_rel);
         // The old record stays alive: leases may still point at it.
         k.record.store(rec.get(), std::memory_order_release);
         records_.push_back(std::move(rec));
@@ -395,12 +401,13 @@ class basic_pool {
     slot_data& k = slots_[slot];
     if (status == key_status::available) {
       std::uint64_t w = k.state.load(std::memory_order_acquire);
-      const auto cur = detail::key_state::decode(w);
-      if (cur.status == key_status::available) return true;
-      k.state.compare_exchange_strong(
-          w, detail::key_state{key_status::available, outcome_kind::success, cur.gen + 1, 0}.encode(),
-          std::memory_order_acq_rel);
-      return true;
+      for (;;) {
+        const auto cur = detail::key_state::decode(w);
+        if (cur.status == key_status::available) return true;
+        if (k.state.compare_exchange_weak(w, cur.next(key_status::available, outcome_kind::success, 0).encode(),
+                                          std::memory_order_acq_rel, std::memory_order_acquire))
+          return true;
+      }
     }
     std::uint64_t u = detail::key_state::never;
     if (until != std::chrono::system_clock::time_point::max()) {
@@ -493,7 +500,7 @@ class basic_pool {
   static_assert(counters_per_key * sizeof(std::atomic<std::uint64_t>) == sizeof(slot_data));
 
   /// One thread's private counters and strategy state. Single writer (its
-  /// thread), so counters are bumped with a plain load+store; the overflow
+  /// thread), so counters are bumped without an atomic read-modify-write; the overflow
   /// shard (shared == true) uses fetch_add and a lock for the strategy state.
   struct alignas(128) shard {
     explicit shard(std::uint32_t capacity) : counters(allocate(std::size_t{capacity} * counters_per_key)) {}
@@ -560,8 +567,7 @@ class basic_pool {
   /// The key can be handed out as it is: available, and no daily budget to
   /// count against (the pick paths' common case).
   KEYPOOL_ALWAYS_INLINE static bool handed_out_plainly(const slot_data& k) noexcept {
-    return detail::key_state::is_available(k.state.load(std::memory_order_acquire)) &&
-           k.daily_limit.load(std::memory_order_relaxed) == 0;
+    return detail::key_state::is_plain(k.state.load(std::memory_order_acquire));
   }
 
   /// Key `slot`'s counter block in shard sh.
@@ -577,7 +583,7 @@ class basic_pool {
     if (!own_shard && sh.shared) [[unlikely]]
       a.fetch_add(1, std::memory_order_relaxed);
     else
-      a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      detail::single_writer_increment(a);
   }
   /// One report: its outcome and the "last used" stamp. The block pointer is
   /// taken once (the counter stores could alias sh.counters, so the compiler
@@ -728,8 +734,9 @@ class basic_pool {
       return std::nullopt;
     }
     // The lockout is over: exactly one caller wins the CAS and probes.
-    const detail::key_state probe{key_status::probing, st.reason, st.gen + 1,
-                                  detail::key_state::until_after(clock_ms(static_cast<long long>(t)), probe_timeout_)};
+    const detail::key_state probe =
+        st.next(key_status::probing, st.reason,
+                detail::key_state::until_after(clock_ms(static_cast<long long>(t)), probe_timeout_));
     if (!k.state.compare_exchange_strong(w, probe.encode(), std::memory_order_acq_rel, std::memory_order_relaxed))
       return std::nullopt;
     if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !take_daily(k, now)) {
@@ -785,9 +792,11 @@ class basic_pool {
   /// backend.
   void enable_slot(std::uint32_t s) {
     slot_data& k = slots_[s];
-    const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
-    k.state.store(detail::key_state{key_status::available, outcome_kind::success, st.gen + 1, 0}.encode(),
-                  std::memory_order_release);
+    std::uint64_t w = k.state.load(std::memory_order_acquire);
+    while (!k.state.compare_exchange_weak(
+        w, detail::key_state::decode(w).next(key_status::available, outcome_kind::success, 0).encode(),
+        std::memory_order_acq_rel, std::memory_order_acquire)) {
+    }
     k.consecutive.store(0, std::memory_order_relaxed);
     k.ejections.store(0, std::memory_order_relaxed);
     publish(*k.record.load(std::memory_order_acquire),
@@ -802,11 +811,11 @@ class basic_pool {
                                                      lazy_now& now) noexcept {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(provider_day::at(wall, info_.day_boundary_utc).end() - wall);
-    const auto gen = detail::key_state::decode(w).gen;
     k.state.compare_exchange_strong(
         w,
-        detail::key_state{key_status::locked, outcome_kind::quota_exhausted, gen + 1,
-                          detail::key_state::until_after(clock_ms(static_cast<long long>(now.get())), left)}
+        detail::key_state::decode(w)
+            .next(key_status::locked, outcome_kind::quota_exhausted,
+                  detail::key_state::until_after(clock_ms(static_cast<long long>(now.get())), left))
             .encode(),
         std::memory_order_acq_rel);
   }
@@ -839,7 +848,7 @@ class basic_pool {
     std::uint64_t w = k.state.load(std::memory_order_acquire);
     for (;;) {
       const auto cur = detail::key_state::decode(w);
-      detail::key_state nx{st, reason, cur.gen + 1, until};
+      const detail::key_state nx = cur.next(st, reason, until);
       if (cur.status == key_status::locked || cur.status == key_status::disabled) {
         if (cur.status == key_status::disabled && st == key_status::locked) return;
         if (cur.status == st && cur.until >= until) return;
@@ -866,11 +875,16 @@ class basic_pool {
   /// (expired and handed to someone else, or the state moved on).
   void finish_probe(slot_data& k, const lease& l) noexcept {
     std::uint64_t w = k.state.load(std::memory_order_acquire);
-    const auto cur = detail::key_state::decode(w);
-    if (cur.status != key_status::probing || cur.gen != l.gen()) return;
-    const detail::key_state nx{key_status::available, outcome_kind::success, cur.gen + 1, 0};
-    if (k.state.compare_exchange_strong(w, nx.encode(), std::memory_order_acq_rel))
-      publish(*k.record.load(std::memory_order_acquire), nx);
+    for (;;) {
+      const auto cur = detail::key_state::decode(w);
+      if (cur.status != key_status::probing || cur.gen != l.gen()) return;
+      const detail::key_state nx = cur.next(key_status::available, outcome_kind::success, 0);
+      // Fails only when a reload flipped the daily-limit flag meanwhile.
+      if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel, std::memory_order_acquire)) {
+        publish(*k.record.load(std::memory_order_acquire), nx);
+        return;
+      }
+    }
   }
 
   /// Tells the state backend, in wall-clock time.
