@@ -35,6 +35,7 @@
 #include <atomic>
 #include <chrono>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -173,7 +174,7 @@ class basic_pool {
         max_schedule_(std::max<std::uint32_t>(opts.max_schedule, 1)),
         daily_chunk_(std::max<std::uint32_t>(opts.daily_chunk, 1)),
         slots_(new slot_data[capacity_]),
-        overflow_(std::make_unique<shard>(capacity_)) {
+        overflow_(make_shard(capacity_)) {
     overflow_->shared = true;
     reload(std::move(keys));
   }
@@ -183,7 +184,7 @@ class basic_pool {
   basic_pool& operator=(const basic_pool&) = delete;
 
   ~basic_pool() {
-    for (auto& s : shards_) delete s.load(std::memory_order_acquire);
+    for (auto& s : shards_) shard_deleter{}(s.load(std::memory_order_acquire));
   }
 
   const provider_info& provider() const noexcept { return info_; }
@@ -502,29 +503,45 @@ class basic_pool {
   /// One thread's private counters and strategy state. Single writer (its
   /// thread), so counters are bumped without an atomic read-modify-write; the overflow
   /// shard (shared == true) uses fetch_add and a lock for the strategy state.
+  ///
+  /// The counters (counters_per_key per slot) follow the shard in the same
+  /// 128-byte-aligned block: the pick finds a key's block at a fixed offset
+  /// from the shard pointer it already holds, without loading an array
+  /// pointer first. Written on every pick, so no other thread's data shares
+  /// a line at either end. Made by make_shard().
   struct alignas(128) shard {
-    explicit shard(std::uint32_t capacity) : counters(allocate(std::size_t{capacity} * counters_per_key)) {}
     typename selection_type::thread_state ts{};
     std::uint32_t scan_start = 0;  ///< where acquire_slow's next fallback scan begins (position)
     bool shared = false;
     std::mutex mu;
-    /// On 128-byte blocks of its own, like the shard: written on every pick,
-    /// so no other thread's data may share a line at either end (glibc's
-    /// per-thread arenas usually keep two threads' arrays apart; other
-    /// allocators need not).
-    struct block_deleter {
-      void operator()(std::atomic<std::uint64_t>* p) const noexcept { ::operator delete[](p, std::align_val_t{128}); }
-    };
-    std::unique_ptr<std::atomic<std::uint64_t>[], block_deleter> counters;
 
-    static std::atomic<std::uint64_t>* allocate(std::size_t n) {
-      const std::size_t bytes = (n * sizeof(std::atomic<std::uint64_t>) + 127) / 128 * 128;
-      auto* p = static_cast<std::atomic<std::uint64_t>*>(::operator new[](bytes, std::align_val_t{128}));
-      for (std::size_t i = 0; i < bytes / sizeof(std::atomic<std::uint64_t>); ++i)
-        new (p + i) std::atomic<std::uint64_t>(0);
-      return p;
+    std::atomic<std::uint64_t>* counters() noexcept {
+      return std::launder(
+          reinterpret_cast<std::atomic<std::uint64_t>*>(reinterpret_cast<std::byte*>(this) + sizeof(shard)));
+    }
+    const std::atomic<std::uint64_t>* counters() const noexcept { return const_cast<shard*>(this)->counters(); }
+  };
+  static_assert(sizeof(shard) % 128 == 0);
+
+  struct shard_deleter {
+    void operator()(shard* s) const noexcept {
+      if (!s) return;
+      s->~shard();  // the counters are trivially destructible
+      ::operator delete (static_cast<void*>(s), std::align_val_t{alignof(shard)});
     }
   };
+  using shard_ptr = std::unique_ptr<shard, shard_deleter>;
+
+  /// A shard with room for the counters of `capacity` slots, all zero.
+  static shard_ptr make_shard(std::uint32_t capacity) {
+    const std::size_t n = std::size_t{capacity} * counters_per_key;
+    void* raw =
+        ::operator new (sizeof(shard) + n * sizeof(std::atomic<std::uint64_t>), std::align_val_t{alignof(shard)});
+    shard_ptr s(new (raw) shard);
+    auto* c = reinterpret_cast<std::byte*>(raw) + sizeof(shard);
+    for (std::size_t i = 0; i < n; ++i) new (c + i * sizeof(std::atomic<std::uint64_t>)) std::atomic<std::uint64_t>(0);
+    return s;
+  }
 
   /// Reads each clock at most once per acquire, and only if needed: a locked
   /// key whose lockout is clearly not over (beyond the coarse clock's lag) is
@@ -557,7 +574,7 @@ class basic_pool {
   shard& shard_of(std::uint32_t s) {
     if (s >= detail::max_thread_slots) return *overflow_;
     if (shard* p = shards_[s].load(std::memory_order_acquire)) return *p;
-    auto fresh = std::make_unique<shard>(capacity_);
+    shard_ptr fresh = make_shard(capacity_);
     shard* expected = nullptr;
     // Only this thread owns slot s, but be safe against a racing reuse.
     if (shards_[s].compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel)) return *fresh.release();
@@ -572,10 +589,10 @@ class basic_pool {
 
   /// Key `slot`'s counter block in shard sh.
   KEYPOOL_ALWAYS_INLINE static std::atomic<std::uint64_t>* counters_of(shard& sh, std::uint32_t slot) noexcept {
-    return sh.counters.get() + std::size_t{slot} * counters_per_key;
+    return sh.counters() + std::size_t{slot} * counters_per_key;
   }
   static const std::atomic<std::uint64_t>* counters_of(const shard& sh, std::uint32_t slot) noexcept {
-    return sh.counters.get() + std::size_t{slot} * counters_per_key;
+    return sh.counters() + std::size_t{slot} * counters_per_key;
   }
   /// `own_shard`: the caller knows sh is its thread's own shard (single
   /// writer: a plain add). Otherwise it may be the shared overflow shard.
@@ -585,9 +602,7 @@ class basic_pool {
     else
       detail::single_writer_increment(a);
   }
-  /// One report: its outcome and the "last used" stamp. The block pointer is
-  /// taken once (the counter stores could alias sh.counters, so the compiler
-  /// would load it again for the second one).
+  /// One report: its outcome and the "last used" stamp.
   KEYPOOL_ALWAYS_INLINE static void count_report(shard& sh, std::uint32_t slot, outcome_kind kind, std::uint64_t stamp,
                                                  bool own_shard) noexcept {
     std::atomic<std::uint64_t>* c = counters_of(sh, slot);
@@ -961,7 +976,7 @@ class basic_pool {
   /// Per-thread shards by thread slot; null at overflow_slot and
   /// unassigned_slot, so the pick path tests for null only.
   std::atomic<shard*> shards_[detail::max_thread_slots + 2] = {};
-  std::unique_ptr<shard> overflow_;
+  shard_ptr overflow_;
 
   // Writers' side (reload, enable, snapshot), never taken by pickers.
   mutable std::mutex mu_;
