@@ -894,7 +894,8 @@ class basic_pool {
       const auto cur = detail::key_state::decode(w);
       if (cur.status != key_status::probing || cur.gen != l.gen()) return;
       const detail::key_state nx = cur.next(key_status::available, outcome_kind::success, 0);
-      // Fails only when a reload flipped the daily-limit flag meanwhile.
+      // Retried: a reload may have flipped the daily-limit flag meanwhile (any
+      // other change ends the loop above), or the weak CAS failed spuriously.
       if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel, std::memory_order_acquire)) {
         publish(*k.record.load(std::memory_order_acquire), nx);
         return;

@@ -27,10 +27,10 @@ namespace keypool::detail {
 KEYPOOL_ALWAYS_INLINE void single_writer_increment(std::atomic<std::uint64_t>& a) noexcept {
 #if defined(KEYPOOL_DETAIL_ADD_IN_MEMORY)
   // Compilers never merge an atomic load and store into one instruction; an
-  // add to memory is one where they are three (and one op to dispatch, where
-  // the pick is dispatch-bound). An aligned 8-byte store is single-copy
-  // atomic on x86-64, so a reader sees the old count or the new. Under
-  // ThreadSanitizer the portable form below, which it can check.
+  // add to memory is one instruction where they emit three (load, add,
+  // store), and the pick is bound by what it issues. An aligned 8-byte store
+  // is single-copy atomic on x86-64, so a reader sees the old count or the
+  // new. Under ThreadSanitizer the portable form below, which it can check.
   asm volatile("addq $1, %0" : "+m"(a) : : "cc");
 #else
   a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
