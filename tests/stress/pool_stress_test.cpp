@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,9 +23,12 @@ struct zai {
 
 kp::key_spec key(int i) { return {"ZAI_API_KEY_" + std::to_string(i), "zai-fake-stress-" + std::to_string(i)}; }
 
-std::vector<kp::key_spec> keys(std::initializer_list<int> ids) {
+std::vector<kp::key_spec> keys(std::initializer_list<int> ids, std::uint32_t daily_limit = 0) {
   std::vector<kp::key_spec> out;
-  for (int i : ids) out.push_back(key(i));
+  for (int i : ids) {
+    out.push_back(key(i));
+    out.back().daily_limit = daily_limit;
+  }
   return out;
 }
 
@@ -105,13 +109,16 @@ void run_stress() {
       give_back(*r, id, kp::outcome::success());
     }
   });
-  // Reload between overlapping key sets; key 1 is in every set.
+  // Reload between overlapping key sets; key 1 is in every set. The second
+  // set gives its keys a daily limit never reached, so keys 1, 3 and 5 flip
+  // their state word's daily-limit flag on every reload, racing the
+  // lockouts, probes and the disable of key 1.
   threads.emplace_back([&] {
     for (int i = 0; !done.load(std::memory_order_acquire) && i < 2000; ++i) {
       if (i % 2)
         p.reload(keys({1, 2, 3, 4, 5, 6}));
       else
-        p.reload(keys({1, 3, 5, 7, 8}));
+        p.reload(keys({1, 3, 5, 7, 8}, 1'000'000'000));
       std::this_thread::yield();
     }
   });
@@ -136,6 +143,9 @@ void run_stress() {
   EXPECT_EQ(probe_violations.load(), 0) << "two probes of one key at once";
   EXPECT_EQ(disabled_violations.load(), 0) << "a disabled key was handed out";
   EXPECT_EQ(s.keys[0].state_name(), "invalid");
+  // Every lease came back, so every probe has its verdict: a key still
+  // probing lost it (its state word moved under the verdict's CAS).
+  for (const auto& k : s.keys) EXPECT_FALSE(k.status == kp::key_status::probing) << k.variable << " was left probing";
   EXPECT_GT(acquired.load(), pickers * per_picker / 10);
   EXPECT_GT(probes.load(), 10) << "lockouts should have expired and been probed";
   std::uint64_t limited = 0;
