@@ -432,6 +432,40 @@ TEST(Daily, NoProbeOnceTheFleetsBudgetIsSpent) {
   EXPECT_EQ(p.snapshot().keys[0].available_in, 14h - 61s);
 }
 
+/// drainable_budget that runs `during` inside the call: what another thread
+/// can do between the probe's state change and the budget's answer.
+struct interrupting_budget : drainable_budget {
+  std::shared_ptr<std::function<void()>> during = std::make_shared<std::function<void()>>();
+  std::optional<std::uint32_t> reserve_daily(std::string_view a, std::string_view b, const kp::provider_day& d,
+                                             std::uint32_t limit, std::uint32_t want) noexcept {
+    if (*during) std::exchange(*during, {})();
+    return drainable_budget::reserve_daily(a, b, d, limit, want);
+  }
+};
+static_assert(kp::shared_budget_backend<interrupting_budget>);
+
+TEST(Daily, AProbeRefusedByTheBudgetIsNotLeftProbingByAConcurrentReload) {
+  // The fleet's budget is spent, so the probe's key is locked for the day; a
+  // reload that drops the key's limit meanwhile flips the key's daily-limit
+  // flag, which must not make that lock miss and leave the key probing (no
+  // caller would get it until the probe times out).
+  auto k = keys(1);
+  k[0].daily_limit = 5;
+  interrupting_budget fleet;
+  *fleet.left = 1;
+  kp::basic_pool<groq, kp::policy::clock<kp::clock::manual>, kp::policy::state<interrupting_budget>> p(
+      k, {.state = fleet});
+  p.report(*p.acquire(), kp::outcome::rate_limited());
+  p.clock().advance(61s);
+  auto unlimited = k;
+  unlimited[0].daily_limit = 0;
+  *fleet.during = [&] { p.reload(unlimited); };
+  EXPECT_FALSE(p.acquire()) << "a probe went out beyond the fleet's daily budget";
+  ASSERT_FALSE(*fleet.during) << "the reload did not run inside the probe";
+  EXPECT_NE(p.snapshot().keys[0].status, kp::key_status::probing);
+  EXPECT_EQ(p.snapshot().keys[0].state_name(), "quota_exhausted");
+}
+
 // ---- selection specifics -------------------------------------------------------
 
 TEST(Selection, WeightedFollowsWeightsSmoothly) {

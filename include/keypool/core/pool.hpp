@@ -732,8 +732,11 @@ class basic_pool {
   KEYPOOL_ALWAYS_INLINE std::optional<lease> try_take(shard& sh, std::uint32_t slot, lazy_now& now) noexcept {
     slot_data& k = slots_[slot];
     std::uint64_t w = k.state.load(std::memory_order_acquire);
+    // Read once: a reload may change it at any time, and a limit of 0 read
+    // the second time would count as spent.
+    const std::uint32_t limit = k.daily_limit.load(std::memory_order_relaxed);
     if (detail::key_state::is_available(w)) [[likely]] {
-      if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !take_daily(k, now)) [[unlikely]]
+      if (limit != 0 && !take_daily(k, limit, now)) [[unlikely]]
         return std::nullopt;
       return hand_out(sh, k, slot, 0, false);
     }
@@ -742,7 +745,7 @@ class basic_pool {
     if (st.until > now.upper_bound()) return std::nullopt;
     const std::uint64_t t = now.get();
     if (st.until > t) return std::nullopt;
-    if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !daily_left(k)) {
+    if (limit != 0 && !daily_left(k, limit)) {
       // The day's budget ran out while the key was locked: lock it to the
       // day's end, so errors say when it really comes back.
       lock_for_the_day(k, w, clock_.wall_now(), now);
@@ -754,7 +757,7 @@ class basic_pool {
                 detail::key_state::until_after(clock_ms(static_cast<long long>(t)), probe_timeout_));
     if (!k.state.compare_exchange_strong(w, probe.encode(), std::memory_order_acq_rel, std::memory_order_relaxed))
       return std::nullopt;
-    if (k.daily_limit.load(std::memory_order_relaxed) != 0 && !take_daily(k, now)) {
+    if (limit != 0 && !take_daily(k, limit, now)) {
       // The fleet's budget (shared_budget_backend) is spent: no probe today.
       lock_for_the_day(k, probe.encode(), clock_.wall_now(), now);
       return std::nullopt;
@@ -774,17 +777,15 @@ class basic_pool {
     return provider_day::at(wall, info_.day_boundary_utc).index;
   }
 
-  bool daily_left(slot_data& k) const noexcept {
+  bool daily_left(slot_data& k, std::uint32_t limit) const noexcept {
     const auto d = k.daily.load(std::memory_order_relaxed);
-    return (d >> 32) != day_index(clock_.wall_now()) ||
-           static_cast<std::uint32_t>(d) < k.daily_limit.load(std::memory_order_relaxed);
+    return (d >> 32) != day_index(clock_.wall_now()) || static_cast<std::uint32_t>(d) < limit;
   }
 
   /// Counts one request against the key's daily limit. When the day's budget
   /// is spent the key is locked (quota_exhausted) until the provider's day
   /// boundary instead of being sent to a certain 429.
-  [[gnu::noinline]] bool take_daily(slot_data& k, lazy_now& now) noexcept {
-    const std::uint32_t limit = k.daily_limit.load(std::memory_order_relaxed);
+  [[gnu::noinline]] bool take_daily(slot_data& k, std::uint32_t limit, lazy_now& now) noexcept {
     const auto wall = clock_.wall_now();
     const provider_day pd = provider_day::at(wall, info_.day_boundary_utc);
     const std::uint64_t day = pd.index;
@@ -819,20 +820,21 @@ class basic_pool {
   }
 
   /// Locks a key whose daily budget is spent (quota_exhausted) until the
-  /// provider's day boundary, unless its state word moved on from `w`.
+  /// provider's day boundary, unless its state moved on from `w` (a reload
+  /// flipping only the daily-limit flag is not such a move).
   /// Out of line and cold: try_take is inlined at every acquire_slow step.
   [[gnu::noinline, gnu::cold]] void lock_for_the_day(slot_data& k, std::uint64_t w,
                                                      std::chrono::system_clock::time_point wall,
                                                      lazy_now& now) noexcept {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(provider_day::at(wall, info_.day_boundary_utc).end() - wall);
-    k.state.compare_exchange_strong(
-        w,
-        detail::key_state::decode(w)
-            .next(key_status::locked, outcome_kind::quota_exhausted,
-                  detail::key_state::until_after(clock_ms(static_cast<long long>(now.get())), left))
-            .encode(),
-        std::memory_order_acq_rel);
+    const std::uint64_t until = detail::key_state::until_after(clock_ms(static_cast<long long>(now.get())), left);
+    const std::uint64_t seen = w & ~detail::key_state::metered_bit;
+    while (!k.state.compare_exchange_weak(
+        w, detail::key_state::decode(w).next(key_status::locked, outcome_kind::quota_exhausted, until).encode(),
+        std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if ((w & ~detail::key_state::metered_bit) != seen) return;
+    }
   }
 
   /// Whether the fleet-wide budget has a unit for local request count + 1;
