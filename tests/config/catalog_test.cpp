@@ -177,6 +177,25 @@ TEST(CatalogJson, RoundTrip) {
   EXPECT_EQ(r.value->entries(), c.entries());
 }
 
+TEST(CatalogJson, PricesAreReadExactlySoADumpLoadsAsTheSameCatalog) {
+  // Boost 1.81's parser reads 48e-30 one ulp off 4.8e-29, and dumping that
+  // gives text it reads back as yet another double (found by fuzz_catalog_json).
+  const std::string entry = R"({"provider":"groq","name":"Test Model","api_id":"fake-model","tier":"free",)"
+                            R"("priority":2,"price_per_mtok":)";
+  for (const auto& [text, value] : {std::pair<std::string, double>{"48e-30", 4.8e-29},
+                                    {"0.1", 0.1},
+                                    {"4.8000000000000004E-29", 4.8000000000000004E-29},
+                                    {"-0", 0.0}}) {
+    const auto r = parse_catalog(R"({"models":[)" + entry + text + "}]}");
+    ASSERT_TRUE(r) << text << ": " << r.error_text();
+    EXPECT_EQ(r.value->entries().at(0).price_per_mtok, value) << text;
+    const std::string dumped = dump_catalog(*r.value);
+    const auto again = parse_catalog(dumped);
+    ASSERT_TRUE(again) << again.error_text();
+    EXPECT_EQ(again.value->entries(), r.value->entries()) << text << " dumped as " << dumped;
+  }
+}
+
 TEST(CatalogJson, ReplaceAndExtend) {
   const std::string doc = R"({"models":[
     {"provider":"groq","name":"Llama 4 Scout","api_id":"meta-llama/llama-4-scout-17b-16e-instruct",

@@ -26,6 +26,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -82,7 +83,10 @@ inline std::string line_col(std::string_view text, std::size_t offset) {
 
 /// A basic_parser handler that records every object member given twice,
 /// by JSON path. The DOM parser keeps only the last duplicate, so a second
-/// "tier" (or a second "models" array) would otherwise win unnoticed.
+/// "tier" (or a second "models" array) would otherwise win unnoticed. It also
+/// re-reads every double from its text with std::from_chars: Boost 1.81's
+/// parser is not correctly rounded (48e-30 comes out one ulp off), so a
+/// catalog dumped and loaded again would not be the same catalog.
 class duplicate_key_finder {
  public:
   static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
@@ -94,6 +98,7 @@ class duplicate_key_finder {
   using string_view = boost::json::string_view;
 
   std::vector<json_problem> problems;
+  std::vector<double> doubles;  ///< every double, correctly rounded, in document order
 
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
@@ -115,10 +120,18 @@ class duplicate_key_finder {
     key_.clear();
     return true;
   }
-  bool on_number_part(string_view, error_code&) { return true; }
-  bool on_int64(std::int64_t, string_view, error_code&) { return value_done(); }
-  bool on_uint64(std::uint64_t, string_view, error_code&) { return value_done(); }
-  bool on_double(double, string_view, error_code&) { return value_done(); }
+  bool on_number_part(string_view s, error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t, string_view, error_code&) { return number_done(); }
+  bool on_uint64(std::uint64_t, string_view, error_code&) { return number_done(); }
+  bool on_double(double d, string_view s, error_code&) {
+    number_.append(s.data(), s.size());
+    std::from_chars(number_.data(), number_.data() + number_.size(), d);  // out of range: keeps Boost's
+    doubles.push_back(d);
+    return number_done();
+  }
   bool on_bool(bool, error_code&) { return value_done(); }
   bool on_null(error_code&) { return value_done(); }
   bool on_comment_part(string_view, error_code&) { return true; }
@@ -150,17 +163,38 @@ class duplicate_key_finder {
     if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().index;
     return true;
   }
+  bool number_done() {
+    number_.clear();
+    return value_done();
+  }
 
   std::vector<frame> frames_;
   std::string key_;
+  std::string number_;  // a number split over parts
 };
 
-/// Members given twice in `text` (one complete JSON document).
-inline std::vector<json_problem> duplicate_keys(std::string_view text) {
+/// Scans `text` (one complete JSON document).
+inline duplicate_key_finder scan_document(std::string_view text) {
   boost::json::basic_parser<duplicate_key_finder> p{boost::json::parse_options{}};
   boost::json::error_code ec;
   p.write_some(false, text.data(), text.size(), ec);
-  return std::move(p.handler().problems);
+  return std::move(p.handler());
+}
+
+/// Members given twice in `text` (one complete JSON document).
+inline std::vector<json_problem> duplicate_keys(std::string_view text) { return scan_document(text).problems; }
+
+/// Gives the doubles of `v` the values `exact` lists in document order
+/// (duplicate_key_finder::doubles of the text `v` was parsed from, which had
+/// no duplicate member: then `v` holds every value in document order).
+inline void use_exact_doubles(boost::json::value& v, const std::vector<double>& exact, std::size_t& next) {
+  if (v.is_double()) {
+    if (next < exact.size()) v = exact[next++];
+  } else if (v.is_array()) {
+    for (auto& e : v.get_array()) use_exact_doubles(e, exact, next);
+  } else if (v.is_object()) {
+    for (auto& kv : v.get_object()) use_exact_doubles(kv.value(), exact, next);
+  }
 }
 
 inline void read_entry(const boost::json::value& v, const std::string& path, std::vector<model_entry>& out,
@@ -290,8 +324,12 @@ inline catalog_result parse_catalog(std::string_view text, const catalog& base =
     return r;
   }
   // The parsed value has lost any duplicate member: find them in the text.
-  auto duplicates = detail::duplicate_keys(text.substr(0, used));
-  auto r = catalog_from_json(p.release(), base, mode);
+  auto scan = detail::scan_document(text.substr(0, used));
+  auto& duplicates = scan.problems;
+  boost::json::value doc = p.release();
+  std::size_t next = 0;
+  if (duplicates.empty()) detail::use_exact_doubles(doc, scan.doubles, next);
+  auto r = catalog_from_json(doc, base, mode);
   if (!duplicates.empty()) {
     r.value.reset();
     r.errors.insert(r.errors.begin(), std::make_move_iterator(duplicates.begin()),
