@@ -81,13 +81,13 @@ inline std::string line_col(std::string_view text, std::size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-/// A basic_parser handler that records every object member given twice,
-/// by JSON path. The DOM parser keeps only the last duplicate, so a second
+/// A basic_parser handler over the text of a document: records every object
+/// member given twice, by JSON path. The DOM parser keeps only the last duplicate, so a second
 /// "tier" (or a second "models" array) would otherwise win unnoticed. It also
 /// re-reads every double from its text with std::from_chars: Boost 1.81's
 /// parser is not correctly rounded (48e-30 comes out one ulp off), so a
 /// catalog dumped and loaded again would not be the same catalog.
-class duplicate_key_finder {
+class document_scanner {
  public:
   static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
@@ -174,8 +174,8 @@ class duplicate_key_finder {
 };
 
 /// Scans `text` (one complete JSON document).
-inline duplicate_key_finder scan_document(std::string_view text) {
-  boost::json::basic_parser<duplicate_key_finder> p{boost::json::parse_options{}};
+inline document_scanner scan_document(std::string_view text) {
+  boost::json::basic_parser<document_scanner> p{boost::json::parse_options{}};
   boost::json::error_code ec;
   p.write_some(false, text.data(), text.size(), ec);
   return std::move(p.handler());
@@ -185,7 +185,7 @@ inline duplicate_key_finder scan_document(std::string_view text) {
 inline std::vector<json_problem> duplicate_keys(std::string_view text) { return scan_document(text).problems; }
 
 /// Gives the doubles of `v` the values `exact` lists in document order
-/// (duplicate_key_finder::doubles of the text `v` was parsed from, which had
+/// (document_scanner::doubles of the text `v` was parsed from, which had
 /// no duplicate member: then `v` holds every value in document order).
 inline void use_exact_doubles(boost::json::value& v, const std::vector<double>& exact, std::size_t& next) {
   if (v.is_double()) {
