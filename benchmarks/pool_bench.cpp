@@ -7,7 +7,9 @@
 //   floor_thread_local      a thread-local counter; not a usable pool
 // round_robin/acquire_only_all_available uses a pool with no key locked: the
 // fast path alone. round_robin/pick_report_ticking_clock is pick_report with
-// clock::ticking (the "last used" stamp read from a background ticker).
+// clock::ticking (the "last used" stamp read from a background ticker), and
+// round_robin/acquire_only_ticking_clock acquire_only with it (a pick landing
+// on the locked key sees the lockout on the ticker's time, not the kernel's).
 // round_robin/pick_report_daily_limit gives every key a daily limit (never
 // reached): such keys are counted on every pick, off the fast path.
 // docs/benchmarks.md records the numbers and the command.
@@ -83,9 +85,15 @@ void pick_and_report(benchmark::State& state) {
 }
 
 /// `AllAvailable`: the pool with no key locked (the fast path alone).
-template <class Selection, bool AllAvailable = false>
+template <class Selection, bool AllAvailable = false, class Clock = kp::clock::steady>
 void acquire_only(benchmark::State& state) {
-  auto& p = AllAvailable ? all_available_pool<Selection>() : shared_pool<Selection>();
+  static_assert(!AllAvailable || std::is_same_v<Clock, kp::clock::steady>);
+  auto& p = [&]() -> bench_pool<Selection, Clock>& {
+    if constexpr (AllAvailable)
+      return all_available_pool<Selection>();
+    else
+      return shared_pool<Selection, Clock>();
+  }();
   for (auto _ : state) {
     auto l = p.acquire();
     benchmark::DoNotOptimize(l);
@@ -198,6 +206,7 @@ int main(int argc, char** argv) {
   add("round_robin/pick_report_ticking_clock", pick_and_report<kp::selection::round_robin, kp::clock::ticking>);
   add("round_robin/acquire_only", acquire_only<kp::selection::round_robin>);
   add("round_robin/acquire_only_all_available", acquire_only<kp::selection::round_robin, true>);
+  add("round_robin/acquire_only_ticking_clock", acquire_only<kp::selection::round_robin, false, kp::clock::ticking>);
   add("round_robin/pick_report_daily_limit", pick_and_report_daily_limit);
   add("weighted/pick_report", pick_and_report<kp::selection::weighted>);
   add("random/pick_report", pick_and_report<kp::selection::random>);
