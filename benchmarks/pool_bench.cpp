@@ -61,9 +61,9 @@ bench_pool<Selection, Clock>& shared_pool() {
 
 /// The same keys, none locked: acquire()'s fast path alone (every pick is
 /// the strategy's first choice).
-template <class Selection>
-bench_pool<Selection>& all_available_pool() {
-  static auto* p = new bench_pool<Selection>(keys());
+template <class Selection, class Clock = kp::clock::steady>
+bench_pool<Selection, Clock>& all_available_pool() {
+  static auto* p = new bench_pool<Selection, Clock>(keys());
   return *p;
 }
 
@@ -87,13 +87,7 @@ void pick_and_report(benchmark::State& state) {
 /// `AllAvailable`: the pool with no key locked (the fast path alone).
 template <class Selection, bool AllAvailable = false, class Clock = kp::clock::steady>
 void acquire_only(benchmark::State& state) {
-  static_assert(!AllAvailable || std::is_same_v<Clock, kp::clock::steady>);
-  auto& p = [&]() -> bench_pool<Selection, Clock>& {
-    if constexpr (AllAvailable)
-      return all_available_pool<Selection>();
-    else
-      return shared_pool<Selection, Clock>();
-  }();
+  auto& p = AllAvailable ? all_available_pool<Selection, Clock>() : shared_pool<Selection, Clock>();
   for (auto _ : state) {
     auto l = p.acquire();
     benchmark::DoNotOptimize(l);
