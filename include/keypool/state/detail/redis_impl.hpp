@@ -1,0 +1,197 @@
+#pragma once
+/// redis_impl: the state every state::redis handle shares. It owns the
+/// writer thread (drains the publish queue into Redis, reconnecting with
+/// backoff), the subscriber thread (applies other instances' changes to the
+/// attached pools, reloading stored state after every (re)connect) and the
+/// connection the budget calls use on their callers' threads. Declared here;
+/// the bodies are in state/impl/redis_impl.hpp (lifecycle, queue,
+/// attachments, status), redis_budget.hpp, redis_writer.hpp and
+/// redis_subscriber.hpp, which state/redis.hpp includes at its end.
+
+#include <keypool/core/detail/key_state.hpp>
+#include <keypool/core/outcome.hpp>
+#include <keypool/state/concept.hpp>
+#include <keypool/state/detail/redis_connection.hpp>
+#include <keypool/state/detail/redis_protocol.hpp>
+#include <keypool/state/detail/redis_scripts.hpp>
+#include <keypool/state/redis_options.hpp>
+#include <keypool/state/redis_status.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace keypool::state::detail {
+
+/// How the subscriber hands a change to an attachment: with the time it has
+/// left (empty: never ends), which the attachment turns into a wall time by
+/// the clock of whoever applies it, so clock skew between hosts cancels out.
+using remote_fn =
+    std::function<bool(std::string_view, key_status, outcome_kind, std::optional<std::chrono::milliseconds>)>;
+
+/// A change waiting for the writer. Wall time, so the time left is measured
+/// when it is finally written.
+struct pending_change {
+  std::string provider;
+  std::string fingerprint;
+  key_status status = key_status::available;
+  outcome_kind reason = outcome_kind::success;
+  long long until_ms = 0;  ///< to_wall_ms(until): -1 for never
+};
+
+/// Everything the handles share.
+class redis_impl {
+ public:
+  /// Starts the writer and subscriber threads. Throws std::invalid_argument
+  /// for a bad name_space or queue_capacity.
+  explicit redis_impl(redis_options opts);
+  redis_impl(const redis_impl&) = delete;
+  redis_impl& operator=(const redis_impl&) = delete;
+  ~redis_impl();
+
+  /// Stops and joins both threads; idempotent.
+  void stop() noexcept;
+
+  // ---- publish side (impl/redis_impl.hpp) -----------------------------------
+
+  void enqueue(const state_change& c) noexcept;
+  bool flush(std::chrono::milliseconds timeout);
+
+  // ---- attachments (impl/redis_impl.hpp) ------------------------------------
+
+  std::uint64_t attach(std::string provider_id, remote_fn h);
+  void detach(std::uint64_t id) noexcept;
+
+  // ---- budgets (impl/redis_budget.hpp) --------------------------------------
+
+  std::uint32_t reserve_daily(std::string_view provider_id, std::string_view fp, const provider_day& day,
+                              std::uint32_t limit, std::uint32_t want, bool& available);
+  std::optional<std::uint64_t> daily_used(std::string_view provider_id, std::string_view fp, std::uint32_t day);
+
+  // ---- names and status (impl/redis_impl.hpp) -------------------------------
+
+  std::string state_key(std::string_view provider_id, std::string_view fp) const;
+  std::string daily_key(std::string_view provider_id, std::string_view fp, std::uint32_t day) const;
+  const std::string& channel() const noexcept { return channel_; }
+  const std::string& instance_id() const noexcept { return instance_id_; }
+
+  redis_status status() const;
+
+  bool ready() const noexcept {
+    return writer_up_.load(std::memory_order_acquire) && subscribed_.load(std::memory_order_acquire) &&
+           done_sync_.load(std::memory_order_acquire) == want_sync_.load(std::memory_order_acquire);
+  }
+
+  void count_budget_unavailable() noexcept { budget_unavailable_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  struct handler_entry {
+    std::uint64_t id;
+    std::string provider;
+    remote_fn fn;
+  };
+
+  /// What a thread's reconnect step tells its loop.
+  enum class link_step : std::uint8_t {
+    up,     ///< connected: go on
+    retry,  ///< failed and paused: try again
+    stop,   ///< stopping: leave the loop
+  };
+
+  static void validate_namespace(const std::string& ns);
+  static std::string make_instance_id();
+  std::chrono::milliseconds next_backoff(std::chrono::milliseconds cur) const noexcept;
+  void set_error(const std::string& e);
+  void wake() noexcept;
+  /// Waits `d` or until stop; true when stopping.
+  bool sleep_or_stop(std::condition_variable& cv, std::chrono::milliseconds d);
+
+  // ---- writer thread (impl/redis_writer.hpp) --------------------------------
+
+  void writer_loop();
+  /// Connects `c` after a failure (or at start), pausing `backoff` when that
+  /// fails.
+  link_step reconnect_writer(scripted_connection& c, std::chrono::milliseconds& backoff, bool& ever_connected,
+                             std::string& err);
+  /// Ends the write of `w`: on failure puts it back at the front of the
+  /// queue (or drops it when the queue is full).
+  void finish_write(pending_change& w, bool ok);
+  /// After a failed write: waits `d`, but once stopping no later than the
+  /// flush deadline, so shutdown stays bounded.
+  void retry_pause(std::chrono::milliseconds d);
+  /// True when done with `w` (written, or no longer worth writing). False
+  /// with the connection closed on an I/O error, open on a refusal.
+  bool write(scripted_connection& c, const pending_change& w, std::string& err);
+
+  // ---- subscriber thread (impl/redis_subscriber.hpp) ------------------------
+
+  void subscriber_loop();
+  /// Connects and subscribes `sub` after a failure (or at start), pausing
+  /// `backoff` when that fails; once up, asks for a reload of stored state.
+  link_step reconnect_subscriber(redis_connection& sub, std::chrono::milliseconds& backoff, bool& ever,
+                                 std::string& err);
+  /// Reloads stored state when a (re)connect or attach asked for it; true
+  /// when stopping.
+  bool sync_if_wanted(std::string& err);
+  /// PINGs an idle connection, and closes it when a PING went unanswered.
+  void keep_alive(redis_connection& sub, std::chrono::steady_clock::time_point last_rx, bool& ping_sent);
+  bool connect_subscriber(redis_connection& sub, std::string& err);
+  static bool send_ping(redis_connection& sub);
+  /// Handles every complete reply hiredis holds; false on a protocol error.
+  bool drain(redis_connection& sub, std::string& err);
+  void on_message(std::string_view msg);
+  void dispatch(const wire_change& c);
+  /// Applies every lockout stored in Redis (SCAN, then GET + PTTL of each
+  /// key pipelined, on a short-lived connection; the subscription keeps
+  /// buffering meanwhile). The time left is the key's PTTL, by the server's
+  /// clock alone, so a skewed writer or reader cannot stretch or erase it.
+  bool load_all(std::string& err);
+
+  redis_options opts_;
+  redis_endpoint ep_;
+  std::string prefix_, channel_, instance_id_;
+  int wake_[2] = {-1, -1};
+
+  // Queue and lifecycle; never held across I/O.
+  mutable std::mutex mu_;
+  std::condition_variable cv_, stop_cv_, idle_cv_;
+  std::deque<pending_change> queue_;
+  bool in_flight_ = false;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point flush_deadline_{};
+
+  // Attached pools; held while a handler runs so detach() waits for it.
+  std::mutex registry_mu_;
+  std::vector<handler_entry> handlers_;
+  std::uint64_t next_attachment_ = 0;
+
+  // Budget calls run on the caller's thread over their own connection.
+  std::mutex budget_mu_;
+  scripted_connection budget_conn_;
+  std::chrono::steady_clock::time_point budget_retry_at_{};
+  std::chrono::milliseconds budget_backoff_{};
+
+  mutable std::mutex error_mu_;
+  std::string last_error_;
+
+  std::atomic<bool> writer_up_{false}, subscribed_{false};
+  /// ready() once done_sync_ catches up with want_sync_ (bumped by every
+  /// (re)connect and attach; the subscriber reloads stored state for it).
+  std::atomic<std::uint64_t> want_sync_{0}, done_sync_{0};
+  std::atomic<std::uint64_t> published_{0}, written_{0}, expired_{0}, dropped_{0}, write_retries_{0}, reconnects_{0},
+      received_{0}, applied_{0}, own_ignored_{0}, malformed_{0}, loaded_{0}, budget_unavailable_{0};
+
+  std::mutex join_mu_;
+  std::thread writer_, subscriber_;  // last: started after everything above exists
+};
+
+}  // namespace keypool::state::detail

@@ -1,0 +1,99 @@
+#pragma once
+/// The Lua scripts the Redis state backend runs on the server, each a single
+/// atomic step (a write that never shortens a longer lockout, a budget grant
+/// that never exceeds the limit), and a connection that loads them once and
+/// calls them by SHA1.
+
+#include <keypool/state/detail/redis_connection.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keypool::state::detail {
+
+/// Writes a change: SET with PX (or DEL for a release), never shortening a
+/// longer lockout already stored, then PUBLISH — atomically, one round trip.
+/// The stored key's PTTL is what it has left (by the server's clock alone).
+/// KEYS[1] state key; ARGV: status, body, ttl_ms (-1: never), channel, message.
+inline constexpr std::string_view write_script = R"lua(
+if ARGV[1] == 'available' then
+  redis.call('DEL', KEYS[1])
+else
+  local ttl = tonumber(ARGV[3])
+  local keep = false
+  local cur = redis.call('GET', KEYS[1])
+  if cur then
+    local cs = string.match(cur, '^(%a+)|')
+    local left = redis.call('PTTL', KEYS[1])
+    if cs == 'disabled' and ARGV[1] == 'locked' then
+      keep = true
+    elseif cs == ARGV[1] and (left == -1 or (ttl ~= -1 and left >= ttl)) then
+      keep = true
+    end
+  end
+  if not keep then
+    if ttl > 0 then
+      redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+    else
+      redis.call('SET', KEYS[1], ARGV[2])
+    end
+  end
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+)lua";
+
+/// Grants up to ARGV[2] units of a daily budget of ARGV[1], atomically, and
+/// makes the counter expire at the provider's day boundary (ARGV[3], unix s).
+/// Returns {granted, used}. A day already over by the server's clock (the
+/// caller's clock runs behind, or it asked just before the boundary) grants
+/// nothing: EXPIREAT in the past would delete the counter at once, and every
+/// later call would be granted again.
+inline constexpr std::string_view budget_script = R"lua(
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[3]) <= tonumber(redis.call('TIME')[1]) then return {0, used} end
+local grant = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]) - used)
+if grant <= 0 then return {0, used} end
+used = redis.call('INCRBY', KEYS[1], grant)
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
+return {grant, used}
+)lua";
+
+/// A connection plus the SHA1s of our scripts on that server.
+struct scripted_connection {
+  redis_connection conn;
+  std::string write_sha, budget_sha;
+
+  bool open(const redis_endpoint& ep, std::string& error) {
+    if (!conn.open(ep, error)) return false;
+    return load(write_script, write_sha, error) && load(budget_script, budget_sha, error);
+  }
+  bool load(std::string_view script, std::string& sha, std::string& error) {
+    auto r = conn.command({"SCRIPT", "LOAD", script}, error);
+    if (!r) return false;
+    if (r->type != REDIS_REPLY_STRING) {
+      error = "SCRIPT LOAD: " + std::string(reply_text(r.get()));
+      conn.close();
+      return false;
+    }
+    sha = std::string(reply_text(r.get()));
+    return true;
+  }
+  /// EVALSHA, falling back to EVAL when the server lost the script.
+  reply_ptr eval(std::string_view sha, std::string_view script, std::vector<std::string_view> args,
+                 std::string& error) {
+    args.insert(args.begin(), {"EVALSHA", sha});
+    auto r = conn.command(args.data(), args.size(), error);
+    if (r && r->type == REDIS_REPLY_ERROR && reply_text(r.get()).starts_with("NOSCRIPT")) {
+      args[0] = "EVAL";
+      args[1] = script;
+      r = conn.command(args.data(), args.size(), error);
+    }
+    return r;
+  }
+};
+
+}  // namespace keypool::state::detail

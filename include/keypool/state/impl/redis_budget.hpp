@@ -1,0 +1,72 @@
+#pragma once
+/// Out-of-line bodies of detail::redis_impl (detail/redis_impl.hpp): the
+/// shared daily budgets. They run on the caller's thread over their own
+/// connection, which reconnects with backoff and answers "unavailable" at
+/// once while the backoff runs.
+
+#include <keypool/state/detail/redis_impl.hpp>
+
+#include <charconv>
+#include <mutex>
+
+namespace keypool::state::detail {
+
+inline std::uint32_t redis_impl::reserve_daily(std::string_view provider_id, std::string_view fp,
+                                               const provider_day& day, std::uint32_t limit, std::uint32_t want,
+                                               bool& available) {
+  available = false;
+  if (want == 0) {
+    available = true;
+    return 0;
+  }
+  const std::string key = daily_key(provider_id, fp, day.index);
+  const long long end_s = std::chrono::floor<std::chrono::seconds>(day.end().time_since_epoch()).count();
+  const std::string lim = std::to_string(limit), w = std::to_string(want), at = std::to_string(end_s);
+  std::lock_guard g(budget_mu_);
+  std::string err;
+  if (!budget_conn_.conn.ok()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < budget_retry_at_) return 0;
+    if (!budget_conn_.open(ep_, err)) {
+      budget_backoff_ = next_backoff(budget_backoff_);
+      budget_retry_at_ = now + budget_backoff_;
+      set_error(err);
+      return 0;
+    }
+    budget_backoff_ = {};
+  }
+  auto r = budget_conn_.eval(budget_conn_.budget_sha, budget_script, {"1", key, lim, w, at}, err);
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
+    if (!r) budget_retry_at_ = std::chrono::steady_clock::now() + opts_.backoff_min;
+    set_error(r ? "budget script: " + std::string(reply_text(r.get())) : err);
+    return 0;
+  }
+  available = true;
+  return static_cast<std::uint32_t>(r->element[0]->integer);
+}
+
+inline std::optional<std::uint64_t> redis_impl::daily_used(std::string_view provider_id, std::string_view fp,
+                                                           std::uint32_t day) {
+  const std::string key = daily_key(provider_id, fp, day);
+  std::lock_guard g(budget_mu_);
+  std::string err;
+  if (!budget_conn_.conn.ok()) {
+    if (std::chrono::steady_clock::now() < budget_retry_at_) return std::nullopt;
+    if (!budget_conn_.open(ep_, err)) {
+      budget_backoff_ = next_backoff(budget_backoff_);
+      budget_retry_at_ = std::chrono::steady_clock::now() + budget_backoff_;
+      return std::nullopt;
+    }
+    budget_backoff_ = {};
+  }
+  auto r = budget_conn_.conn.command({"GET", key}, err);
+  if (!r) return std::nullopt;
+  if (r->type == REDIS_REPLY_NIL) return 0;
+  if (r->type != REDIS_REPLY_STRING) return std::nullopt;
+  std::uint64_t v = 0;
+  const auto t = reply_text(r.get());
+  std::from_chars(t.data(), t.data() + t.size(), v);
+  return v;
+}
+
+}  // namespace keypool::state::detail

@@ -1,0 +1,33 @@
+#pragma once
+/// state::redis_status — a snapshot of the Redis state backend's health, as
+/// state::redis::status() returns it.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace keypool::state {
+
+/// A snapshot of the backend's health. Counters are totals since start.
+struct redis_status {
+  bool configured = false;               ///< false for a default-constructed (inert) handle
+  bool connected = false;                ///< the writer's connection is up
+  bool subscribed = false;               ///< the subscriber's connection is up and subscribed
+  bool degraded = true;                  ///< !(connected && subscribed): changes may be delayed
+  std::size_t queued = 0;                ///< transitions waiting to be written
+  std::uint64_t published = 0;           ///< transitions handed to publish()
+  std::uint64_t written = 0;             ///< transitions written to Redis
+  std::uint64_t expired = 0;             ///< queued lockouts that ended before Redis came back
+  std::uint64_t dropped = 0;             ///< lost to a full queue (drop-oldest)
+  std::uint64_t write_retries = 0;       ///< writes that failed and were retried
+  std::uint64_t reconnects = 0;          ///< successful re-connections after a failure
+  std::uint64_t received = 0;            ///< messages from other instances
+  std::uint64_t applied = 0;             ///< remote changes applied to an attached pool
+  std::uint64_t own_ignored = 0;         ///< our own messages echoed back
+  std::uint64_t malformed = 0;           ///< messages or keys that could not be parsed
+  std::uint64_t loaded = 0;              ///< lockouts loaded by SCAN after (re)connects
+  std::uint64_t budget_unavailable = 0;  ///< take_daily() calls answered `unavailable`
+  std::string last_error;                ///< most recent connection/command error
+};
+
+}  // namespace keypool::state
