@@ -30,12 +30,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace keypool::config {
@@ -212,14 +214,9 @@ inline bool looks_like_assignment(std::string_view line) noexcept {
   return !base64_tail;
 }
 
-}  // namespace detail
-
-/// Parses `.env` text. Never throws for bad content; see the file comment
-/// for the accepted syntax. `file` is used in entries and diagnostics.
-inline dotenv_document parse_dotenv(std::string_view input, std::string_view file = "<string>") {
-  using detail::is_blank;
-  dotenv_document doc;
-  // Normalise line ends first so every later step sees '\n' only.
+/// Drops a UTF-8 byte-order mark and turns CRLF and lone CR line ends into
+/// '\n', so every later step sees '\n' only.
+inline std::string normalise_line_ends(std::string_view input) {
   std::string text;
   text.reserve(input.size());
   if (input.substr(0, 3) == "\xEF\xBB\xBF") input.remove_prefix(3);
@@ -231,151 +228,196 @@ inline dotenv_document parse_dotenv(std::string_view input, std::string_view fil
       text += input[i];
     }
   }
-  const std::string_view s = text;
-  const std::size_t n = s.size();
-  std::unordered_map<std::string, std::size_t> first_line;
+  return text;
+}
 
-  auto report = [&](std::size_t line, std::string variable, std::string message, severity level = severity::error) {
-    doc.diagnostics.push_back({std::string(file), line, std::move(variable), std::move(message), level});
-  };
-  auto line_end = [&](std::size_t from) {
-    const auto e = s.find('\n', from);
-    return e == std::string_view::npos ? n : e;
+/// Parses normalised text (see normalise_line_ends) into `doc`, one
+/// assignment at a time.
+class dotenv_parser {
+ public:
+  /// Where parsing resumes: the offset of a line's first character and
+  /// that line's number.
+  struct resume {
+    std::size_t pos = 0;
+    std::size_t line = 1;
   };
 
-  std::size_t pos = 0;
-  std::size_t line = 1;
-  while (pos < n) {
-    const std::size_t eol = line_end(pos);
-    const std::size_t this_line = line;
-    std::size_t next = eol + 1;  // where the next line starts (past '\n')
-    std::size_t next_line = line + 1;
-    std::size_t i = pos;
-    while (i < eol && is_blank(s[i])) ++i;
-    if (i == eol || s[i] == '#') {
-      pos = next;
-      line = next_line;
-      continue;
-    }
+  dotenv_parser(std::string_view text, std::string_view file, dotenv_document& doc) noexcept
+      : s_(text), n_(text.size()), file_(file), doc_(doc) {}
+
+  /// Reads the assignment (or blank line, comment, bad line) starting at
+  /// `at`; a quoted value may span lines. Returns where the next one starts.
+  resume parse_line(resume at) {
+    const std::size_t eol = line_end(at.pos);
+    const std::size_t this_line = at.line;
+    resume next{eol + 1, at.line + 1};  // past '\n'
+    std::size_t i = at.pos;
+    while (i < eol && is_blank(s_[i])) ++i;
+    if (i == eol || s_[i] == '#') return next;
     // Optional "export" prefix (only when followed by a blank: "export=1"
     // assigns a variable called export).
-    if (s.substr(i, 6) == "export" && i + 6 < eol && is_blank(s[i + 6])) {
+    if (s_.substr(i, 6) == "export" && i + 6 < eol && is_blank(s_[i + 6])) {
       i += 6;
-      while (i < eol && is_blank(s[i])) ++i;
+      while (i < eol && is_blank(s_[i])) ++i;
     }
     const std::size_t name_begin = i;
-    while (i < eol && detail::is_name_char(s[i])) ++i;
-    const std::string_view name = s.substr(name_begin, i - name_begin);
+    while (i < eol && is_name_char(s_[i])) ++i;
+    const std::string_view name = s_.substr(name_begin, i - name_begin);
     std::size_t j = i;
-    while (j < eol && is_blank(s[j])) ++j;
-    if (name.empty() || j == eol || s[j] != '=') {
+    while (j < eol && is_blank(s_[j])) ++j;
+    if (name.empty() || j == eol || s_[j] != '=') {
       // The text could be a pasted secret: do not echo any of it.
       report(this_line, "",
              name.empty() ? "expected NAME=value; line ignored"
                           : "no '=' after the name; line ignored (expected NAME=value)");
-      pos = next;
-      line = next_line;
-      continue;
+      return next;
     }
     if (name.front() >= '0' && name.front() <= '9') {
       report(this_line, "", "variable names must not start with a digit; line ignored");
-      pos = next;
-      line = next_line;
-      continue;
+      return next;
     }
     ++j;  // past '='
     const std::size_t after_eq = j;
-    while (j < eol && is_blank(s[j])) ++j;
-
-    std::string value;
-    bool ok = true;
-    if (j < eol && (s[j] == '"' || s[j] == '\'' || s[j] == '`')) {
-      const char q = s[j];
-      std::size_t k = j + 1;
-      bool closed = false;
-      std::size_t stray_at = 0;  // line of an assignment the value would run into
-      std::size_t crossed = 0;
-      while (k < n) {
-        // An escape never hides a line end, so each new line is checked below.
-        if (s[k] == '\\' && k + 1 < n && s[k + 1] != '\n' && (q == '"' || s[k + 1] == q)) {
-          k += 2;
-          continue;
-        }
-        if (s[k] == q) {
-          closed = true;
-          break;
-        }
-        if (s[k] == '\n') {
-          ++crossed;
-          if (detail::looks_like_assignment(s.substr(k + 1, line_end(k + 1) - k - 1))) {
-            stray_at = this_line + crossed;
-            break;
-          }
-        }
-        ++k;
-      }
-      if (!closed) {
-        report(this_line, std::string(name),
-               "unterminated " + std::string(detail::quote_name(q)) + "-quoted value" +
-                   (stray_at != 0 ? " (line " + std::to_string(stray_at) + " starts another assignment)" : "") +
-                   "; line ignored");
-        pos = next;
-        line = next_line;
-        continue;
-      }
-      const std::string_view inner = s.substr(j + 1, k - j - 1);
-      const std::size_t close_eol = line_end(k);
-      std::size_t t = k + 1;
-      while (t < close_eol && is_blank(s[t])) ++t;
-      const bool junk_after = t < close_eol && s[t] != '#';
-      if (junk_after && close_eol != eol) {
-        // The "closing" quote is really the opening quote of a later line:
-        // treat this one as unterminated and keep the later lines.
-        report(this_line, std::string(name),
-               "unterminated " + std::string(detail::quote_name(q)) + "-quoted value; line ignored");
-        pos = next;
-        line = next_line;
-        continue;
-      }
-      // The closing quote may be on a later line: continue after that line.
-      for (char c : inner) next_line += c == '\n';
-      next = close_eol + 1;
-      if (junk_after) {
-        report(this_line, std::string(name), "unexpected text after the closing quote; line ignored");
-        ok = false;
-      } else if (q == '"') {
-        bool unknown = false;
-        value = detail::unescape_double(inner, unknown);
-        if (unknown)
-          report(this_line, std::string(name), "unknown escape sequence in double quotes, kept as written",
-                 severity::warning);
-      } else {
-        value = detail::unescape_literal(inner, q);
-      }
+    while (j < eol && is_blank(s_[j])) ++j;
+    if (j < eol && (s_[j] == '"' || s_[j] == '\'' || s_[j] == '`')) {
+      if (auto value = read_quoted(name, this_line, j, eol, next)) record(name, std::move(*value), this_line);
     } else {
-      // Unquoted: a '#' preceded by a blank (or by the blanks after '=')
-      // starts a comment.
-      std::size_t end = eol;
-      for (std::size_t k = j; k < eol; ++k)
-        if (s[k] == '#' && (k == after_eq ? false : is_blank(s[k - 1]))) {
-          end = k;
+      record(name, read_unquoted(j, after_eq, eol), this_line);
+    }
+    return next;
+  }
+
+ private:
+  /// Where a quoted value ends: the closing quote, or, when there is none,
+  /// the line of an assignment the value would run into (0: end of text).
+  struct quote_scan {
+    std::size_t close = 0;
+    bool closed = false;
+    std::size_t stray_at = 0;
+  };
+
+  void report(std::size_t line, std::string variable, std::string message, severity level = severity::error) {
+    doc_.diagnostics.push_back({std::string(file_), line, std::move(variable), std::move(message), level});
+  }
+
+  std::size_t line_end(std::size_t from) const noexcept {
+    const auto e = s_.find('\n', from);
+    return e == std::string_view::npos ? n_ : e;
+  }
+
+  quote_scan scan_quoted(std::size_t open, std::size_t this_line) const {
+    const char q = s_[open];
+    quote_scan r;
+    std::size_t crossed = 0;
+    std::size_t k = open + 1;
+    while (k < n_) {
+      // An escape never hides a line end, so each new line is checked below.
+      if (s_[k] == '\\' && k + 1 < n_ && s_[k + 1] != '\n' && (q == '"' || s_[k + 1] == q)) {
+        k += 2;
+        continue;
+      }
+      if (s_[k] == q) {
+        r.closed = true;
+        break;
+      }
+      if (s_[k] == '\n') {
+        ++crossed;
+        if (looks_like_assignment(s_.substr(k + 1, line_end(k + 1) - k - 1))) {
+          r.stray_at = this_line + crossed;
           break;
         }
-      std::size_t b = j;
-      while (end > b && is_blank(s[end - 1])) --end;
-      value = std::string(s.substr(b, end - b));
+      }
+      ++k;
     }
-    if (ok) {
-      auto [it, inserted] = first_line.try_emplace(std::string(name), this_line);
-      if (!inserted)
-        report(this_line, std::string(name),
-               "assigned again (first at line " + std::to_string(it->second) + "); the last assignment wins",
-               severity::warning);
-      doc.entries.push_back({std::string(name), std::move(value), std::string(file), this_line});
-    }
-    pos = next;
-    line = next_line;
+    r.close = k;
+    return r;
   }
+
+  /// The value whose opening quote is at `j`, or empty (reported) when it
+  /// cannot be used. Once the closing quote is found, `next` moves past its
+  /// line, which may be a later one.
+  std::optional<std::string> read_quoted(std::string_view name, std::size_t this_line, std::size_t j, std::size_t eol,
+                                         resume& next) {
+    const char q = s_[j];
+    const quote_scan scan = scan_quoted(j, this_line);
+    if (!scan.closed) {
+      report(this_line, std::string(name),
+             "unterminated " + std::string(quote_name(q)) + "-quoted value" +
+                 (scan.stray_at != 0 ? " (line " + std::to_string(scan.stray_at) + " starts another assignment)" : "") +
+                 "; line ignored");
+      return std::nullopt;
+    }
+    const std::size_t k = scan.close;
+    const std::string_view inner = s_.substr(j + 1, k - j - 1);
+    const std::size_t close_eol = line_end(k);
+    std::size_t t = k + 1;
+    while (t < close_eol && is_blank(s_[t])) ++t;
+    const bool junk_after = t < close_eol && s_[t] != '#';
+    if (junk_after && close_eol != eol) {
+      // The "closing" quote is really the opening quote of a later line:
+      // treat this one as unterminated and keep the later lines.
+      report(this_line, std::string(name),
+             "unterminated " + std::string(quote_name(q)) + "-quoted value; line ignored");
+      return std::nullopt;
+    }
+    // The closing quote may be on a later line: continue after that line.
+    for (char c : inner) next.line += c == '\n';
+    next.pos = close_eol + 1;
+    if (junk_after) {
+      report(this_line, std::string(name), "unexpected text after the closing quote; line ignored");
+      return std::nullopt;
+    }
+    if (q != '"') return unescape_literal(inner, q);
+    bool unknown = false;
+    std::string value = unescape_double(inner, unknown);
+    if (unknown)
+      report(this_line, std::string(name), "unknown escape sequence in double quotes, kept as written",
+             severity::warning);
+    return value;
+  }
+
+  /// The unquoted value from `j` (its first non-blank) to the line end: a
+  /// '#' preceded by a blank starts a comment, one right after the '=' (at
+  /// `after_eq`) does not; trailing blanks are trimmed.
+  std::string read_unquoted(std::size_t j, std::size_t after_eq, std::size_t eol) const {
+    std::size_t end = eol;
+    for (std::size_t k = j; k < eol; ++k)
+      if (s_[k] == '#' && (k == after_eq ? false : is_blank(s_[k - 1]))) {
+        end = k;
+        break;
+      }
+    std::size_t b = j;
+    while (end > b && is_blank(s_[end - 1])) --end;
+    return std::string(s_.substr(b, end - b));
+  }
+
+  /// Adds the entry; a repeated name gets a warning (the last one wins).
+  void record(std::string_view name, std::string value, std::size_t this_line) {
+    auto [it, inserted] = first_line_.try_emplace(std::string(name), this_line);
+    if (!inserted)
+      report(this_line, std::string(name),
+             "assigned again (first at line " + std::to_string(it->second) + "); the last assignment wins",
+             severity::warning);
+    doc_.entries.push_back({std::string(name), std::move(value), std::string(file_), this_line});
+  }
+
+  std::string_view s_;
+  std::size_t n_;
+  std::string_view file_;
+  dotenv_document& doc_;
+  std::unordered_map<std::string, std::size_t> first_line_;
+};
+
+}  // namespace detail
+
+/// Parses `.env` text. Never throws for bad content; see the file comment
+/// for the accepted syntax. `file` is used in entries and diagnostics.
+inline dotenv_document parse_dotenv(std::string_view input, std::string_view file = "<string>") {
+  dotenv_document doc;
+  const std::string text = detail::normalise_line_ends(input);
+  detail::dotenv_parser parser(text, file, doc);
+  detail::dotenv_parser::resume at;
+  while (at.pos < text.size()) at = parser.parse_line(at);
   return doc;
 }
 
