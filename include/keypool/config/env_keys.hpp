@@ -232,6 +232,165 @@ inline std::string key_variable(std::string_view prefix, std::uint32_t n) {
   return v;
 }
 
+inline void add_diagnostic(std::vector<diagnostic>& out, const key_source& src, std::string var, std::string msg,
+                           severity level = severity::error) {
+  out.push_back({src.file, src.line, std::move(var), std::move(msg), level});
+}
+
+/// Merges file and environment: one value per variable. A file value the
+/// environment overrides gets a note when the variable matters to a provider.
+inline std::map<std::string, sourced_value> merge_variables(
+    const dotenv_document& file, const environment& env, std::span<const providers::provider_descriptor> provider_list,
+    const env_options& options, std::vector<diagnostic>& diagnostics) {
+  std::map<std::string, sourced_value> vars;
+  for (const auto& e : file.effective()) vars[e.name] = {e.value, {e.file, e.line}};
+  for (const auto& [name, value] : env) {
+    auto it = vars.find(name);
+    const key_source env_src{std::string(environment_source), 0};
+    if (it == vars.end()) {
+      vars[name] = {value, env_src};
+    } else if (options.order == precedence::environment_first) {
+      bool matters = false;
+      for (const auto& p : provider_list)
+        matters = matters || parse_variable(name, p.env_prefix).what != parsed_name::kind::unrelated;
+      if (matters && it->second.value != value)
+        add_diagnostic(diagnostics, it->second.source, name, "overridden by the process environment", severity::note);
+      it->second = {value, env_src};
+    }
+  }
+  return vars;
+}
+
+/// The key variable and the settings given for one key number.
+struct pending_key {
+  std::optional<sourced_value> key;
+  std::string key_var;
+  std::map<setting, std::pair<std::string, sourced_value>> settings;
+};
+
+/// Applies `P_BASE_URL` to `pc` when it is an http(s) URL without spaces.
+inline void apply_base_url(provider_config& pc, const std::string& name, const sourced_value& sv,
+                           std::vector<diagnostic>& diagnostics) {
+  const std::string_view v = sv.value;
+  const bool scheme = v.substr(0, 7) == "http://" || v.substr(0, 8) == "https://";
+  const bool clean =
+      std::none_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
+  if (!scheme || !clean) {
+    add_diagnostic(diagnostics, sv.source, name, "must be an http:// or https:// URL without spaces; ignored");
+  } else {
+    pc.provider = pc.provider.with_base_url(sv.value);
+    pc.base_url_overridden = true;
+  }
+}
+
+/// Sorts the variables of provider `desc` by key number (0, the unnumbered
+/// key, first); applies its base URL to `pc`.
+inline std::map<std::uint32_t, pending_key> collect_keys(const providers::provider_descriptor& desc,
+                                                         provider_config& pc,
+                                                         const std::map<std::string, sourced_value>& vars,
+                                                         std::vector<diagnostic>& diagnostics) {
+  std::map<std::uint32_t, pending_key> by_number;
+  for (const auto& [name, sv] : vars) {
+    const auto pn = parse_variable(name, desc.env_prefix);
+    using k = parsed_name::kind;
+    switch (pn.what) {
+      case k::unrelated: break;
+      case k::malformed: add_diagnostic(diagnostics, sv.source, name, pn.problem, severity::warning); break;
+      case k::base_url: apply_base_url(pc, name, sv, diagnostics); break;
+      case k::key:
+        by_number[pn.number].key = sv;
+        by_number[pn.number].key_var = name;
+        break;
+      case k::setting: by_number[pn.number].settings[pn.which] = {name, sv}; break;
+    }
+  }
+  return by_number;
+}
+
+/// Applies one per-key setting (`sname` = `sv`) to `ck`, or reports why not.
+inline void apply_setting(configured_key& ck, setting which, const std::string& sname, const sourced_value& sv,
+                          std::vector<diagnostic>& diagnostics) {
+  switch (which) {
+    case setting::weight: {
+      const auto v = parse_uint(sv.value);
+      if (!v || *v < 1 || *v > 1000)
+        add_diagnostic(diagnostics, sv.source, sname, "must be a whole number from 1 to 1000; using 1");
+      else
+        ck.spec.weight = static_cast<std::uint32_t>(*v);
+      break;
+    }
+    case setting::daily_limit: {
+      const auto v = parse_uint(sv.value);
+      if (!v || *v > 0xFFFFFFFFull)
+        add_diagnostic(diagnostics, sv.source, sname,
+                       "must be a whole number of requests per day (0 = unlimited); ignored");
+      else
+        ck.spec.daily_limit = static_cast<std::uint32_t>(*v);
+      break;
+    }
+    case setting::account: {
+      const std::string_view v = sv.value;
+      const bool bad_chars =
+          std::any_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+      if (v.empty() || v.size() > 128 || bad_chars || v.front() == ' ' || v.back() == ' ')
+        add_diagnostic(diagnostics, sv.source, sname,
+                       "must be 1 to 128 printable characters without leading or trailing "
+                       "spaces; ignored");
+      else
+        ck.spec.account = sv.value;
+      break;
+    }
+    case setting::none: break;
+  }
+}
+
+/// (secret, variable) pairs of the keys accepted so far.
+using accepted_secrets = std::vector<std::pair<std::string, std::string>>;
+
+/// Turns the collected variables into `pc.keys`: a key with a problem, or
+/// listed twice for this provider, is rejected; one also given to another
+/// provider (in `all_secrets`) is kept with a warning.
+inline void accept_keys(const providers::provider_descriptor& desc, provider_config& pc,
+                        std::map<std::uint32_t, pending_key>& by_number, accepted_secrets& all_secrets,
+                        std::vector<diagnostic>& diagnostics) {
+  accepted_secrets seen;  // in this provider
+  for (auto& [n, p] : by_number) {
+    const std::string var = key_variable(desc.env_prefix, n);
+    if (!p.key) {
+      for (const auto& [which, named] : p.settings)
+        add_diagnostic(diagnostics, named.second.source, named.first,
+                       "setting for " + var + ", which is not defined; ignored", severity::warning);
+      continue;
+    }
+    const auto& src = p.key->source;
+    if (auto why = secret_problem(p.key->value)) {
+      add_diagnostic(diagnostics, src, var, "key rejected: " + *why);
+      continue;
+    }
+    const std::string& secret = p.key->value;
+    auto dup = std::find_if(seen.begin(), seen.end(), [&](auto& s) { return s.first == secret; });
+    if (dup != seen.end()) {
+      add_diagnostic(
+          diagnostics, src, var,
+          "same key as " + dup->second + "; ignored (a key listed twice would skew rotation and statistics)");
+      continue;
+    }
+    auto other = std::find_if(all_secrets.begin(), all_secrets.end(), [&](auto& s) { return s.first == secret; });
+    if (other != all_secrets.end())
+      add_diagnostic(diagnostics, src, var, "same key as " + other->second + " (another provider)", severity::warning);
+    seen.emplace_back(secret, var);
+    all_secrets.emplace_back(secret, var);
+
+    configured_key ck;
+    ck.spec.variable = var;
+    ck.spec.secret = secret;
+    ck.number = n;
+    ck.source = src;
+    for (const auto& [which, named] : p.settings) apply_setting(ck, which, named.first, named.second, diagnostics);
+    pc.keys.push_back(std::move(ck));
+  }
+}
+
 }  // namespace detail
 
 /// Builds the key configuration from a parsed file and an environment
@@ -243,134 +402,13 @@ inline key_config build_key_config(
     const env_options& options = {}) {
   key_config cfg;
   cfg.diagnostics = file.diagnostics;
-  auto report = [&](const key_source& src, std::string var, std::string msg, severity level = severity::error) {
-    cfg.diagnostics.push_back({src.file, src.line, std::move(var), std::move(msg), level});
-  };
-
-  // 1. Merge file and environment: one value per variable.
-  std::map<std::string, detail::sourced_value> vars;
-  for (const auto& e : file.effective()) vars[e.name] = {e.value, {e.file, e.line}};
-  for (const auto& [name, value] : env) {
-    auto it = vars.find(name);
-    const key_source env_src{std::string(environment_source), 0};
-    if (it == vars.end()) {
-      vars[name] = {value, env_src};
-    } else if (options.order == precedence::environment_first) {
-      bool matters = false;
-      for (const auto& p : provider_list)
-        matters = matters || detail::parse_variable(name, p.env_prefix).what != detail::parsed_name::kind::unrelated;
-      if (matters && it->second.value != value)
-        report(it->second.source, name, "overridden by the process environment", severity::note);
-      it->second = {value, env_src};
-    }
-  }
-
-  // 2. Per provider, collect keys and settings.
-  std::vector<std::pair<std::string, std::string>> all_secrets;  // (secret, variable) across providers
+  const auto vars = detail::merge_variables(file, env, provider_list, options, cfg.diagnostics);
+  detail::accepted_secrets all_secrets;  // across providers
   for (const auto& desc : provider_list) {
     provider_config pc;
     pc.provider = desc;
-    struct pending {
-      std::optional<detail::sourced_value> key;
-      std::string key_var;
-      std::map<detail::setting, std::pair<std::string, detail::sourced_value>> settings;
-    };
-    std::map<std::uint32_t, pending> by_number;  // ordered: 0 (unnumbered) first
-    for (const auto& [name, sv] : vars) {
-      const auto pn = detail::parse_variable(name, desc.env_prefix);
-      using k = detail::parsed_name::kind;
-      switch (pn.what) {
-        case k::unrelated: break;
-        case k::malformed: report(sv.source, name, pn.problem, severity::warning); break;
-        case k::base_url: {
-          const std::string_view v = sv.value;
-          const bool scheme = v.substr(0, 7) == "http://" || v.substr(0, 8) == "https://";
-          const bool clean = std::none_of(v.begin(), v.end(),
-                                          [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
-          if (!scheme || !clean) {
-            report(sv.source, name, "must be an http:// or https:// URL without spaces; ignored");
-          } else {
-            pc.provider = pc.provider.with_base_url(sv.value);
-            pc.base_url_overridden = true;
-          }
-          break;
-        }
-        case k::key:
-          by_number[pn.number].key = sv;
-          by_number[pn.number].key_var = name;
-          break;
-        case k::setting: by_number[pn.number].settings[pn.which] = {name, sv}; break;
-      }
-    }
-    std::vector<std::pair<std::string, std::string>> seen;  // (secret, variable) in this provider
-    for (auto& [n, p] : by_number) {
-      const std::string var = detail::key_variable(desc.env_prefix, n);
-      if (!p.key) {
-        for (const auto& [which, named] : p.settings)
-          report(named.second.source, named.first, "setting for " + var + ", which is not defined; ignored",
-                 severity::warning);
-        continue;
-      }
-      const auto& src = p.key->source;
-      if (auto why = secret_problem(p.key->value)) {
-        report(src, var, "key rejected: " + *why);
-        continue;
-      }
-      const std::string& secret = p.key->value;
-      auto dup = std::find_if(seen.begin(), seen.end(), [&](auto& s) { return s.first == secret; });
-      if (dup != seen.end()) {
-        report(src, var,
-               "same key as " + dup->second + "; ignored (a key listed twice would skew rotation and statistics)");
-        continue;
-      }
-      auto other = std::find_if(all_secrets.begin(), all_secrets.end(), [&](auto& s) { return s.first == secret; });
-      if (other != all_secrets.end())
-        report(src, var, "same key as " + other->second + " (another provider)", severity::warning);
-      seen.emplace_back(secret, var);
-      all_secrets.emplace_back(secret, var);
-
-      configured_key ck;
-      ck.spec.variable = var;
-      ck.spec.secret = secret;
-      ck.number = n;
-      ck.source = src;
-      for (const auto& [which, named] : p.settings) {
-        const std::string& sname = named.first;
-        const detail::sourced_value& sv = named.second;
-        switch (which) {
-          case detail::setting::weight: {
-            const auto v = detail::parse_uint(sv.value);
-            if (!v || *v < 1 || *v > 1000)
-              report(sv.source, sname, "must be a whole number from 1 to 1000; using 1");
-            else
-              ck.spec.weight = static_cast<std::uint32_t>(*v);
-            break;
-          }
-          case detail::setting::daily_limit: {
-            const auto v = detail::parse_uint(sv.value);
-            if (!v || *v > 0xFFFFFFFFull)
-              report(sv.source, sname, "must be a whole number of requests per day (0 = unlimited); ignored");
-            else
-              ck.spec.daily_limit = static_cast<std::uint32_t>(*v);
-            break;
-          }
-          case detail::setting::account: {
-            const std::string_view v = sv.value;
-            const bool bad_chars = std::any_of(
-                v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-            if (v.empty() || v.size() > 128 || bad_chars || v.front() == ' ' || v.back() == ' ')
-              report(sv.source, sname,
-                     "must be 1 to 128 printable characters without leading or trailing "
-                     "spaces; ignored");
-            else
-              ck.spec.account = sv.value;
-            break;
-          }
-          case detail::setting::none: break;
-        }
-      }
-      pc.keys.push_back(std::move(ck));
-    }
+    auto by_number = detail::collect_keys(desc, pc, vars, cfg.diagnostics);
+    detail::accept_keys(desc, pc, by_number, all_secrets, cfg.diagnostics);
     cfg.providers.push_back(std::move(pc));
   }
   return cfg;
