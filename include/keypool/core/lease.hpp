@@ -19,7 +19,6 @@ struct key_record {
   std::string account;
   std::uint32_t weight = 1;
   std::uint32_t daily_limit = 0;
-  std::uint32_t number = 0;  ///< position in the configured key set, 1-based
   ~key_record();
 };
 }  // namespace detail
