@@ -253,7 +253,7 @@ inline std::vector<std::string> chain_order(const std::string& spec) {
   };
   const auto cat = providers::catalog::builtin();
   if (spec == "seed" || spec == "default") {
-    for (const auto& m : cat.seed_order()) add(m.provider);
+    for (const auto& m : cat.priority_order()) add(m.provider);
   } else if (spec == "free-first" || spec == "free_first") {
     for (const auto& m : cat.free_first()) add(m.provider);
   } else {
@@ -274,7 +274,7 @@ inline std::vector<std::string> chain_order(const std::string& spec) {
 inline std::vector<std::string> models_for(const std::string& provider, const std::string& spec) {
   const auto cat = providers::catalog::builtin();
   std::vector<std::string> out;
-  for (const auto& m : spec == "free-first" || spec == "free_first" ? cat.free_first() : cat.seed_order())
+  for (const auto& m : spec == "free-first" || spec == "free_first" ? cat.free_first() : cat.priority_order())
     if (m.provider == provider && std::find(out.begin(), out.end(), m.api_id) == out.end()) out.push_back(m.api_id);
   return out;
 }
