@@ -206,9 +206,9 @@ class catalog {
 
 inline catalog catalog::builtin() {
   using enum model_tier;
-  auto e = [](const char* provider, const char* name, const char* api_id, const char* seed_id, double price,
+  auto e = [](const char* provider, const char* name, const char* api_id, const char* old_id, double price,
               model_tier t, int priority, const char* note = "") {
-    return model_entry{provider, name, api_id, seed_id, price, t, true, priority, note};
+    return model_entry{provider, name, api_id, old_id, price, t, true, priority, note};
   };
   // The priority table, row by row (priorities 19 and 22-24 are unused).
   // Prices are list prices per million tokens; they may be stale.
