@@ -217,7 +217,7 @@ int main() {
   // The default chain: the seed table's order, each provider's models in that order.
   const auto catalog = kp::providers::catalog::builtin();
   std::vector<std::string> order;
-  for (const auto& m : catalog.seed_order())
+  for (const auto& m : catalog.priority_order())
     if (std::find(order.begin(), order.end(), m.provider) == order.end()) order.push_back(m.provider);
   std::vector<std::unique_ptr<demo_pool>> pools;
   std::vector<http::route> routes;

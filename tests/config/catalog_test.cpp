@@ -77,11 +77,11 @@ TEST(Providers, BaseUrlOverrideAndRuntimeDescriptor) {
 
 // ---- catalog --------------------------------------------------------------------
 
-TEST(Catalog, BuiltinIsTheSeedTable) {
+TEST(Catalog, BuiltinIsThePriorityTable) {
   const auto c = catalog::builtin();
-  const auto order = c.seed_order();
+  const auto order = c.priority_order();
   ASSERT_EQ(order.size(), 21u);
-  // The seed's priority numbers, in order (19 and 22-24 are absent in the seed).
+  // The table's priority numbers, in order (19 and 22-24 are unused).
   std::vector<int> prio;
   for (const auto& m : order) prio.push_back(m.priority);
   EXPECT_EQ(prio, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 25}));
@@ -97,7 +97,7 @@ TEST(Catalog, BuiltinIsTheSeedTable) {
     EXPECT_FALSE(m.api_id.empty());
     EXPECT_TRUE(m.vision);
   }
-  // Retired seed models keep their seed name and old identifier.
+  // Retired models keep their listed name and old identifier.
   const auto* groq11 = c.find("groq", "Llama 3.2 11B Vision");
   ASSERT_NE(groq11, nullptr);
   EXPECT_EQ(groq11->seed_api_id, "llama-3.2-11b-vision-preview");
@@ -108,10 +108,30 @@ TEST(Catalog, BuiltinIsTheSeedTable) {
   EXPECT_EQ(c.find("anthropic", "claude-3-opus-20240229")->name, "Claude 3 Opus");
 }
 
+TEST(Catalog, SeedOrderIsADeprecatedAliasOfPriorityOrder) {
+  auto c = catalog::builtin();
+  // A tie (two entries at priority 9 after this one) keeps insertion order.
+  c.upsert({"openai", "GPT-4o mini", "gpt-4o-mini", "", 0.15, model_tier::paid, true, 9});
+  const auto by_priority = c.sorted([](const model_entry& a, const model_entry& b) { return a.priority < b.priority; });
+  EXPECT_EQ(c.priority_order(), by_priority);
+  const auto order = c.priority_order();
+  ASSERT_EQ(order.size(), 22u);
+  EXPECT_EQ(order[8].provider + "/" + order[8].api_id, "groq/qwen/qwen3.6-27b");
+  EXPECT_EQ(order[9].provider + "/" + order[9].api_id, "openai/gpt-4o-mini");
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  EXPECT_EQ(c.seed_order(), c.priority_order());
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
+
 TEST(Catalog, FreeFirstPreset) {
   const auto order = catalog::builtin().free_first();
   ASSERT_EQ(order.size(), 21u);
-  // Free: Groq, NVIDIA, Z.AI (the guide's "Best Practices"), then trial (Mistral), then paid by priority.
+  // Free: Groq, NVIDIA, Z.AI, then trial (Mistral), then paid by priority.
   std::vector<std::string> head;
   for (std::size_t i = 0; i < 8; ++i) head.push_back(order[i].provider + ":" + std::to_string(order[i].priority));
   EXPECT_EQ(head, (std::vector<std::string>{"groq:9", "groq:10", "nvidia:11", "nvidia:12", "nvidia:13", "zai:8",
@@ -138,8 +158,8 @@ TEST(Catalog, UserDefinedOrderAndEdits) {
   EXPECT_DOUBLE_EQ(cheap.front().price_per_mtok, 0.0);
   EXPECT_DOUBLE_EQ(cheap.back().price_per_mtok, 15.0);
 
-  // Several seed models map to one successor; unique() keeps the first.
-  const auto uniq = catalog::unique(c.seed_order());
+  // Several retired models map to one successor; unique() keeps the first.
+  const auto uniq = catalog::unique(c.priority_order());
   EXPECT_LT(uniq.size(), 21u);
   EXPECT_EQ(std::count_if(uniq.begin(), uniq.end(), [](auto& m) { return m.api_id == "gpt-4o"; }), 1);
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -197,6 +199,44 @@ TEST(CliAsk, SendsImagesThroughTheChain) {
   EXPECT_TRUE(root.at("ok").as_bool());
   EXPECT_EQ(root.at("provider").as_string(), "google");
   EXPECT_FALSE(root.at("attempts").as_array().empty());
+}
+
+/// `ask --json` against a fresh sample fleet with `chain` (none: the default).
+run_result ask_fresh_fleet(std::optional<std::string> chain) {
+  mock::fleet f;
+  scratch s;
+  std::vector<std::string> args{"ask", "--json", "--env", s.write(".env", f.dotenv()), "--ignore-environment"};
+  if (chain) args.insert(args.end(), {"--chain", *chain});
+  args.push_back("Hi");
+  return run(args);
+}
+
+/// Who served and every attempt, without the latencies.
+std::string served_and_attempts(const run_result& r) {
+  const auto root = bj::parse(r.out).as_object();
+  std::string out = bj::serialize(root.at("provider")) + " " + bj::serialize(root.at("model"));
+  for (const auto& a : root.at("attempts").as_array())
+    out += "; " + std::string(a.at("variable").as_string()) + " " + std::string(a.at("outcome").as_string());
+  return out;
+}
+
+TEST(CliAsk, ChainPriorityIsTheDefaultAndSeedIsADeprecatedAlias) {
+  namespace d = keypool::cli::detail;
+  EXPECT_EQ(keypool::cli::parse({"ask", "Hi"}).chain, "priority");
+  EXPECT_EQ(d::chain_order("priority"), d::chain_order("seed"));
+  for (const auto& p : keypool::providers::builtin_descriptors())
+    EXPECT_EQ(d::models_for(p.id, "priority"), d::models_for(p.id, "seed")) << p.id;
+
+  const auto by_default = ask_fresh_fleet(std::nullopt);
+  const auto priority = ask_fresh_fleet("priority");
+  const auto seed = ask_fresh_fleet("seed");
+  for (const auto* r : {&by_default, &priority, &seed}) ASSERT_EQ(r->code, keypool::cli::exit_ok) << r->err;
+  EXPECT_EQ(by_default.err, "");
+  EXPECT_EQ(priority.err, "");
+  EXPECT_EQ(seed.err, "keypool: --chain seed is deprecated; use --chain priority (the same order)\n");
+  EXPECT_EQ(served_and_attempts(priority), served_and_attempts(by_default));
+  EXPECT_EQ(served_and_attempts(seed), served_and_attempts(priority));
+  EXPECT_EQ(bj::parse(priority.out).at("provider").as_string(), "anthropic");  // priority 1: Claude 3.5 Sonnet
 }
 
 TEST(CliAsk, FailureExitsNonZeroWithTheSeedMessage) {

@@ -14,7 +14,7 @@ namespace keypool::clock {
 class manual {
  public:
   /// Starts at an arbitrary non-zero monotonic time and at the given wall time
-  /// (default 2026-01-01T10:00:00Z, the seed guide's "10:00").
+  /// (default 2026-01-01T10:00:00Z).
   explicit manual(std::chrono::system_clock::time_point wall_start = std::chrono::sys_days{std::chrono::year{2026} / 1 /
                                                                                            1} +
                                                                      std::chrono::hours{10})

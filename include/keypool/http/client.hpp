@@ -171,7 +171,8 @@ struct statistics_options {
   std::chrono::milliseconds min_interval{0};
 };
 
-/// The seed's table ("📊 API KEY STATISTICS") followed by the "💰 SPEND" block.
+/// The statistics table ("📊 API KEY STATISTICS", report/text.hpp) followed by
+/// the "💰 SPEND" block.
 inline std::string statistics_text(const statistics_event& e) {
   return report::text(e.pools) + "\n" + spend_text(e.spend);
 }

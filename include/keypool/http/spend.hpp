@@ -59,10 +59,11 @@ class price_table {
   /// The catalog's single price per model, applied to input and output
   /// tokens. A model listed twice under one api identifier (a retired model
   /// mapped to its successor) takes the price of the entry tried first
-  /// (lowest priority number). Seed-era identifiers are priced too.
+  /// (lowest priority number). Retired identifiers (seed_api_id) are priced
+  /// too.
   static price_table from_catalog(const providers::catalog& c) {
     price_table t;
-    for (const auto& m : c.seed_order()) {
+    for (const auto& m : c.priority_order()) {
       const model_price p{m.price_per_mtok, m.price_per_mtok};
       t.add_if_missing(m.provider, m.api_id, p);
       if (!m.seed_api_id.empty()) t.add_if_missing(m.provider, m.seed_api_id, p);

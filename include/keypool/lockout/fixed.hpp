@@ -1,5 +1,5 @@
 #pragma once
-/// The seed guide's rule: a rate-limited key sits out a fixed time (60 s).
+/// The simplest rule: a rate-limited key sits out a fixed time (60 s).
 /// A spent quota still waits for its reset when the provider names one: a
 /// daily quota does not clear in 60 s.
 

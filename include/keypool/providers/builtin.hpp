@@ -1,5 +1,5 @@
 #pragma once
-/// The seven providers of the seed guide, as compile-time types (for
+/// The seven built-in providers, as compile-time types (for
 /// `basic_pool<providers::groq, ...>`) and as run-time descriptors (for
 /// configuration, lookup by id and JSON export).
 
@@ -19,7 +19,7 @@ inline provider_descriptor make(std::string_view id, std::string_view prefix, st
   provider_descriptor d;
   d.id = id;
   d.env_prefix = prefix;
-  d.display_name = prefix;  // the seed's messages say "All NVIDIA API keys ..."
+  d.display_name = prefix;  // so messages read "All NVIDIA API keys ..."
   d.base_url = base;
   d.auth = auth;
   d.wire = wire;
@@ -30,7 +30,8 @@ inline provider_descriptor make(std::string_view id, std::string_view prefix, st
   return d;
 }
 
-/// All built-ins, in the seed guide's order. Built once, never modified.
+/// All built-ins, in their fixed order (zai, nvidia, groq, mistral, anthropic,
+/// openai, google). Built once, never modified.
 inline const std::array<provider_descriptor, 7>& builtin_table() {
   using enum auth_style;
   using enum wire_format;
@@ -80,7 +81,7 @@ struct google    : detail::builtin_provider<6> {};
 static_assert(static_provider<zai> && static_provider<nvidia> && static_provider<groq> && static_provider<mistral> &&
               static_provider<anthropic> && static_provider<openai> && static_provider<google>);
 
-/// The built-in descriptors, in the seed guide's order.
+/// The built-in descriptors, in builtin_table()'s order.
 inline std::span<const provider_descriptor> builtin_descriptors() { return detail::builtin_table(); }
 
 /// A built-in provider by id ("groq"), or nullptr.

@@ -1,9 +1,9 @@
 #pragma once
 /// The model catalog: which models exist at which provider, what they cost,
 /// whether they see images, and in which order to try them. It is data:
-/// the built-in default is the seed guide's priority table (mapped to
-/// current API identifiers where the seed's model was retired and has a
-/// successor), and users replace or extend it from JSON
+/// the built-in default is a priority table of vision models across the
+/// seven providers (with current API identifiers where a listed model was
+/// retired and has a successor), and users replace or extend it from JSON
 /// (providers/catalog_json.hpp) or code without recompiling.
 
 #include <algorithm>
@@ -19,7 +19,7 @@
 
 namespace keypool::providers {
 
-/// The seed's pricing classes.
+/// How a model is billed: a free tier, trial credit, or paid.
 enum class model_tier : std::uint8_t { free, trial, paid };
 
 constexpr std::string_view to_string(model_tier t) noexcept {
@@ -51,13 +51,13 @@ constexpr std::optional<model_tier> tier_from_string(std::string_view s) noexcep
 /// One model at one provider.
 struct model_entry {
   std::string provider;       ///< provider id: "groq"
-  std::string name;           ///< display name, as in the seed: "Llama 3.2 11B Vision"
+  std::string name;           ///< display name: "Llama 3.2 11B Vision"
   std::string api_id;         ///< identifier sent on the wire (current)
-  std::string seed_api_id;    ///< the seed-era identifier when it was retired; else empty
+  std::string seed_api_id;    ///< the identifier first listed, when that model was retired; else empty
   double price_per_mtok = 0;  ///< USD per million tokens as listed; 0 for free
   model_tier tier = model_tier::paid;
   bool vision = true;
-  int priority = 0;    ///< lower is tried first (the seed's numbers)
+  int priority = 0;    ///< lower is tried first
   std::string note{};  ///< why an identifier differs, deprecations, ...
 
   friend bool operator==(const model_entry&, const model_entry&) = default;
@@ -78,7 +78,8 @@ class catalog {
   catalog() = default;
   explicit catalog(std::vector<model_entry> entries) : entries_(std::move(entries)) {}
 
-  /// The seed guide's priority table.
+  /// The built-in priority table: vision models of the seven providers,
+  /// paid first.
   static catalog builtin();
 
   const std::vector<model_entry>& entries() const noexcept { return entries_; }
@@ -118,14 +119,18 @@ class catalog {
     return before - entries_.size();
   }
 
-  /// Default order: by priority (the seed table), ties in insertion order.
-  std::vector<model_entry> seed_order() const {
+  /// The default order: by `priority` (lowest first, paid models of the
+  /// built-in table first), ties in insertion order.
+  std::vector<model_entry> priority_order() const {
     return sorted([](const model_entry& a, const model_entry& b) { return a.priority < b.priority; });
   }
 
-  /// The seed's "Best Practices": free tiers first (Groq, then NVIDIA, then
-  /// Z.AI, as the guide ranks them; other free providers after), then trial,
-  /// then paid; by priority within each group.
+  /// The former name of priority_order(); kept for one release.
+  [[deprecated("use priority_order()")]] std::vector<model_entry> seed_order() const { return priority_order(); }
+
+  /// Free tiers first (Groq, then NVIDIA, then Z.AI; other free providers
+  /// after), then trial, then paid; by priority within each group: no money
+  /// is spent while a free key is left.
   std::vector<model_entry> free_first() const {
     auto free_rank = [](const model_entry& m) {
       if (m.tier != model_tier::free) return 0;
@@ -169,13 +174,14 @@ class catalog {
   /// The entries of one provider, in priority order.
   std::vector<model_entry> for_provider(std::string_view provider) const {
     std::vector<model_entry> out;
-    for (auto& m : seed_order())
+    for (auto& m : priority_order())
       if (m.provider == provider) out.push_back(std::move(m));
     return out;
   }
 
-  /// Drops later entries with the same provider/api_id (retired models of
-  /// the seed map to one successor), keeping the first in `order`.
+  /// Drops later entries with the same provider/api_id (several retired
+  /// models of the built-in table map to one successor), keeping the first
+  /// in `order`.
   static std::vector<model_entry> unique(std::vector<model_entry> order) {
     std::vector<model_entry> out;
     for (auto& m : order)
@@ -200,12 +206,12 @@ class catalog {
 
 inline catalog catalog::builtin() {
   using enum model_tier;
-  auto e = [](const char* provider, const char* name, const char* api_id, const char* seed_id, double price,
+  auto e = [](const char* provider, const char* name, const char* api_id, const char* old_id, double price,
               model_tier t, int priority, const char* note = "") {
-    return model_entry{provider, name, api_id, seed_id, price, t, true, priority, note};
+    return model_entry{provider, name, api_id, old_id, price, t, true, priority, note};
   };
-  // The seed's "Provider Priority Order" table, row by row (it skips 19 and
-  // 22-24). Prices are the seed's, per million tokens; they may be stale.
+  // The priority table, row by row (priorities 19 and 22-24 are unused).
+  // Prices are list prices per million tokens; they may be stale.
   return catalog(std::vector<model_entry>{
       e("anthropic", "Claude 3.5 Sonnet", "claude-sonnet-4-6", "claude-3-5-sonnet-20241022", 3.00, paid, 1,
         "Claude 3.5 Sonnet retired 2025-10; current Sonnet"),

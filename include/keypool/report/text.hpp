@@ -1,5 +1,5 @@
 #pragma once
-/// The seed guide's console table:
+/// The console statistics table:
 ///
 ///   📊 API KEY STATISTICS
 ///   ================================================================================

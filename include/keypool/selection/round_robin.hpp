@@ -1,5 +1,5 @@
 #pragma once
-/// The seed guide's rotation, kept per thread: each thread walks key 1, 2,
+/// Round robin, kept per thread: each thread walks key 1, 2,
 /// 3, 1, … exactly, and no pick writes shared memory. Across threads the
 /// load is even on average but not a single global order; use
 /// strict_round_robin for that.

@@ -1,0 +1,235 @@
+#pragma once
+/// The `keypool` command line: exit codes, usage text, the options each
+/// command reads (option_scopes) and parse(). The commands themselves are in
+/// commands/; run() (cli.hpp) ties them together.
+
+#include <keypool/http/url.hpp>
+#include <keypool/providers/builtin.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace keypool::cli {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;  ///< a key or line rejected, a request failed
+inline constexpr int exit_usage = 2;   ///< bad arguments, unreadable file
+
+/// The largest --timeout: 24 h (the deadlines derived from it stay far from
+/// overflowing).
+inline constexpr long long max_timeout_ms = 86'400'000;
+
+inline constexpr std::string_view usage_text =
+    "usage: keypool <command> [options]\n"
+    "\n"
+    "  keys  [--env FILE] [--json]                  keys found, redacted, with per-key settings\n"
+    "  probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--json]\n"
+    "                                               one minimal request per key\n"
+    "  ask   [--image FILE]... [--env FILE] [--chain ORDER] [--json] [--] PROMPT\n"
+    "                                               send a prompt (and images) through the chain\n"
+    "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
+    "                                               run the mock provider fleet on 127.0.0.1\n"
+    "\n"
+    "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
+    "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe),\n"
+    "                -- (the rest are arguments: a PROMPT may start with '-')\n"
+    "an option the command does not read is refused (the error names the commands it applies to)\n"
+    "PROVIDER: zai nvidia groq mistral anthropic openai google\n"
+    "ORDER: priority (default), free-first, or a comma-separated list of providers\n"
+    "exit status: 0 ok, 1 a key/line rejected or a request failed, 2 usage error\n";
+
+/// Parsed command line.
+struct options {
+  std::string command;
+  std::vector<std::string> positional;
+  std::optional<std::string> env_file;
+  bool json = false;
+  bool ignore_environment = false;
+  std::map<std::string, std::string> base_urls;  ///< provider id -> URL
+  std::map<std::string, std::string> models;     ///< provider id -> model (probe)
+  std::vector<std::string> images;
+  std::string chain = "priority";  ///< ORDER, see chain_order.hpp
+  std::optional<std::string> ca_file;
+  std::chrono::milliseconds timeout{60'000};
+  std::optional<std::string> config_file;
+  std::optional<std::uint16_t> port;
+  bool tls = false;
+  std::optional<std::string> write_env;
+  std::optional<std::string> ca_out;
+};
+
+/// A bad command line; the message says what and how to fix it.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The commands run() dispatches to (besides help).
+inline constexpr std::array<std::string_view, 4> commands{"keys", "probe", "ask", "mock"};
+
+/// Which commands read each option, as their code does: keys(), probe() and
+/// ask() call detail::load_keys (--env, --ignore-environment, --base-url) and
+/// print --json; probe() and ask() build a transport (--ca-file, --timeout);
+/// only probe() reads --model (ask takes its models from --chain); mock()
+/// reads nothing else. parse() refuses an option its command does not read,
+/// so a typo or a misplaced option is not silently ignored. --, --help and
+/// -h apply everywhere; after --help (or with the help command, or a command
+/// that does not exist) nothing is checked.
+struct option_scope {
+  std::string_view option;
+  std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
+};
+
+inline constexpr std::array<option_scope, 14> option_scopes{{
+    {"--json", {"keys", "probe", "ask"}},
+    {"--env", {"keys", "probe", "ask"}},
+    {"--ignore-environment", {"keys", "probe", "ask"}},
+    {"--base-url", {"keys", "probe", "ask"}},
+    {"--model", {"probe"}},
+    {"--image", {"ask"}},
+    {"--chain", {"ask"}},
+    {"--ca-file", {"probe", "ask"}},
+    {"--timeout", {"probe", "ask"}},
+    {"--config", {"mock"}},
+    {"--port", {"mock"}},
+    {"--tls", {"mock"}},
+    {"--write-env", {"mock"}},
+    {"--ca-out", {"mock"}},
+}};
+
+namespace detail {
+
+inline bool known_provider(std::string_view id) { return providers::find_builtin(id) != nullptr; }
+
+inline std::pair<std::string, std::string> split_assignment(const std::string& flag, const std::string& v) {
+  const auto eq = v.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+    throw usage_error(flag + " expects PROVIDER=VALUE, got '" + v.substr(0, 60) + "'");
+  auto id = v.substr(0, eq);
+  if (!known_provider(id))
+    throw usage_error(flag + ": unknown provider '" + id +
+                      "' (expected zai nvidia groq mistral anthropic openai google)");
+  return {id, v.substr(eq + 1)};
+}
+
+/// A whole decimal number in [lo, hi]; anything else (trailing text such as
+/// "5s", "1e3", a sign, out of range) is a usage error naming flag and value.
+inline long long integer_option(const std::string& flag, const std::string& v, long long lo, long long hi,
+                                const char* what) {
+  long long n = 0;
+  const char* const end = v.data() + v.size();
+  const auto [ptr, ec] = std::from_chars(v.data(), end, n);
+  if (v.empty() || ec != std::errc{} || ptr != end || n < lo || n > hi)
+    throw usage_error(flag + " expects " + what + " from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                      ", got '" + v.substr(0, 40) + (v.size() > 40 ? "...'" : "'"));
+  return n;
+}
+
+/// --base-url's PROVIDER=URL: a URL the transport accepts, and plain http://
+/// only to a loopback host, since the key would cross the network in clear
+/// text (the transport refuses it too, but only later, as a failed request).
+inline std::pair<std::string, std::string> base_url_option(const std::string& flag, const std::string& v) {
+  auto [id, url] = split_assignment(flag, v);
+  auto parsed = http::parse_url(url);
+  if (!parsed) throw usage_error("--base-url " + id + ": " + parsed.error().message);
+  if (parsed->scheme == http::scheme::http && !http::is_loopback_host(parsed->host))
+    throw usage_error("--base-url " + id + ": plain http:// is accepted for loopback hosts only, not " +
+                      parsed->host.substr(0, 60) + " (use https://)");
+  return {std::move(id), std::move(url)};
+}
+
+/// Throws unless `command` reads `option` (see option_scopes). An option
+/// outside the table, the help command and unknown commands pass (run()
+/// reports an unknown command by name).
+inline void check_applies(const std::string& command, const std::string& option) {
+  if (std::find(commands.begin(), commands.end(), command) == commands.end()) return;
+  for (const auto& s : option_scopes) {
+    if (s.option != option) continue;
+    if (std::find(s.used_by.begin(), s.used_by.end(), command) != s.used_by.end()) return;
+    std::string where;
+    for (const auto c : s.used_by) {
+      if (c.empty()) continue;
+      if (!where.empty()) where += ", ";
+      where += c;
+    }
+    throw usage_error(option + " does not apply to '" + command + "' (it applies to: " + where + ")");
+  }
+}
+
+}  // namespace detail
+
+/// Parses arguments (without the program name). Throws usage_error.
+inline options parse(const std::vector<std::string>& args) {
+  options o;
+  if (args.empty()) throw usage_error("no command given");
+  o.command = args[0];
+  bool options_ended = false;  // after "--" every argument is positional
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (options_ended) {
+      o.positional.push_back(a);
+      continue;
+    }
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
+      return args[++i];
+    };
+    detail::check_applies(o.command, a);  // before the value is looked at
+    if (a == "--json")
+      o.json = true;
+    else if (a == "--env")
+      o.env_file = value();
+    else if (a == "--ignore-environment")
+      o.ignore_environment = true;
+    else if (a == "--base-url") {
+      auto [id, url] = detail::base_url_option(a, value());
+      o.base_urls[id] = url;
+    } else if (a == "--model") {
+      auto [id, m] = detail::split_assignment(a, value());
+      o.models[id] = m;
+    } else if (a == "--image")
+      o.images.push_back(value());
+    else if (a == "--chain")
+      o.chain = value();
+    else if (a == "--ca-file")
+      o.ca_file = value();
+    else if (a == "--timeout")
+      o.timeout = std::chrono::milliseconds(
+          detail::integer_option(a, value(), 1, max_timeout_ms, "a whole number of milliseconds"));
+    else if (a == "--config")
+      o.config_file = value();
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(detail::integer_option(a, value(), 0, 65535, "a port number"));
+    else if (a == "--tls")
+      o.tls = true;
+    else if (a == "--write-env")
+      o.write_env = value();
+    else if (a == "--ca-out")
+      o.ca_out = value();
+    else if (a == "--")
+      options_ended = true;
+    else if (a == "--help" || a == "-h")
+      o.command = "help";
+    else if (a.size() > 1 && a[0] == '-' && a != "-")
+      throw usage_error("unknown option " + a.substr(0, 40));
+    else
+      o.positional.push_back(a);
+  }
+  // keys and mock take no arguments: "keypool keys groq" must not quietly
+  // list every provider.
+  if ((o.command == "keys" || o.command == "mock") && !o.positional.empty())
+    throw usage_error("'" + o.command + "' takes no arguments, got '" + o.positional.front().substr(0, 40) + "'");
+  return o;
+}
+
+}  // namespace keypool::cli
