@@ -48,7 +48,7 @@ TSAN_CXX ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo g
 
 DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev
+  libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev libsqlite3-dev
 # Only the tests need a Redis server (they skip without one); not for `make demo`.
 TEST_PACKAGES := redis-server clang-format
 # Only `make bench-chart` needs matplotlib. python3-munkres satisfies
