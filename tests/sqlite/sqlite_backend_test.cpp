@@ -339,3 +339,42 @@ TEST(sqlite, an_inert_handle_does_nothing) {
   EXPECT_FALSE(s.ready());
   EXPECT_FALSE(s.reserve_daily("groq", "abc", {}, 10, 1));
 }
+
+// Another process holding the write lock longer than busy_timeout: writes
+// are retried, status says degraded with the reason meanwhile, and
+// everything queued is written once the lock goes. Budget calls give up
+// after budget_timeout and the pool counts locally.
+TEST(sqlite, a_locked_file_degrades_then_recovers_without_losing_changes) {
+  keypool_test::temp_dir dir;
+  kp::clock::manual clk;
+  const auto path = dir.file("state.db");
+  auto o = options(path, clk);
+  o.busy_timeout = 10ms;
+  o.budget_timeout = 5ms;
+  kp::state::sqlite s(o);
+  ASSERT_TRUE(s.ready()) << s.status().last_error;
+  std::vector<kp::key_spec> metered{{"GROQ_API_KEY_1", secrets[0], 1, {}, 10}};
+  pool p(metered, pool_opts(s, clk));
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  s.publish({"groq", "abc", kp::key_status::disabled, kp::outcome_kind::invalid_key,
+             std::chrono::system_clock::time_point::max()});
+  ASSERT_TRUE(eventually([&] { return s.status().write_retries > 0; }));
+  const auto st = s.status();
+  EXPECT_TRUE(st.degraded);
+  EXPECT_NE(st.last_error.find("cannot write the state file '" + path + "'"), std::string::npos) << st.last_error;
+  EXPECT_NE(st.last_error.find("locked"), std::string::npos) << st.last_error;
+  EXPECT_EQ(st.queued, 1u);
+  // The pick is not stuck behind the lock: the local count decides.
+  EXPECT_TRUE(p.acquire());
+  EXPECT_GE(s.status().budget_unavailable, 1u);
+
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  ASSERT_TRUE(s.flush(5s));
+  ASSERT_TRUE(eventually([&] { return s.ready(); }));
+  EXPECT_EQ(s.status().last_error, "");
+  EXPECT_EQ(s.status().written, 1u);
+}
