@@ -34,9 +34,9 @@ BENCH_FILTER ?= .
 MESON_BUILDTYPE ?= debugoptimized
 SOAK_SECONDS ?= 5
 # Test folders `make asan` builds and runs (all of them by default).
-ASAN_FOLDERS ?= core stress soak config hardening integration http redis
+ASAN_FOLDERS ?= core stress soak config hardening integration http redis sqlite
 # Test folders `make tsan` builds and runs (the concurrent core by default).
-TSAN_FOLDERS ?= core stress soak
+TSAN_FOLDERS ?= core stress soak sqlite
 # Sanitizer builds: -O1 (the sanitizers' recommended level; half the compile
 # time of -O2 on Beast-heavy TUs) with line tables for the reports' stacks.
 SANITIZER_FLAGS := '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG'

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -377,4 +378,20 @@ TEST(sqlite, a_locked_file_degrades_then_recovers_without_losing_changes) {
   ASSERT_TRUE(eventually([&] { return s.ready(); }));
   EXPECT_EQ(s.status().last_error, "");
   EXPECT_EQ(s.status().written, 1u);
+}
+
+TEST(sqlite, default_path_follows_xdg_state_home) {
+  const char* old_xdg = std::getenv("XDG_STATE_HOME");
+  const char* old_home = std::getenv("HOME");
+  const std::string keep_xdg = old_xdg ? old_xdg : "", keep_home = old_home ? old_home : "";
+  ::setenv("XDG_STATE_HOME", "/var/state", 1);
+  ::setenv("HOME", "/home/me", 1);
+  EXPECT_EQ(kp::state::sqlite_options::default_path(), "/var/state/keypool/state.db");
+  ::setenv("XDG_STATE_HOME", "relative/is/ignored", 1);
+  EXPECT_EQ(kp::state::sqlite_options::default_path(), "/home/me/.local/state/keypool/state.db");
+  ::unsetenv("XDG_STATE_HOME");
+  ::unsetenv("HOME");
+  EXPECT_EQ(kp::state::sqlite_options::default_path(), "");
+  if (old_xdg) ::setenv("XDG_STATE_HOME", keep_xdg.c_str(), 1);
+  if (old_home) ::setenv("HOME", keep_home.c_str(), 1);
 }

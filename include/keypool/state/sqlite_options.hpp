@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -46,6 +47,18 @@ struct sqlite_options {
   /// pruning, what attach() loads). Empty: std::chrono::system_clock. Tests
   /// hand in their manual clock's wall_now so one time rules everywhere.
   std::function<std::chrono::system_clock::time_point()> wall_clock{};
+
+  /// Where a program keeps its state file by default, per the XDG base
+  /// directory spec: $XDG_STATE_HOME/keypool/state.db when that variable is
+  /// an absolute path, else $HOME/.local/state/keypool/state.db; empty when
+  /// neither is usable (keep state in memory then).
+  static std::string default_path() {
+    const char* xdg = std::getenv("XDG_STATE_HOME");
+    if (xdg && xdg[0] == '/') return std::string(xdg) + "/keypool/state.db";
+    const char* home = std::getenv("HOME");
+    if (home && home[0] == '/') return std::string(home) + "/.local/state/keypool/state.db";
+    return {};
+  }
 };
 
 }  // namespace keypool::state
