@@ -166,7 +166,7 @@ inline bool sqlite_impl::poll(std::string& err) {
   int rc;
   while ((rc = changes_since_.step()) == SQLITE_ROW) {
     last_seq_ = std::max(last_seq_, changes_since_.integer(5));
-    if (changes_since_.text(6) == instance_id_) continue;  // written by this backend's other connection
+    if (changes_since_.text(6) == instance_id_) continue;  // this backend's own row
     const auto st = sqlite_parse_status(changes_since_.text(2));
     const auto why = sqlite_parse_reason(changes_since_.text(3));
     if (!st || !why) {
