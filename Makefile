@@ -34,9 +34,9 @@ BENCH_FILTER ?= .
 MESON_BUILDTYPE ?= debugoptimized
 SOAK_SECONDS ?= 5
 # Test folders `make asan` builds and runs (all of them by default).
-ASAN_FOLDERS ?= core stress soak config hardening integration http redis
+ASAN_FOLDERS ?= core stress soak config hardening integration http redis sqlite
 # Test folders `make tsan` builds and runs (the concurrent core by default).
-TSAN_FOLDERS ?= core stress soak
+TSAN_FOLDERS ?= core stress soak sqlite
 # Sanitizer builds: -O1 (the sanitizers' recommended level; half the compile
 # time of -O2 on Beast-heavy TUs) with line tables for the reports' stacks.
 SANITIZER_FLAGS := '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG'
@@ -48,7 +48,7 @@ TSAN_CXX ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo g
 
 DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev
+  libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev libsqlite3-dev
 # Only the tests need a Redis server (they skip without one); not for `make demo`.
 TEST_PACKAGES := redis-server clang-format
 # Only `make bench-chart` needs matplotlib. python3-munkres satisfies
