@@ -10,9 +10,9 @@
 // provider / model / key variable that answered and every attempt.
 //
 // The mock does not look at pixels: it answers from a template (see
-// answer_text() in keypool/mock/providers.hpp) that names the provider and
-// model, counts the images and their decoded size, and echoes the prompt, so
-// "(96 bytes)" in the answer is the image this program sent.
+// answer_text() in keypool/mock/detail/success_body.hpp) that names the
+// provider and model, counts the images and their decoded size, and echoes
+// the prompt, so "(96 bytes)" in the answer is the image this program sent.
 //
 //   example_vision_request                     # the embedded 16x16 PNG
 //   example_vision_request --image photo.jpg   # a file; MIME type from the extension

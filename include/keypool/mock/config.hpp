@@ -217,6 +217,50 @@ inline fault_config faults_of(const json::value& v, const std::string& path) {
   return f;
 }
 
+/// One key; `n` (1-based) names it <PREFIX>_API_KEY_<n> unless it says otherwise.
+inline key_behavior key_of(const json::value& v, const std::string& path, const std::string& env_prefix,
+                           std::size_t n) {
+  const auto& o = as_object(v, path);
+  check_fields(o, {"variable", "secret", "per_minute", "per_day", "state", "account"}, path + ".");
+  key_behavior kb;
+  kb.variable = env_prefix + "_API_KEY_" + std::to_string(n);
+  for (const auto& f : o) {
+    const std::string fp = path + "." + std::string(f.key());
+    if (f.key() == "variable")
+      kb.variable = string_of(f.value(), fp);
+    else if (f.key() == "secret")
+      kb.secret = string_of(f.value(), fp);
+    else if (f.key() == "per_minute")
+      kb.per_minute = static_cast<std::uint32_t>(uint_of(f.value(), fp, 0xFFFFFFFFu));
+    else if (f.key() == "per_day")
+      kb.per_day = static_cast<std::uint32_t>(uint_of(f.value(), fp, 0xFFFFFFFFu));
+    else if (f.key() == "state")
+      kb.state = state_of(f.value(), fp);
+    else if (f.key() == "account")
+      kb.account = string_of(f.value(), fp);
+  }
+  if (kb.secret.empty()) throw config_error(path + ".secret: required, non-empty");
+  for (char c : kb.secret)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      throw config_error(path + ".secret: whitespace or control character");
+  return kb;
+}
+
+/// A provider's keys, each with its own secret.
+inline std::vector<key_behavior> keys_of(const json::value& v, const std::string& path, const std::string& env_prefix) {
+  if (!v.is_array()) throw config_error(path + ": must be an array of key objects");
+  std::vector<key_behavior> keys;
+  std::size_t i = 0;
+  for (const auto& kv : v.get_array()) {
+    const std::string kp = path + "[" + std::to_string(i++) + "]";
+    key_behavior kb = key_of(kv, kp, env_prefix, i);
+    for (const auto& other : keys)
+      if (other.secret == kb.secret) throw config_error(kp + ".secret: same key as " + other.variable);
+    keys.push_back(std::move(kb));
+  }
+  return keys;
+}
+
 inline provider_behavior provider_of(std::string_view id, const json::value& v, const std::string& path) {
   const auto* desc = providers::find_builtin(id);
   if (desc == nullptr)
@@ -247,41 +291,27 @@ inline provider_behavior provider_of(std::string_view id, const json::value& v, 
       p.rate_limit_headers = bool_of(kv.value(), fp);
     else if (k == "faults")
       p.faults = faults_of(kv.value(), fp);
-    else if (k == "keys") {
-      if (!kv.value().is_array()) throw config_error(fp + ": must be an array of key objects");
-      std::size_t i = 0;
-      for (const auto& kvv : kv.value().get_array()) {
-        const std::string kp = fp + "[" + std::to_string(i++) + "]";
-        const auto& ko = as_object(kvv, kp);
-        check_fields(ko, {"variable", "secret", "per_minute", "per_day", "state", "account"}, kp + ".");
-        key_behavior kb;
-        kb.variable = desc->env_prefix + "_API_KEY_" + std::to_string(i);
-        for (const auto& f : ko) {
-          const std::string ffp = kp + "." + std::string(f.key());
-          if (f.key() == "variable")
-            kb.variable = string_of(f.value(), ffp);
-          else if (f.key() == "secret")
-            kb.secret = string_of(f.value(), ffp);
-          else if (f.key() == "per_minute")
-            kb.per_minute = static_cast<std::uint32_t>(uint_of(f.value(), ffp, 0xFFFFFFFFu));
-          else if (f.key() == "per_day")
-            kb.per_day = static_cast<std::uint32_t>(uint_of(f.value(), ffp, 0xFFFFFFFFu));
-          else if (f.key() == "state")
-            kb.state = state_of(f.value(), ffp);
-          else if (f.key() == "account")
-            kb.account = string_of(f.value(), ffp);
-        }
-        if (kb.secret.empty()) throw config_error(kp + ".secret: required, non-empty");
-        for (char c : kb.secret)
-          if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
-            throw config_error(kp + ".secret: whitespace or control character");
-        for (const auto& other : p.keys)
-          if (other.secret == kb.secret) throw config_error(kp + ".secret: same key as " + other.variable);
-        p.keys.push_back(std::move(kb));
-      }
-    }
+    else if (k == "keys")
+      p.keys = keys_of(kv.value(), fp, desc->env_prefix);
   }
   return p;
+}
+
+/// A written .env holds one line per variable: two keys under one name
+/// (an explicit "variable" equal to another key's default
+/// <PREFIX>_API_KEY_<n>, say) would silently lose one of them.
+inline void check_unique_variables(const fleet_config& cfg) {
+  for (std::size_t a = 0; a < cfg.providers.size(); ++a)
+    for (std::size_t i = 0; i < cfg.providers[a].keys.size(); ++i)
+      for (std::size_t b = a; b < cfg.providers.size(); ++b)
+        for (std::size_t j = b == a ? i + 1 : 0; j < cfg.providers[b].keys.size(); ++j)
+          if (cfg.providers[a].keys[i].variable == cfg.providers[b].keys[j].variable) {
+            auto path = [&](std::size_t p, std::size_t k) {
+              return "providers." + cfg.providers[p].id + ".keys[" + std::to_string(k) + "]";
+            };
+            throw config_error(path(b, j) + ".variable: " + cfg.providers[b].keys[j].variable +
+                               " is also the name of " + path(a, i) + " (each key needs its own variable)");
+          }
 }
 
 }  // namespace detail
@@ -315,20 +345,7 @@ inline fleet_config parse_fleet_config(std::string_view text) {
     }
   }
   if (cfg.threads == 0) cfg.threads = 1;
-  // A written .env holds one line per variable: two keys under one name
-  // (an explicit "variable" equal to another key's default
-  // <PREFIX>_API_KEY_<n>, say) would silently lose one of them.
-  for (std::size_t a = 0; a < cfg.providers.size(); ++a)
-    for (std::size_t i = 0; i < cfg.providers[a].keys.size(); ++i)
-      for (std::size_t b = a; b < cfg.providers.size(); ++b)
-        for (std::size_t j = b == a ? i + 1 : 0; j < cfg.providers[b].keys.size(); ++j)
-          if (cfg.providers[a].keys[i].variable == cfg.providers[b].keys[j].variable) {
-            auto path = [&](std::size_t p, std::size_t k) {
-              return "providers." + cfg.providers[p].id + ".keys[" + std::to_string(k) + "]";
-            };
-            throw config_error(path(b, j) + ".variable: " + cfg.providers[b].keys[j].variable +
-                               " is also the name of " + path(a, i) + " (each key needs its own variable)");
-          }
+  detail::check_unique_variables(cfg);
   return cfg;
 }
 

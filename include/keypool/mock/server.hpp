@@ -12,8 +12,9 @@
 /// live connection (each on its own strand), so clients see EOF at once and
 /// new connections are refused.
 
+#include <keypool/http/status_text.hpp>
 #include <keypool/mock/certificate.hpp>
-#include <keypool/mock/providers.hpp>
+#include <keypool/mock/reply.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,12 +40,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -265,68 +268,101 @@ class server {
       tcp.expires_after(opts_.idle_timeout);
       co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-        // Answered, then closed: the rest of the request is never parsed.
-        const bool body = ec == bhttp::error::body_limit;
-        bhttp::response<bhttp::string_body> res{
-            body ? bhttp::status::payload_too_large : bhttp::status::request_header_fields_too_large, 11};
-        res.set(bhttp::field::content_type, "application/json");
-        res.body() = body ? R"({"error":{"message":"Request Entity Too Large","type":"invalid_request_error"}})"
-                          : R"({"error":{"message":"Request Header Fields Too Large","type":"invalid_request_error"}})";
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-        // Lingering close: stop sending, then discard what the client still
-        // sends (for at most a second), so that closing with unread bytes
-        // does not reset the connection before the client reads the answer.
-        tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-        tcp.expires_after(std::chrono::seconds(1));
-        char discard[4096];
-        while (!ec) co_await tcp.async_read_some(asio::buffer(discard), asio::redirect_error(asio::use_awaitable, ec));
+        co_await refuse_too_large(stream, ec == bhttp::error::body_limit);
         break;
       }
       if (ec) break;
       tcp.expires_never();
       const auto& req = parser.get();
-      const incoming in{std::string_view(req.method_string().data(), req.method_string().size()),
-                        std::string_view(req.target().data(), req.target().size()),
-                        static_cast<const bhttp::fields&>(req), req.body()};
-      reply rep;
-      try {
-        rep = handler_(in);
-      } catch (const std::exception&) {
-        rep = reply{};
-        rep.status = 500;
-        rep.body = R"({"error":{"message":"mock handler failed","type":"server_error"}})";
-      }
-      if (rep.delay.count() > 0) {
-        asio::steady_timer t(tcp.get_executor(), rep.delay);
-        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (rep.action == fault_action::reset) {
-        tcp.socket().set_option(asio::socket_base::linger(true, 0), ec);
-        tcp.socket().close(ec);
-        co_return;
-      }
-      if (rep.action == fault_action::stall) break;
-      if (rep.action == fault_action::truncate) {
-        std::string raw = "HTTP/1.1 " + std::to_string(rep.status) + " OK\r\nContent-Type: " + rep.content_type +
-                          "\r\nContent-Length: " + std::to_string(rep.body.size()) + "\r\n\r\n" +
-                          rep.body.substr(0, rep.body.size() / 2);
-        co_await asio::async_write(stream, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
-        break;
-      }
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(rep.status), req.version()};
-      res.set(bhttp::field::server, "keypool-mock");
-      if (!rep.content_type.empty()) res.set(bhttp::field::content_type, rep.content_type);
-      for (const auto& [n, v] : rep.headers) res.insert(n, v);
-      res.body() = std::move(rep.body);
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !res.keep_alive()) break;
+      const auto next = co_await deliver(stream, answer(req), req.version(), req.keep_alive());
+      if (next == after_reply::reset) co_return;
+      if (next == after_reply::close) break;
     }
     boost::system::error_code ignored;
     tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  }
+
+  /// 413 or 431, answered, then closed: the rest of the request is never parsed.
+  template <class Stream>
+  boost::asio::awaitable<void> refuse_too_large(Stream& stream, bool body) {
+    namespace asio = boost::asio;
+    namespace bhttp = boost::beast::http;
+    auto& tcp = boost::beast::get_lowest_layer(stream);
+    boost::system::error_code ec;
+    bhttp::response<bhttp::string_body> res{
+        body ? bhttp::status::payload_too_large : bhttp::status::request_header_fields_too_large, 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = body ? R"({"error":{"message":"Request Entity Too Large","type":"invalid_request_error"}})"
+                      : R"({"error":{"message":"Request Header Fields Too Large","type":"invalid_request_error"}})";
+    res.keep_alive(false);
+    res.prepare_payload();
+    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    // Lingering close: stop sending, then discard what the client still
+    // sends (for at most a second), so that closing with unread bytes
+    // does not reset the connection before the client reads the answer.
+    tcp.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    tcp.expires_after(std::chrono::seconds(1));
+    char discard[4096];
+    while (!ec) co_await tcp.async_read_some(asio::buffer(discard), asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  /// The handler's reply to one request; a 500 if it throws.
+  reply answer(const boost::beast::http::request<boost::beast::http::string_body>& req) {
+    const incoming in{std::string_view(req.method_string().data(), req.method_string().size()),
+                      std::string_view(req.target().data(), req.target().size()),
+                      static_cast<const boost::beast::http::fields&>(req), req.body()};
+    try {
+      return handler_(in);
+    } catch (const std::exception&) {
+      reply rep;
+      rep.status = 500;
+      rep.body = R"({"error":{"message":"mock handler failed","type":"server_error"}})";
+      return rep;
+    }
+  }
+
+  /// What a connection does after a reply.
+  enum class after_reply : std::uint8_t {
+    next_request,  ///< keep-alive: read the next request
+    close,         ///< shut the connection down
+    reset,         ///< the connection is already reset and closed
+  };
+
+  /// Writes a reply as it says: after its delay, then whole, cut short,
+  /// stalled (nothing written) or reset.
+  template <class Stream>
+  boost::asio::awaitable<after_reply> deliver(Stream& stream, reply rep, unsigned version, bool keep_alive) {
+    namespace asio = boost::asio;
+    namespace bhttp = boost::beast::http;
+    auto& tcp = boost::beast::get_lowest_layer(stream);
+    boost::system::error_code ec;
+    if (rep.delay.count() > 0) {
+      asio::steady_timer t(tcp.get_executor(), rep.delay);
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (rep.action == fault_action::reset) {
+      tcp.socket().set_option(asio::socket_base::linger(true, 0), ec);
+      tcp.socket().close(ec);
+      co_return after_reply::reset;
+    }
+    if (rep.action == fault_action::stall) co_return after_reply::close;
+    if (rep.action == fault_action::truncate) {
+      const std::string raw = "HTTP/1.1 " + std::to_string(rep.status) + " " +
+                              std::string(http::status_text(rep.status)) + "\r\nContent-Type: " + rep.content_type +
+                              "\r\nContent-Length: " + std::to_string(rep.body.size()) + "\r\n\r\n" +
+                              rep.body.substr(0, rep.body.size() / 2);
+      co_await asio::async_write(stream, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
+      co_return after_reply::close;
+    }
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(rep.status), version};
+    res.set(bhttp::field::server, "keypool-mock");
+    if (!rep.content_type.empty()) res.set(bhttp::field::content_type, rep.content_type);
+    for (const auto& [n, v] : rep.headers) res.insert(n, v);
+    res.body() = std::move(rep.body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_return ec || !res.keep_alive() ? after_reply::close : after_reply::next_request;
   }
 
   struct live_session {

@@ -7,6 +7,8 @@
 /// Runs on its own io_context thread. The handler runs on that thread; the
 /// accessors (requests(), connections_accepted()) are safe from any thread.
 
+#include <keypool/http/status_text.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -221,7 +223,8 @@ class test_server {
   template <class Stream>
   asio::awaitable<bool> send_chunked(Stream& stream, const scripted_reply& reply) {
     boost::system::error_code ec;
-    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " OK\r\n";
+    std::string head =
+        "HTTP/1.1 " + std::to_string(reply.status) + " " + std::string(http::status_text(reply.status)) + "\r\n";
     if (!reply.content_type.empty()) head += "Content-Type: " + reply.content_type + "\r\n";
     for (const auto& [n, v] : reply.headers) head += n + ": " + v + "\r\n";
     head += "Transfer-Encoding: chunked\r\n\r\n";
