@@ -2,8 +2,10 @@
 #
 #   make demo        install deps, build and run examples/demo
 #   make test        install deps, build everything, run all tests (ctest)
+#   make release     Release (-O3) build of the benchmarks, examples and tools;
+#                    run the examples (CI does, with KEYPOOL_WERROR=ON)
 #   make bench       Release build, run the benchmarks
-#   make bench-smoke run each benchmark briefly (only checks they run)
+#   make bench-smoke run each benchmark briefly, Release build (only checks they run)
 #   make bench-chart Release pool benchmark -> docs/benchmarks-pool.png (idle machine!)
 #   make tsan        ThreadSanitizer build of the TSAN_FOLDERS tests, run them
 #   make asan        AddressSanitizer + UBSan build, run all tests
@@ -14,6 +16,8 @@
 #   make clean       remove all build directories
 #
 # Variables: JOBS (default 2), BENCH_FILTER (regex, default all),
+#            KEYPOOL_WERROR (ON: warnings are errors in every build here,
+#            CMake, Meson and fuzz/run.sh; default OFF, CI sets ON),
 #            TSAN_CXX (default clang++ when present, else g++),
 #            SOAK_SECONDS (soak length under `make tsan`/`asan`, default 5),
 #            TSAN_FOLDERS / ASAN_FOLDERS (test folders the sanitizer builds run),
@@ -42,6 +46,9 @@ TSAN_FOLDERS ?= core stress soak sqlite
 SANITIZER_FLAGS := '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG'
 CMAKE_ARGS ?=
 MESON_OPTIONS ?=
+KEYPOOL_WERROR ?= OFF
+WERROR_ARG := -DKEYPOOL_WERROR=$(KEYPOOL_WERROR)
+MESON_WERROR := $(if $(filter ON on 1 TRUE true YES yes,$(KEYPOOL_WERROR)),true,false)
 CMAKE_QUIET  := --log-level=WARNING -Wno-dev
 
 TSAN_CXX ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo g++)
@@ -62,7 +69,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Run a test folder's binary only if that folder has sources (else no target).
 have_tests = $(wildcard tests/$(1)/*.cpp)
 
-.PHONY: all deps deps-test deps-chart install-packages configure build test demo bench bench-build \
+.PHONY: all deps deps-test deps-chart install-packages configure configure-release build test demo \
+        release bench bench-build \
         bench-smoke bench-chart tsan asan soak meson-test format format-check clean help
 
 all: build
@@ -102,7 +110,7 @@ install-packages:
 configure: deps
 	@test -f $(BUILD_DIR)/build.ninja || \
 	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	    '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG' $(CMAKE_ARGS) $(CMAKE_QUIET)
+	    '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG' $(WERROR_ARG) $(CMAKE_ARGS) $(CMAKE_QUIET)
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
@@ -121,11 +129,19 @@ demo: configure
 bench: bench-build
 	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)'
 
-bench-build: deps
+# build-release: what a user's first `cmake -DCMAKE_BUILD_TYPE=Release` builds
+# (-O3), without the tests: benchmarks, examples and tools. The examples are
+# its ctest entries.
+configure-release: deps
 	@test -f build-release/build.ninja || \
 	  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	    -DKEYPOOL_BUILD_TESTS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
-	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
+	    -DKEYPOOL_BUILD_TESTS=OFF -DKEYPOOL_HEADER_CHECK=OFF $(WERROR_ARG) $(CMAKE_QUIET)
+
+release: deps-test configure-release
+	@cmake --build build-release -j$(JOBS)
+	@ctest --test-dir build-release --output-on-failure --no-label-summary -j$(JOBS) -L examples
+
+bench-build: configure-release
 	@cmake --build build-release -j$(JOBS) --target keypool_bench
 
 # The chart in docs/benchmarks.md: medians of 3 (as the table there), kept as
@@ -139,10 +155,9 @@ bench-chart: deps-chart bench-build
 	@$(PYTHON) benchmarks/chart.py docs/benchmarks-pool.json docs/benchmarks-pool.png \
 	  --title "keypool_bench (benchmarks/pool_bench.cpp): key pool pick + report"
 
-# Reuses the default build: only proves every benchmark runs.
-bench-smoke: configure
-	@cmake --build $(BUILD_DIR) -j$(JOBS) --target keypool_bench
-	@out=$$(./$(BUILD_DIR)/benchmarks/keypool_bench --benchmark_min_time=0.01 \
+# Reuses the Release build (`make release`): only proves every benchmark runs.
+bench-smoke: bench-build
+	@out=$$(./build-release/benchmarks/keypool_bench --benchmark_min_time=0.01 \
 	  --benchmark_filter='$(BENCH_FILTER)' 2>&1) || { echo "$$out"; exit 1; }; \
 	echo "bench-smoke: OK ($$(grep -c '^[A-Za-z_].* ns ' <<<"$$out") benchmarks ran)"
 
@@ -151,7 +166,7 @@ tsan: deps-test
 	  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DCMAKE_CXX_COMPILER=$(TSAN_CXX) -DKEYPOOL_SANITIZE=thread $(SANITIZER_FLAGS) \
 	    -DKEYPOOL_BUILD_BENCHMARKS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
-	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
+	    -DKEYPOOL_HEADER_CHECK=OFF $(WERROR_ARG) $(CMAKE_QUIET)
 	@folders="$(foreach f,$(TSAN_FOLDERS),$(if $(call have_tests,$(f)),$(f)))"; \
 	if [ -z "$${folders// }" ]; then echo "tsan: no tests in $(TSAN_FOLDERS)"; exit 0; fi; \
 	targets=""; for f in $$folders; do targets="$$targets keypool_$${f}_tests"; done; \
@@ -173,7 +188,7 @@ asan: deps-test
 	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    '-DKEYPOOL_SANITIZE=address;undefined' $(SANITIZER_FLAGS) \
 	    -DKEYPOOL_BUILD_BENCHMARKS=OFF -DKEYPOOL_BUILD_EXAMPLES=OFF -DKEYPOOL_BUILD_TOOLS=OFF \
-	    -DKEYPOOL_HEADER_CHECK=OFF $(CMAKE_QUIET)
+	    -DKEYPOOL_HEADER_CHECK=OFF $(WERROR_ARG) $(CMAKE_QUIET)
 	@targets=""; labels=""; for f in $(ASAN_FOLDERS); do \
 	  if [ -n "$$(ls tests/$$f/*.cpp 2>/dev/null)" ]; then \
 	    targets="$$targets keypool_$${f}_tests"; labels="$$labels|^$$f\$$"; fi; done; \
@@ -187,7 +202,7 @@ asan: deps-test
 # Meson cannot glob: re-running setup picks up new test/bench/example files.
 meson-test: deps-test
 	@if [ -f build-meson/build.ninja ]; then set -- --reconfigure; else set --; fi; \
-	out=$$(meson setup "$$@" -Dbuildtype=$(MESON_BUILDTYPE) $(MESON_OPTIONS) build-meson 2>&1) || { echo "$$out"; exit 1; }
+	out=$$(meson setup "$$@" -Dbuildtype=$(MESON_BUILDTYPE) -Dwerror=$(MESON_WERROR) $(MESON_OPTIONS) build-meson 2>&1) || { echo "$$out"; exit 1; }
 	@meson compile -C build-meson -j $(JOBS)
 	@meson test -C build-meson --print-errorlogs --num-processes $(JOBS)
 

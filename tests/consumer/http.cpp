@@ -1,4 +1,4 @@
-// Uses only what keypool::http propagates: Boost.JSON (compiled lib) and OpenSSL.
+// Uses only what keypool::http propagates: keypool::json and OpenSSL.
 #include <openssl/evp.h>
 #include <boost/json.hpp>
 

@@ -19,14 +19,25 @@ namespace keypool {
 inline std::string format_wait(std::chrono::milliseconds d) {
   long long s = (d.count() + 999) / 1000;
   if (s < 0) s = 0;
-  if (s < 60) return std::to_string(s) + " s";
-  if (s < 3600) {
-    std::string out = std::to_string(s / 60) + " min";
-    if (s % 60) out += " " + std::to_string(s % 60) + " s";
-    return out;
+  // Built by appending only: `" " + std::to_string(n)` prepends into a
+  // temporary, which optimisers at -O3 misreport as an overlapping copy
+  // (-Wrestrict).
+  std::string out;
+  auto append = [&out](long long n, char const* unit) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(n);
+    out += ' ';
+    out += unit;
+  };
+  if (s < 60) {
+    append(s, "s");
+  } else if (s < 3600) {
+    append(s / 60, "min");
+    if (s % 60) append(s % 60, "s");
+  } else {
+    append(s / 3600, "h");
+    if ((s % 3600) / 60) append((s % 3600) / 60, "min");
   }
-  std::string out = std::to_string(s / 3600) + " h";
-  if ((s % 3600) / 60) out += " " + std::to_string((s % 3600) / 60) + " min";
   return out;
 }
 
