@@ -22,6 +22,7 @@
 #include <keypool/chain/chain.hpp>
 #include <keypool/classify/classifier.hpp>
 #include <keypool/config/env_keys.hpp>
+#include <keypool/core/detail/ascii.hpp>
 #include <keypool/core/pool.hpp>
 #include <keypool/http/client.hpp>
 #include <keypool/json/config_json.hpp>
@@ -281,7 +282,7 @@ inline std::vector<std::string> models_for(const std::string& provider, const st
 
 inline std::string mime_of(const std::string& path) {
   auto ext = std::filesystem::path(path).extension().string();
-  for (auto& c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  ::keypool::detail::to_lower_in_place(ext);
   if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
   if (ext == ".png") return "image/png";
   if (ext == ".webp") return "image/webp";

@@ -14,7 +14,7 @@
 ///  - transient (5xx, overload, connection failures, a 2xx body that does not
 ///    decode): the next provider.
 ///  - bad_request: returned at once; no other key or provider is tried.
-///  - a provider whose spend cap is reached (http/spend.hpp) is skipped
+///  - a provider whose spend cap is reached (spend/spend.hpp) is skipped
 ///    before any attempt; the result/error lists it in `skipped` with the
 ///    reason.
 ///
@@ -30,12 +30,13 @@
 #include <keypool/classify/classifier.hpp>
 #include <keypool/core/outcome.hpp>
 #include <keypool/http/codec.hpp>
-#include <keypool/http/spend.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/wire_request.hpp>
 #include <keypool/providers/descriptor.hpp>
 #include <keypool/report/text.hpp>
+#include <keypool/spend/spend.hpp>
 #include <keypool/wire/anthropic_messages.hpp>
+#include <keypool/wire/format.hpp>
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/sse.hpp>
@@ -59,6 +60,19 @@
 #include <vector>
 
 namespace keypool::http {
+
+// The spend ledger moved to the data layer (spend/spend.hpp); its old
+// spelling under http:: is kept for one release.
+using spend::format_usd;
+using spend::key_spend;
+using spend::model_price;
+using spend::model_spend;
+using spend::price_table;
+using spend::provider_spend;
+using spend::spend_ledger;
+using spend::spend_prometheus;
+using spend::spend_snapshot;
+using spend::spend_text;
 
 /// What the client needs for one chain position: the provider's descriptor
 /// (base URL, wire format, error dialect) and the models to try, in order.
@@ -149,7 +163,7 @@ struct failover_error {
   std::vector<skipped_provider> skipped{};
 };
 
-using chat_outcome = ::keypool::detail::expected<chat_result, failover_error>;
+using chat_outcome = ::keypool::result<chat_result, failover_error>;
 
 /// Receives streamed text deltas, in order, on the transport's strand.
 using text_sink = std::function<void(std::string_view)>;
@@ -188,11 +202,8 @@ inline std::string clip_body(std::string_view b) {
 class any_chat_stream {
  public:
   explicit any_chat_stream(providers::wire_format f) {
-    switch (f) {
-      case providers::wire_format::openai_chat: s_.emplace<1>(); break;
-      case providers::wire_format::anthropic_messages: s_.emplace<2>(); break;
-      case providers::wire_format::gemini_generate_content: s_.emplace<3>(); break;
-    }
+    wire::visit_format(
+        f, [this](auto codec) { s_.template emplace<wire::chat_stream<typename decltype(codec)::type>>(); }, [] {});
   }
   template <class OnText>
   bool feed(std::string_view bytes, OnText&& on_text) {
@@ -209,7 +220,7 @@ class any_chat_stream {
     return std::visit(
         [](auto& s) -> wire::decode_result {
           if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
-            return ::keypool::detail::unexpected<wire::decode_error>{{wire::decode_errc::internal, "no stream"}};
+            return ::keypool::unexpected<wire::decode_error>{{wire::decode_errc::internal, "no stream"}};
           else
             return s.finish();
         },
@@ -359,7 +370,7 @@ class client {
   /// Takes the attempts by reference and moves them only after every
   /// argument (messages built from them) has been evaluated.
   static chat_outcome fail(failover_errc c, std::string msg, std::vector<attempt>& attempts) {
-    return ::keypool::detail::unexpected<failover_error>{
+    return ::keypool::unexpected<failover_error>{
         {c, std::string(to_string(c)) + ": " + std::move(msg), std::move(attempts), std::nullopt, 0, {}, {}}};
   }
   static chat_outcome fail(failover_errc c, std::string msg) {

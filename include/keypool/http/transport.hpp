@@ -133,7 +133,7 @@ namespace detail {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
-using ::keypool::detail::unexpected;
+using ::keypool::unexpected;
 
 /// The serial executor the transport's I/O objects and coroutines use: `ex`
 /// itself when it already runs one handler at a time (a strand, or

@@ -16,6 +16,7 @@
 /// Thread safety: handle() and every control function may be called from any
 /// number of threads; each provider's counters sit behind its own mutex.
 
+#include <keypool/core/detail/ascii.hpp>
 #include <keypool/core/key.hpp>
 #include <keypool/mock/clock.hpp>
 #include <keypool/mock/config.hpp>
@@ -89,17 +90,6 @@ namespace detail {
 namespace json = boost::json;
 
 inline std::string to_text(const json::value& v) { return json::serialize(v); }
-
-inline bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 /// "6m0s", "12.5s", "120ms": the Go-style durations of x-ratelimit-reset-*.
 inline std::string go_duration(std::chrono::milliseconds d) {
@@ -1026,7 +1016,7 @@ class provider_fleet {
     switch (r.desc.auth) {
       case providers::auth_style::bearer: {
         const auto v = h("authorization");
-        if (!v || v->size() < 7 || !detail::iequal(v->substr(0, 7), "bearer ")) return {};
+        if (!v || v->size() < 7 || !::keypool::detail::iequals(v->substr(0, 7), "bearer ")) return {};
         return v->substr(7);
       }
       case providers::auth_style::x_api_key: return h("x-api-key").value_or(std::string_view{});
