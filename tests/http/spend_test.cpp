@@ -8,9 +8,9 @@
 #include <keypool/chain/chain.hpp>
 #include <keypool/core/pool.hpp>
 #include <keypool/http/client.hpp>
-#include <keypool/http/spend.hpp>
 #include <keypool/json/spend_json.hpp>
 #include <keypool/providers/builtin.hpp>
+#include <keypool/spend/spend.hpp>
 
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>

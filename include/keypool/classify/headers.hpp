@@ -4,6 +4,8 @@
 /// non-owning view over it or over any callable, so an HTTP layer can pass
 /// its own header container without copying.
 
+#include <keypool/core/detail/ascii.hpp>
+
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
@@ -16,16 +18,7 @@
 namespace keypool::classify {
 
 /// ASCII case-insensitive equality (header names are ASCII tokens).
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using ::keypool::detail::iequals;
 
 /// An owned list of (name, value) pairs; lookup returns the first match.
 class headers {

@@ -14,7 +14,7 @@
 ///  - transient (5xx, overload, connection failures, a 2xx body that does not
 ///    decode): the next provider.
 ///  - bad_request: returned at once; no other key or provider is tried.
-///  - a provider whose spend cap is reached (http/spend.hpp) is skipped
+///  - a provider whose spend cap is reached (spend/spend.hpp) is skipped
 ///    before any attempt; the result/error lists it in `skipped` with the
 ///    reason.
 ///
@@ -25,205 +25,39 @@
 /// async_chat may run concurrently (the chain's acquire/report and the cap
 /// checks are lock-free; the remembered-model table, the ledger's record on
 /// success and the hook call take short mutexes).
+///
+/// The vocabulary (routes, options, chat_result, failover_error) is in
+/// http/failover.hpp; the attempt loop's bodies in http/impl/client.hpp.
 
 #include <keypool/chain/chain.hpp>
-#include <keypool/classify/classifier.hpp>
+#include <keypool/core/lease.hpp>
 #include <keypool/core/outcome.hpp>
 #include <keypool/http/codec.hpp>
-#include <keypool/http/spend.hpp>
+#include <keypool/http/detail/any_chat_stream.hpp>
+#include <keypool/http/detail/unavailable_models.hpp>
+#include <keypool/http/failover.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/wire_request.hpp>
-#include <keypool/providers/descriptor.hpp>
-#include <keypool/report/text.hpp>
-#include <keypool/wire/anthropic_messages.hpp>
-#include <keypool/wire/gemini_generate_content.hpp>
-#include <keypool/wire/openai_chat.hpp>
-#include <keypool/wire/sse.hpp>
+#include <keypool/spend/spend.hpp>
+#include <keypool/wire/request.hpp>
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <stdexcept>
 #include <string>
-#include <tuple>
-#include <type_traits>
-#include <variant>
+#include <string_view>
 #include <vector>
 
 namespace keypool::http {
-
-/// What the client needs for one chain position: the provider's descriptor
-/// (base URL, wire format, error dialect) and the models to try, in order.
-struct route {
-  providers::provider_descriptor provider;
-  std::vector<std::string> models;  ///< api identifiers, first preferred
-  /// How images go into an openai_chat request for this provider.
-  wire::openai_chat::image_form image_form = wire::openai_chat::image_form::data_url_object;
-};
-
-struct failover_options {
-  /// HTTP requests one chat() may make, across all keys and providers.
-  unsigned max_attempts = 8;
-  /// Overall deadline of one chat(), waiting included.
-  std::chrono::milliseconds deadline{120'000};
-  /// When every key is unavailable: false fails at once with the structured
-  /// error; true waits for the earliest key if it frees before the deadline.
-  bool wait_for_key = false;
-  /// How long a model that answered model_unavailable is skipped for the
-  /// account (or key) that got that answer.
-  std::chrono::milliseconds model_unavailable_ttl{std::chrono::hours(1)};
-  classify::classify_options classify{};
-  /// Where costs accumulate and spend caps live. Null: the client makes its
-  /// own ledger priced from the built-in catalog. Share one ledger between
-  /// clients to cap their combined spend.
-  std::shared_ptr<spend_ledger> spend{};
-};
-
-/// One HTTP attempt, as recorded in the result. Never holds the secret.
-struct attempt {
-  std::string provider;      ///< provider id: "groq"
-  std::string model;         ///< api identifier sent
-  std::string key_variable;  ///< "GROQ_API_KEY_2"
-  keypool::outcome outcome;  ///< as reported to the pool
-  std::string reason;        ///< classifier reason, transport or decode error
-  unsigned status = 0;       ///< HTTP status; 0 when no response arrived
-  std::chrono::microseconds latency{0};
-};
-
-/// A provider left out of a request without an attempt, and why
-/// ("OPENAI spend cap of $5.00 reached ($5.02 spent)").
-struct skipped_provider {
-  std::string provider;  ///< provider id
-  std::string reason;
-};
-
-struct chat_result {
-  wire::chat_response response;
-  std::string provider;
-  std::string model;
-  std::string key_variable;
-  std::vector<attempt> attempts;            ///< every attempt, the successful one last
-  double cost_usd = 0;                      ///< usage × price of this answer (0: free or unpriced)
-  std::vector<skipped_provider> skipped{};  ///< providers skipped for their spend cap
-};
-
-enum class failover_errc : std::uint8_t {
-  bad_request,         ///< the provider rejected the request itself (the caller's mistake)
-  invalid_request,     ///< the request cannot be encoded (bad MIME type, model name)
-  all_unavailable,     ///< no provider has a usable key (see `unavailable`)
-  attempts_exhausted,  ///< max_attempts reached
-  deadline_exceeded,   ///< the overall deadline passed
-  stream_failed,       ///< a streamed answer broke after text was delivered (no failover then)
-};
-
-constexpr std::string_view to_string(failover_errc e) noexcept {
-  switch (e) {
-    case failover_errc::bad_request: return "bad_request";
-    case failover_errc::invalid_request: return "invalid_request";
-    case failover_errc::all_unavailable: return "all_unavailable";
-    case failover_errc::attempts_exhausted: return "attempts_exhausted";
-    case failover_errc::deadline_exceeded: return "deadline_exceeded";
-    case failover_errc::stream_failed: return "stream_failed";
-  }
-  return "unknown";
-}
-
-struct failover_error {
-  failover_errc code;
-  std::string message;
-  std::vector<attempt> attempts;
-  /// Why each provider had no key (all_unavailable), with availability times.
-  std::optional<chain_error> unavailable{};
-  /// For bad_request: the provider's status and the start of its body.
-  unsigned status = 0;
-  std::string body{};
-  /// Providers skipped for their spend cap (also named in `message`).
-  std::vector<skipped_provider> skipped{};
-};
-
-using chat_outcome = ::keypool::detail::expected<chat_result, failover_error>;
-
-/// Receives streamed text deltas, in order, on the transport's strand.
-using text_sink = std::function<void(std::string_view)>;
-
-/// What the statistics hook sees after a chat completed.
-struct statistics_event {
-  const chat_outcome& outcome;           ///< the chat that just completed (answer or error)
-  std::span<const pool_snapshot> pools;  ///< the chain's keys, in chain order
-  const spend_snapshot& spend;           ///< the client's ledger
-  std::uint64_t completed;               ///< chats this client has completed, this one included
-};
-
-using statistics_hook = std::function<void(const statistics_event&)>;
-
-/// When the hook runs: after every `every_n_requests`-th completed chat, and
-/// no more often than `min_interval` (0: no limit).
-struct statistics_options {
-  std::uint64_t every_n_requests = 1;
-  std::chrono::milliseconds min_interval{0};
-};
-
-/// The statistics table ("📊 API KEY STATISTICS", report/text.hpp) followed by
-/// the "💰 SPEND" block.
-inline std::string statistics_text(const statistics_event& e) {
-  return report::text(e.pools) + "\n" + spend_text(e.spend);
-}
-
-namespace detail {
-
-inline std::string clip_body(std::string_view b) {
-  std::string out(b.substr(0, 500));
-  if (b.size() > 500) out += "...";
-  return out;
-}
-
-/// A streamed response of any of the three formats.
-class any_chat_stream {
- public:
-  explicit any_chat_stream(providers::wire_format f) {
-    switch (f) {
-      case providers::wire_format::openai_chat: s_.emplace<1>(); break;
-      case providers::wire_format::anthropic_messages: s_.emplace<2>(); break;
-      case providers::wire_format::gemini_generate_content: s_.emplace<3>(); break;
-    }
-  }
-  template <class OnText>
-  bool feed(std::string_view bytes, OnText&& on_text) {
-    return std::visit(
-        [&](auto& s) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
-            return false;
-          else
-            return s.feed(bytes, on_text);
-        },
-        s_);
-  }
-  wire::decode_result finish() {
-    return std::visit(
-        [](auto& s) -> wire::decode_result {
-          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
-            return ::keypool::detail::unexpected<wire::decode_error>{{wire::decode_errc::internal, "no stream"}};
-          else
-            return s.finish();
-        },
-        s_);
-  }
-
- private:
-  std::variant<std::monostate, wire::chat_stream<wire::openai_chat>, wire::chat_stream<wire::anthropic_messages>,
-               wire::chat_stream<wire::gemini_generate_content>>
-      s_;
-};
-
-}  // namespace detail
 
 template <class Chain>
 class client {
@@ -332,25 +166,28 @@ class client {
   std::uint64_t completed() const noexcept { return completed_.load(std::memory_order_relaxed); }
 
   /// Forgets every model remembered as unavailable.
-  void clear_unavailable_models() {
-    std::lock_guard lock(mu_);
-    gone_.clear();
-    gone_size_.store(0, std::memory_order_release);
-  }
+  void clear_unavailable_models() { gone_.clear(); }
 
  private:
-  using gone_key = std::tuple<std::string, std::string, std::string>;  // provider, account-or-variable, model
-  using gone_view = std::tuple<std::string_view, std::string_view, std::string_view>;
-  /// Orders keys and views alike, so a lookup needs no strings built.
-  struct gone_less {
-    using is_transparent = void;
-    static gone_view view(const gone_key& k) noexcept { return {std::get<0>(k), std::get<1>(k), std::get<2>(k)}; }
-    static const gone_view& view(const gone_view& v) noexcept { return v; }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return view(a) < view(b);
-    }
+  /// One chat's progress across its attempts. It lives in run_attempts'
+  /// frame, so the stream callback may point into it.
+  struct chat_state {
+    wire::chat_request req;
+    text_sink sink;
+    std::vector<skipped_provider>& skipped;
+    bool streaming = false;
+    bool delivered = false;  ///< text reached the caller: no failover after that
+    clock::time_point deadline{};
+    std::vector<attempt> attempts{};
+    typename Chain::skip_set skip{};
   };
+
+  /// Where one attempt with a lease leads.
+  struct verdict {
+    enum kind_t : std::uint8_t { next_model, next_key, next_provider, done } kind;
+    std::optional<chat_outcome> outcome{};  ///< for done
+  };
+  static verdict done(chat_outcome o) { return {verdict::done, std::move(o)}; }
 
   struct hook_state {
     statistics_hook fn;
@@ -360,7 +197,7 @@ class client {
   /// Takes the attempts by reference and moves them only after every
   /// argument (messages built from them) has been evaluated.
   static chat_outcome fail(failover_errc c, std::string msg, std::vector<attempt>& attempts) {
-    return ::keypool::detail::unexpected<failover_error>{
+    return ::keypool::unexpected<failover_error>{
         {c, std::string(to_string(c)) + ": " + std::move(msg), std::move(attempts), std::nullopt, 0, {}, {}}};
   }
   static chat_outcome fail(failover_errc c, std::string msg) {
@@ -372,64 +209,27 @@ class client {
     return l.account().empty() ? l.variable() : l.account();
   }
 
-  bool model_gone(std::string_view provider, std::string_view account, std::string_view model) {
-    // The common case, nothing remembered: no lock, no lookup.
-    if (gone_size_.load(std::memory_order_acquire) == 0) return false;
-    std::lock_guard lock(mu_);
-    const auto it = gone_.find(gone_view{provider, account, model});
-    if (it == gone_.end()) return false;
-    if (clock::now() < it->second) return true;
-    gone_.erase(it);
-    gone_size_.store(gone_.size(), std::memory_order_release);
-    return false;
-  }
-
   void remember_gone(std::string_view provider, std::string_view account, std::string_view model) {
-    std::lock_guard lock(mu_);
-    gone_[gone_key{provider, account, model}] = detail::deadline_after(clock::now(), opts_.model_unavailable_ttl);
-    gone_size_.store(gone_.size(), std::memory_order_release);
+    gone_.remember(provider, account, model, detail::deadline_after(clock::now(), opts_.model_unavailable_ttl));
   }
 
   /// The first model of route `p`, from `from`, not remembered as gone for
   /// this account; routes_[p].models.size() when none is left.
   std::size_t next_model(std::size_t p, std::size_t from, std::string_view account) {
     const auto& r = routes_[p];
-    while (from < r.models.size() && model_gone(r.provider.id, account, r.models[from])) ++from;
+    while (from < r.models.size() && gone_.contains(r.provider.id, account, r.models[from])) ++from;
     return from;
   }
 
   /// The whole chat: attempts, skipped providers, an exception turned into an
   /// error, and the statistics hook (co_chat).
-  boost::asio::awaitable<chat_outcome> run_guarded(wire::chat_request req, text_sink sink) {
-    std::optional<chat_outcome> out;
-    try {
-      std::vector<skipped_provider> skipped;
-      out.emplace(co_await run_attempts(std::move(req), std::move(sink), skipped));
-      attach(*out, std::move(skipped));
-    } catch (const std::exception& e) {
-      out.emplace(internal_error(e));
-    }
-    notify(*out);
-    co_return std::move(*out);
-  }
+  boost::asio::awaitable<chat_outcome> run_guarded(wire::chat_request req, text_sink sink);
 
   /// run_guarded, then the completion handler; written out rather than
   /// awaiting run_guarded, which would cost every async_chat a second
   /// coroutine frame.
   template <class Handler>
-  boost::asio::awaitable<void> run_and_complete(wire::chat_request req, text_sink sink, Handler handler) {
-    std::optional<chat_outcome> out;
-    try {
-      std::vector<skipped_provider> skipped;
-      out.emplace(co_await run_attempts(std::move(req), std::move(sink), skipped));
-      attach(*out, std::move(skipped));
-    } catch (const std::exception& e) {
-      out.emplace(internal_error(e));
-    }
-    notify(*out);
-    auto ex = boost::asio::get_associated_executor(handler, transport_.get_executor());
-    boost::asio::dispatch(ex, [h = std::move(handler), r = std::move(*out)]() mutable { std::move(h)(std::move(r)); });
-  }
+  boost::asio::awaitable<void> run_and_complete(wire::chat_request req, text_sink sink, Handler handler);
 
   static void attach(chat_outcome& out, std::vector<skipped_provider> skipped) {
     if (skipped.empty()) return;
@@ -443,27 +243,7 @@ class client {
   }
 
   /// Counts the completion and runs the statistics hook when it is due.
-  void notify(const chat_outcome& out) {
-    const auto n = completed_.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (!has_hook_.load(std::memory_order_acquire)) return;
-    std::shared_ptr<const hook_state> h;
-    {
-      std::lock_guard lock(hook_mu_);
-      h = hook_;
-    }
-    if (!h || (h->opts.every_n_requests > 1 && n % h->opts.every_n_requests != 0)) return;
-    std::lock_guard lock(call_mu_);
-    const auto now = clock::now();
-    if (h->opts.min_interval.count() > 0 && last_hook_ && now - *last_hook_ < h->opts.min_interval) return;
-    last_hook_ = now;
-    try {
-      const auto pools = chain_.snapshot();
-      const auto spent = opts_.spend->snapshot();
-      h->fn(statistics_event{out, pools, spent, n});
-    } catch (...) {
-      // The hook is the application's; its failure must not break the chat.
-    }
-  }
+  void notify(const chat_outcome& out);
 
   static std::string joined(const std::vector<skipped_provider>& skipped) {
     std::string out;
@@ -471,184 +251,22 @@ class client {
     return out;
   }
 
+  // The attempt loop (impl/client.hpp): run_attempts walks the chain; each
+  // lease serves one or more models through attempt_model; the rest decide.
   boost::asio::awaitable<chat_outcome> run_attempts(wire::chat_request req, text_sink sink,
-                                                    std::vector<skipped_provider>& skipped) {
-    const bool streaming = static_cast<bool>(sink);
-    bool delivered = false;  // text reached the caller: no failover after that
-    const auto deadline = detail::deadline_after(clock::now(), opts_.deadline);  // max(): no deadline
-    std::vector<attempt> attempts;
-    typename Chain::skip_set skip;
-    for (;;) {
-      if (attempts.size() >= opts_.max_attempts)
-        co_return fail(failover_errc::attempts_exhausted,
-                       "gave up after " + std::to_string(attempts.size()) + " attempts" + last_reason(attempts),
-                       attempts);
-      if (clock::now() >= deadline)
-        co_return fail(
-            failover_errc::deadline_exceeded,
-            "the deadline of " + std::to_string(opts_.deadline.count()) + " ms passed" + last_reason(attempts),
-            attempts);
-      // Spend caps: lock-free reads; a capped provider is skipped, with its reason.
-      for (std::size_t i = 0; i < routes_.size(); ++i)
-        if (!skip.test(i))
-          if (auto why = opts_.spend->cap_reason(accounts_[i])) {
-            skip.set(i);
-            skipped.push_back({routes_[i].provider.id, std::move(*why)});
-          }
-      if (skip.all()) {
-        if (attempts.empty())
-          co_return fail(failover_errc::all_unavailable, "No provider available: " + joined(skipped), attempts);
-        co_return fail(failover_errc::all_unavailable,
-                       "every provider failed" + (skipped.empty() ? std::string() : "; skipped: " + joined(skipped)) +
-                           last_reason(attempts),
-                       attempts);
-      }
-      auto acquired = chain_.acquire(skip);
-      if (!acquired) {
-        const chain_error& why = acquired.error();
-        const auto wait = why.next_available();
-        if (opts_.wait_for_key && wait && detail::deadline_after(clock::now(), *wait) < deadline) {
-          boost::asio::steady_timer t(transport_.get_executor(), std::max(*wait, std::chrono::milliseconds(1)));
-          boost::system::error_code ec;
-          co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-          continue;
-        }
-        auto e = fail(failover_errc::all_unavailable,
-                      skipped.empty() ? why.message() : why.message() + ". " + joined(skipped), attempts);
-        e.error().unavailable = why;
-        co_return e;
-      }
-      chain_lease cl = std::move(*acquired);
-      const std::size_t p = cl.index;
-      const route& rt = routes_[p];
-      const std::string_view account = account_of(cl.lease);  // the lease outlives its uses
-      std::size_t m = next_model(p, 0, account);
-      bool next_provider = false;
-      // One lease may serve several models (model_unavailable keeps the key);
-      // it is reported exactly once.
-      for (;;) {
-        if (m >= rt.models.size()) {
-          chain_.report(cl, keypool::outcome::model_unavailable());
-          next_provider = true;
-          break;
-        }
-        if (attempts.size() >= opts_.max_attempts || clock::now() >= deadline) {
-          // Budget ran out while holding a key that did nothing wrong.
-          chain_.report(cl, keypool::outcome::transient());
-          break;
-        }
-        // The caller's model is ignored anyway: set the route's in place
-        // rather than copy the request (and its images) per attempt.
-        req.model = rt.models[m];
-        const wire::chat_request& r = req;
-        auto enc = encode_chat(rt.provider, r, cl.lease.secret(), {bases_[p].target, rt.image_form, streaming});
-        if (!enc) {
-          chain_.report(cl, keypool::outcome::bad_request());
-          co_return fail(failover_errc::invalid_request, scrub(enc.error().message, cl.lease), attempts);
-        }
-        auto hreq = make_request(bases_[p], std::move(*enc));
-        for (const auto& [n, v] : rt.provider.extra_headers)
-          if (hreq.headers.find(n) == hreq.headers.end()) hreq.headers.set(n, v);
-        hreq.deadline = deadline;
-        std::optional<detail::any_chat_stream> stream;
-        if (streaming) {
-          stream.emplace(rt.provider.wire);
-          // Runs on the strand while this coroutine is suspended in the send.
-          hreq.on_body = [&stream, &sink, &delivered](std::string_view bytes) {
-            return stream->feed(bytes, [&](std::string_view t) {
-              delivered = true;
-              sink(t);
-            });
-          };
-        }
-        const auto start = clock::now();
-        auto resp = co_await transport_.co_send(std::move(hreq));  // this coroutine runs on its strand
-        attempt a{rt.provider.id,
-                  r.model,
-                  std::string(cl.lease.variable()),
-                  {},
-                  {},
-                  0,
-                  std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start)};
-        if (!resp && stream && resp.error().code == errc::cancelled) {
-          // The stream decoder stopped the body: report its reason.
-          auto bad = stream->finish();
-          a.outcome = keypool::outcome::transient();
-          a.reason = scrub(bad ? resp.error().message : bad.error().message, cl.lease);
-          attempts.push_back(std::move(a));
-          chain_.report(cl, keypool::outcome::transient());
-          if (delivered) co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
-          next_provider = true;
-          break;
-        }
-        if (!resp) {
-          // Nothing the key did: connection trouble is the provider's (or the
-          // network's), so move on to the next provider.
-          a.outcome = keypool::outcome::transient();
-          a.reason = scrub(resp.error().message, cl.lease);
-          if (delivered) {
-            attempts.push_back(std::move(a));
-            chain_.report(cl, keypool::outcome::transient());
-            co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
-          }
-          attempts.push_back(std::move(a));
-          chain_.report(cl, keypool::outcome::transient());
-          next_provider = true;
-          break;
-        }
-        a.status = resp->status;
-        const auto lookup = [&resp](std::string_view n) { return resp->header(n); };
-        auto c = classify::classify(rt.provider, static_cast<int>(resp->status), lookup, resp->body,
-                                    std::chrono::system_clock::now(), opts_.classify);
-        a.outcome = c.result;
-        a.reason = scrub(c.reason, cl.lease);
-        if (c.result.kind == outcome_kind::success) {
-          auto decoded = stream ? stream->finish() : decode_chat(rt.provider, resp->body);
-          if (decoded) {
-            attempts.push_back(std::move(a));
-            chain_.report(cl, keypool::outcome::success());
-            const double cost = opts_.spend->record(accounts_[p], cl.lease.variable(), cl.lease.fingerprint(), r.model,
-                                                    decoded->usage, decoded->model);
-            chat_result ok{std::move(*decoded), rt.provider.id, r.model, std::string(cl.lease.variable()),
-                           std::move(attempts), cost,           {}};
-            co_return ok;
-          }
-          // A 2xx the codec cannot read: the provider's problem, not the key's.
-          a.outcome = keypool::outcome::transient();
-          a.reason = scrub(decoded.error().message, cl.lease);
-          attempts.push_back(std::move(a));
-          chain_.report(cl, keypool::outcome::transient());
-          if (delivered) co_return fail(failover_errc::stream_failed, attempts.back().reason, attempts);
-          next_provider = true;
-          break;
-        }
-        attempts.push_back(std::move(a));
-        switch (c.result.kind) {
-          case outcome_kind::model_unavailable:
-            remember_gone(rt.provider.id, account, r.model);
-            m = next_model(p, m + 1, account);
-            continue;  // same key, next model (or report and leave above)
-          case outcome_kind::bad_request: {
-            chain_.report(cl, c.result);
-            auto e = fail(failover_errc::bad_request,
-                          rt.provider.id + " rejected the request (" + scrub(c.reason, cl.lease) + ")", attempts);
-            e.error().status = resp->status;
-            e.error().body = detail::clip_body(scrub(resp->body, cl.lease));
-            co_return e;
-          }
-          case outcome_kind::transient:
-            chain_.report(cl, c.result);
-            next_provider = true;
-            break;
-          default:  // the key's problem: its pool locks or disables it; try another key
-            chain_.report(cl, c.result);
-            break;
-        }
-        break;
-      }
-      if (next_provider) skip.set(p);
-    }
-  }
+                                                    std::vector<skipped_provider>& skipped);
+  boost::asio::awaitable<verdict> attempt_model(chat_state& st, chain_lease& cl, std::size_t m);
+  std::optional<chat_outcome> out_of_budget(chat_state& st) const;
+  void skip_capped(chat_state& st);
+  static chat_outcome every_provider_skipped(chat_state& st);
+  static chat_outcome no_key(chat_state& st, const chain_error& why);
+  verdict transport_failed(chat_state& st, chain_lease& cl, attempt a, const error& e,
+                           std::optional<detail::any_chat_stream>& stream);
+  verdict judge(chat_state& st, chain_lease& cl, attempt a, const response& resp,
+                std::optional<detail::any_chat_stream>& stream);
+  verdict succeeded(chat_state& st, chain_lease& cl, attempt a, const response& resp,
+                    std::optional<detail::any_chat_stream>& stream);
+  verdict give_up_on_provider(chat_state& st, chain_lease& cl, attempt a);
 
   /// Some gateways echo the request's credentials in error bodies: the
   /// caller never gets the secret back, only its redacted form.
@@ -672,10 +290,8 @@ class client {
   std::vector<route> routes_;
   std::vector<url> bases_;
   failover_options opts_;
-  std::mutex mu_;
-  std::map<gone_key, clock::time_point, gone_less> gone_;  ///< looked up by gone_view
-  std::atomic<std::size_t> gone_size_{0};                  ///< gone_.size(), read without mu_
-  std::vector<spend_ledger::provider_handle> accounts_;    ///< per route, into opts_.spend
+  detail::unavailable_models gone_;
+  std::vector<spend_ledger::provider_handle> accounts_;  ///< per route, into opts_.spend
   std::atomic<std::uint64_t> completed_{0};
   std::atomic<bool> has_hook_{false};
   std::mutex hook_mu_;  ///< guards hook_
@@ -684,4 +300,16 @@ class client {
   std::optional<clock::time_point> last_hook_;
 };
 
+namespace detail {
+
+inline std::string clip_body(std::string_view b) {
+  std::string out(b.substr(0, 500));
+  if (b.size() > 500) out += "...";
+  return out;
+}
+
+}  // namespace detail
+
 }  // namespace keypool::http
+
+#include <keypool/http/impl/client.hpp>

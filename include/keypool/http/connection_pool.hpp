@@ -184,11 +184,11 @@ class connection_pool {
         ws.erase(it);
         break;
       }
-    co_return ::keypool::detail::unexpected<error>{{errc::pool_exhausted,
-                                                    "pool_exhausted: no connection to " + key.to_string() +
-                                                        " freed up before the deadline (cap " +
-                                                        std::to_string(opts_.max_connections_per_host) + " per host)",
-                                                    {}}};
+    co_return ::keypool::unexpected<error>{{errc::pool_exhausted,
+                                            "pool_exhausted: no connection to " + key.to_string() +
+                                                " freed up before the deadline (cap " +
+                                                std::to_string(opts_.max_connections_per_host) + " per host)",
+                                            {}}};
   }
 
   /// Returns a connection after a request. `reusable`: the exchange completed

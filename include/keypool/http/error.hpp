@@ -3,7 +3,7 @@
 /// phase that failed; none ever contains a request header (so never an
 /// Authorization value or API key).
 
-#include <keypool/http/detail/expected.hpp>
+#include <keypool/core/result.hpp>
 
 #include <boost/system/error_code.hpp>
 
@@ -78,6 +78,6 @@ struct error {
 };
 
 template <class T>
-using result = ::keypool::detail::expected<T, error>;
+using result = ::keypool::result<T, error>;
 
 }  // namespace keypool::http

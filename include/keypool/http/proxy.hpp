@@ -4,6 +4,7 @@
 /// exceptions. TLS runs end to end through the tunnel, so the proxy sees the
 /// host name but never the API key.
 
+#include <keypool/core/detail/ascii.hpp>
 #include <keypool/core/detail/percent.hpp>
 #include <keypool/http/url.hpp>
 
@@ -50,8 +51,8 @@ struct proxy_endpoint {
 
 /// The proxy to use for `host`, if any; an error when the setting itself is
 /// unusable (so a typo in HTTPS_PROXY does not silently bypass the proxy).
-inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> select_proxy(const proxy_options& opts,
-                                                                                          std::string_view host) {
+inline ::keypool::result<std::optional<proxy_endpoint>, url_error> select_proxy(const proxy_options& opts,
+                                                                                std::string_view host) {
   using result_t = std::optional<proxy_endpoint>;
   if (opts.https_proxy.empty() || is_loopback_host(host)) return result_t{};
   std::string_view list = opts.no_proxy;
@@ -72,7 +73,7 @@ inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> sel
     }
     if (entry.empty()) continue;  // "[]", ":443"
     std::string e(entry);
-    for (auto& c : e) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    ::keypool::detail::to_lower_in_place(e);
     if (e.front() == '.') {
       if (host.size() > e.size() && host.ends_with(e)) return result_t{};
     } else if (host == e || (host.size() > e.size() && host.ends_with(e) && host[host.size() - e.size() - 1] == '.')) {
@@ -93,9 +94,9 @@ inline ::keypool::detail::expected<std::optional<proxy_endpoint>, url_error> sel
     text.erase(scheme_end, at - scheme_end + 1);
   }
   auto u = parse_url(text);
-  if (!u) return ::keypool::detail::unexpected<url_error>{{"HTTPS_PROXY: " + u.error().message}};
+  if (!u) return ::keypool::unexpected<url_error>{{"HTTPS_PROXY: " + u.error().message}};
   if (u->scheme != scheme::http)
-    return ::keypool::detail::unexpected<url_error>{
+    return ::keypool::unexpected<url_error>{
         {"HTTPS_PROXY: only http:// proxies (CONNECT over plain TCP) are supported"}};
   ep.host = u->host;
   ep.port = u->port;  // no explicit port: 80, the http default

@@ -133,7 +133,7 @@ namespace detail {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
-using ::keypool::detail::unexpected;
+using ::keypool::unexpected;
 
 /// The serial executor the transport's I/O objects and coroutines use: `ex`
 /// itself when it already runs one handler at a time (a strand, or
@@ -223,31 +223,28 @@ struct resolve_race {
   tcp::resolver::results_type results;
 };
 
-inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<transport_state> s, host_key key,
-                                                               clock::time_point total_deadline) {
-  const auto& o = s->opts;
-  std::optional<proxy_endpoint> proxy;
-  if (key.scheme == scheme::https) {
-    auto sel = select_proxy(s->proxy, key.host);
-    if (!sel) co_return fail(errc::proxy_failed, sel.error().message);
-    proxy = std::move(*sel);
-  }
-  const std::string peer = key.to_string();
-  const std::string hop = proxy ? "proxy " + proxy->authority() + " (for " + peer + ")" : peer;
-  const auto connect_deadline = deadline_after(clock::now(), o.connect_timeout);
-  const bool total_bound = total_deadline <= connect_deadline;
-  const auto deadline = total_bound ? total_deadline : connect_deadline;
-  auto timed_out = [&](std::string_view phase) {
+/// What the phases of opening a connection share: the hop as errors name it
+/// and which deadline applies, for the timeout's message.
+struct connect_phases {
+  const transport_options& o;
+  std::string hop;
+  bool total_bound = false;
+
+  unexpected<error> timed_out(std::string_view phase) const {
     return fail(errc::timeout, std::string(phase) + " " + hop +
                                    (total_bound ? " passed the total deadline of " + ms(o.total_timeout)
                                                 : " took longer than the connect timeout of " + ms(o.connect_timeout)));
-  };
-  const asio::any_io_executor& ex = s->strand;
+  }
+};
 
+/// Resolves `host` (the proxy's when there is one) before `deadline`.
+inline asio::awaitable<result<tcp::resolver::results_type>> resolve(const asio::any_io_executor& ex,
+                                                                    const std::string& host, std::uint16_t port,
+                                                                    clock::time_point deadline,
+                                                                    const connect_phases& ph) {
   auto rr = std::make_shared<resolve_race>(ex);
   rr->timer.expires_at(deadline);
-  rr->resolver.async_resolve(proxy ? proxy->host : key.host, std::to_string(proxy ? proxy->port : key.port),
-                             tcp::resolver::numeric_service,
+  rr->resolver.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
                              [rr](const boost::system::error_code& ec, tcp::resolver::results_type res) {
                                if (rr->done) return;
                                rr->done = true;
@@ -260,121 +257,198 @@ inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<t
   if (!rr->done) {
     rr->done = true;
     rr->resolver.cancel();
-    co_return timed_out("resolving");
+    co_return ph.timed_out("resolving");
   }
-  if (rr->ec) co_return fail(errc::resolve_failed, "cannot resolve " + hop + ": " + rr->ec.message(), rr->ec);
+  if (rr->ec) co_return fail(errc::resolve_failed, "cannot resolve " + ph.hop + ": " + rr->ec.message(), rr->ec);
+  co_return std::move(rr->results);
+}
+
+/// Opens a tunnel to `peer` through the proxy `c` is connected to (CONNECT).
+inline asio::awaitable<std::optional<unexpected<error>>> open_tunnel(connection& c, const proxy_endpoint& proxy,
+                                                                     const std::string& peer,
+                                                                     const connect_phases& ph) {
+  auto& stream = c.tcp();
+  boost::system::error_code ec;
+  bhttp::request<bhttp::empty_body> creq{bhttp::verb::connect, peer, 11};
+  creq.set(bhttp::field::host, peer);
+  if (!proxy.userinfo.empty())
+    creq.set(bhttp::field::proxy_authorization, "Basic " + wire::base64::encode(proxy.userinfo));
+  co_await bhttp::async_write(stream, creq, asio::redirect_error(asio::use_awaitable, ec));
+  bhttp::response_parser<bhttp::empty_body> p;
+  p.skip(true);  // a CONNECT answer has no body, whatever its headers say
+  if (!ec) co_await bhttp::async_read_header(stream, c.buffer(), p, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == boost::beast::error::timeout) co_return ph.timed_out("CONNECT through");
+  if (ec) co_return fail(errc::proxy_failed, "CONNECT through " + ph.hop + " failed: " + ec.message(), ec);
+  if (p.get().result_int() != 200)
+    co_return fail(errc::proxy_failed, "proxy " + proxy.authority() + " answered " +
+                                           std::to_string(p.get().result_int()) + " to CONNECT " + peer);
+  if (c.buffer().size() != 0)
+    co_return fail(errc::proxy_failed, "proxy " + proxy.authority() + " sent data before the TLS handshake");
+  co_return std::nullopt;
+}
+
+/// The TLS handshake on `t`, verifying the certificate for `host`.
+inline asio::awaitable<std::optional<unexpected<error>>> handshake(connection::tls_stream& t, const std::string& host,
+                                                                   const std::string& peer, const connect_phases& ph) {
+  if (auto e = set_peer_identity(t.native_handle(), host))
+    co_return fail(errc::tls_failed, "cannot set up TLS for " + peer + ": " + e.message(), e);
+  boost::system::error_code ec;
+  co_await t.async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == boost::beast::error::timeout) co_return ph.timed_out("TLS handshake with");
+  if (ec)
+    co_return fail(errc::tls_failed,
+                   "TLS handshake with " + peer + " failed: " + describe_tls_failure(t.native_handle(), ec), ec);
+  co_return std::nullopt;
+}
+
+inline asio::awaitable<result<connection_ptr>> open_connection(std::shared_ptr<transport_state> s, host_key key,
+                                                               clock::time_point total_deadline) {
+  const auto& o = s->opts;
+  std::optional<proxy_endpoint> proxy;
+  if (key.scheme == scheme::https) {
+    auto sel = select_proxy(s->proxy, key.host);
+    if (!sel) co_return fail(errc::proxy_failed, sel.error().message);
+    proxy = std::move(*sel);
+  }
+  const std::string peer = key.to_string();
+  const auto connect_deadline = deadline_after(clock::now(), o.connect_timeout);
+  const connect_phases ph{o, proxy ? "proxy " + proxy->authority() + " (for " + peer + ")" : peer,
+                          total_deadline <= connect_deadline};
+  const auto deadline = ph.total_bound ? total_deadline : connect_deadline;
+  const asio::any_io_executor& ex = s->strand;
+
+  auto resolved = co_await resolve(ex, proxy ? proxy->host : key.host, proxy ? proxy->port : key.port, deadline, ph);
+  if (!resolved) co_return unexpected<error>{std::move(resolved.error())};
 
   auto c =
       std::make_unique<connection>(key, ex, key.scheme == scheme::https ? s->tls.get() : nullptr, s->pool.next_id());
   auto& stream = c->tcp();
   stream.expires_at(deadline);
-  co_await stream.async_connect(rr->results, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec == boost::beast::error::timeout) co_return timed_out("connecting to");
-  if (ec) co_return fail(errc::connect_failed, "cannot connect to " + hop + ": " + ec.message(), ec);
+  boost::system::error_code ec;
+  co_await stream.async_connect(*resolved, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == boost::beast::error::timeout) co_return ph.timed_out("connecting to");
+  if (ec) co_return fail(errc::connect_failed, "cannot connect to " + ph.hop + ": " + ec.message(), ec);
   // Requests are written whole: Nagle's algorithm would only hold back a
   // request's tail (or a TLS record) for the peer's delayed ACK. curl does
   // the same.
   stream.socket().set_option(tcp::no_delay(true), ec);
 
-  if (proxy) {
-    bhttp::request<bhttp::empty_body> creq{bhttp::verb::connect, peer, 11};
-    creq.set(bhttp::field::host, peer);
-    if (!proxy->userinfo.empty())
-      creq.set(bhttp::field::proxy_authorization, "Basic " + wire::base64::encode(proxy->userinfo));
-    co_await bhttp::async_write(stream, creq, asio::redirect_error(asio::use_awaitable, ec));
-    bhttp::response_parser<bhttp::empty_body> p;
-    p.skip(true);  // a CONNECT answer has no body, whatever its headers say
-    if (!ec) co_await bhttp::async_read_header(stream, c->buffer(), p, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == boost::beast::error::timeout) co_return timed_out("CONNECT through");
-    if (ec) co_return fail(errc::proxy_failed, "CONNECT through " + hop + " failed: " + ec.message(), ec);
-    if (p.get().result_int() != 200)
-      co_return fail(errc::proxy_failed, "proxy " + proxy->authority() + " answered " +
-                                             std::to_string(p.get().result_int()) + " to CONNECT " + peer);
-    if (c->buffer().size() != 0)
-      co_return fail(errc::proxy_failed, "proxy " + proxy->authority() + " sent data before the TLS handshake");
-  }
-
-  if (auto* t = c->tls()) {
-    if (auto e = set_peer_identity(t->native_handle(), key.host))
-      co_return fail(errc::tls_failed, "cannot set up TLS for " + peer + ": " + e.message(), e);
-    co_await t->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == boost::beast::error::timeout) co_return timed_out("TLS handshake with");
-    if (ec)
-      co_return fail(errc::tls_failed,
-                     "TLS handshake with " + peer + " failed: " + describe_tls_failure(t->native_handle(), ec), ec);
-  }
+  if (proxy)
+    if (auto failed = co_await open_tunnel(*c, *proxy, peer, ph)) co_return std::move(*failed);
+  if (auto* t = c->tls())
+    if (auto failed = co_await handshake(*t, key.host, peer, ph)) co_return std::move(*failed);
   stream.expires_never();
   s->pool.note_opened();
   co_return std::move(c);
 }
 
-/// Writes the request and reads the response on `c`. Sets `reusable` when the
-/// connection may serve another request and `stale` when it failed before any
-/// response byte arrived (the keep-alive race).
-inline asio::awaitable<result<response>> exchange(transport_state& s, connection& c, bhttp::verb method,
-                                                  const std::string& head, const std::string& body,
-                                                  clock::time_point total_deadline, const body_sink& sink,
-                                                  bool& reusable, bool& stale) {
-  const auto& o = s.opts;
+/// What one exchange on a connection gave: the response or the error, and
+/// what it says about the connection.
+struct exchanged {
+  result<response> answer;
+  bool reusable = false;  ///< the connection may serve another request
+  bool stale = false;     ///< it failed before any response byte (the keep-alive race)
+};
+
+/// The reading side of one exchange: the read deadline (which of the read
+/// timeout and the total deadline applies), the parser (a new one after each
+/// 1xx), and the error each failure becomes.
+class response_reader {
+  // Declared first: the deadline's initializer reads them.
+  const transport_options& o_;
+  connection& c_;
+  bhttp::verb method_;
+  clock::time_point total_deadline_;
+  bool total_bound_ = false;
+  bool got_interim_ = false;
+
+ public:
+  using parser_type = bhttp::response_parser<bhttp::string_body>;
+
+  response_reader(transport_state& s, connection& c, bhttp::verb method, clock::time_point total_deadline,
+                  clock::time_point start)
+      : o_(s.opts), c_(c), method_(method), total_deadline_(total_deadline), deadline(s.watch, c, due(start)) {
+    fresh_parser();
+  }
+
+  /// The read deadline from `from`; remembers which deadline applies, for
+  /// the message.
+  clock::time_point due(clock::time_point from) {
+    const auto read_deadline = deadline_after(from, o_.read_timeout);
+    total_bound_ = total_deadline_ <= read_deadline;
+    return total_bound_ ? total_deadline_ : read_deadline;
+  }
+
+  /// A parser for the next response: 1xx interim responses come before the
+  /// final one.
+  void fresh_parser() {
+    parser.emplace();
+    parser->body_limit(o_.max_response_bytes);
+    parser->header_limit(static_cast<std::uint32_t>(o_.max_header_bytes));
+    if (method_ == bhttp::verb::head) parser->skip(true);
+  }
+  void interim() {
+    got_interim_ = true;
+    fresh_parser();
+  }
+
+  exchanged write_failed(const boost::system::error_code& e) {
+    if (deadline.expired()) return {timed_out()};
+    return {fail(errc::write_failed, "sending the request to " + peer() + " failed: " + e.message(), e), false,
+            is_disconnect(e)};
+  }
+  exchanged read_failed(const boost::system::error_code& e);
+  exchanged cancelled() { return {fail(errc::cancelled, "the body consumer stopped the response from " + peer())}; }
+
+  std::optional<parser_type> parser;
+  deadline_watch::entry deadline;  ///< one timer for all requests (deadline_watch), not Beast's per operation
+
+ private:
   // Only an error names the peer: no string per request.
-  const auto peer = [&c] { return c.key().to_string(); };
-  const auto start = clock::now();
-  // Which deadline applies, for the message; recomputed at every re-arm.
-  bool total_bound = false;
-  auto due = [&](clock::time_point from) {
-    const auto read_deadline = deadline_after(from, o.read_timeout);
-    total_bound = total_deadline <= read_deadline;
-    return total_bound ? total_deadline : read_deadline;
-  };
-  // One timer for all requests (deadline_watch), not Beast's per operation.
-  deadline_watch::entry deadline(s.watch, c, due(start));
-  auto timed_out = [&] {
+  std::string peer() const { return c_.key().to_string(); }
+  unexpected<error> timed_out() const {
     return fail(errc::timeout, "no complete response from " + peer() +
-                                   (total_bound ? " before the total deadline of " + ms(o.total_timeout)
-                                                : " within the read timeout of " + ms(o.read_timeout)));
-  };
+                                   (total_bound_ ? " before the total deadline of " + ms(o_.total_timeout)
+                                                 : " within the read timeout of " + ms(o_.read_timeout)));
+  }
+};
+
+inline exchanged response_reader::read_failed(const boost::system::error_code& e) {
+  if (deadline.expired()) return {timed_out()};
+  if (e == bhttp::error::body_limit)
+    return {fail(
+        errc::body_too_large,
+        "response from " + peer() + " is larger than the limit of " + std::to_string(o_.max_response_bytes) + " bytes",
+        e)};
+  if (e == bhttp::error::header_limit)
+    return {fail(errc::malformed_response,
+                 "response headers from " + peer() + " exceed " + std::to_string(o_.max_header_bytes) + " bytes", e)};
+  if (is_disconnect(e) || e == bhttp::error::partial_message) {
+    const bool got_some = got_interim_ || parser->got_some();
+    return {fail(errc::connection_closed,
+                 peer() + (got_some ? " closed the connection in the middle of the response"
+                                    : " closed the connection without responding"),
+                 e),
+            false, !got_some && e != bhttp::error::partial_message};
+  }
+  if (e.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
+    return {fail(errc::malformed_response, "invalid HTTP response from " + peer() + ": " + e.message(), e)};
+  return {fail(errc::connection_closed, "reading the response from " + peer() + " failed: " + e.message(), e)};
+}
+
+/// Writes the request and reads the response on `c`.
+inline asio::awaitable<exchanged> exchange(transport_state& s, connection& c, bhttp::verb method,
+                                           const std::string& head, const std::string& body,
+                                           clock::time_point total_deadline, const body_sink& sink) {
+  const auto start = clock::now();
+  response_reader rd(s, c, method, total_deadline, start);
   boost::system::error_code ec;
   // Head and body in one gathered write (one sendmsg on plain TCP).
   const std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(body)};
   co_await c.visit_io(
       [&](auto& st) { return asio::async_write(st, out, asio::redirect_error(asio::use_awaitable, ec)); });
-  if (ec) {
-    if (deadline.expired()) co_return timed_out();
-    stale = is_disconnect(ec);
-    co_return fail(errc::write_failed, "sending the request to " + peer() + " failed: " + ec.message(), ec);
-  }
-  // A parser per response: 1xx interim responses come before the final one.
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
-  auto fresh_parser = [&] {
-    parser.emplace();
-    parser->body_limit(o.max_response_bytes);
-    parser->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    if (method == bhttp::verb::head) parser->skip(true);
-  };
-  fresh_parser();
-  bool got_interim = false;
-  auto read_failed = [&](const boost::system::error_code& e) -> unexpected<error> {
-    if (deadline.expired()) return timed_out();
-    if (e == bhttp::error::body_limit)
-      return fail(
-          errc::body_too_large,
-          "response from " + peer() + " is larger than the limit of " + std::to_string(o.max_response_bytes) + " bytes",
-          e);
-    if (e == bhttp::error::header_limit)
-      return fail(errc::malformed_response,
-                  "response headers from " + peer() + " exceed " + std::to_string(o.max_header_bytes) + " bytes", e);
-    if (is_disconnect(e) || e == bhttp::error::partial_message) {
-      const bool got_some = got_interim || parser->got_some();
-      stale = !got_some && e != bhttp::error::partial_message;
-      return fail(errc::connection_closed,
-                  peer() + (got_some ? " closed the connection in the middle of the response"
-                                     : " closed the connection without responding"),
-                  e);
-    }
-    if (e.category() == bhttp::make_error_code(bhttp::error::bad_version).category())
-      return fail(errc::malformed_response, "invalid HTTP response from " + peer() + ": " + e.message(), e);
-    return fail(errc::connection_closed, "reading the response from " + peer() + " failed: " + e.message(), e);
-  };
+  if (ec) co_return rd.write_failed(ec);
+  auto& parser = rd.parser;
   for (;;) {
     // Whole bodies in one read (a 1xx has no body, so that read ends after
     // its header); streamed ones header first.
@@ -382,13 +456,12 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
       if (!sink) return bhttp::async_read(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
       return bhttp::async_read_header(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
     });
-    if (ec) co_return read_failed(ec);
+    if (ec) co_return rd.read_failed(ec);
     const unsigned status = parser->get().result_int();
     // 103 Early Hints and the like: skip to the final response (101 is
     // final: it ends HTTP on this connection).
     if (status >= 200 || status == 101) break;
-    got_interim = true;
-    fresh_parser();
+    rd.interim();
   }
   const unsigned status = parser->get().result_int();
   if (sink) {
@@ -401,15 +474,14 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
     while (!parser->is_done()) {
       // Streaming: the read timeout is an inactivity timeout, reset by
       // every piece that arrives.
-      deadline.reset(due(clock::now()));
+      rd.deadline.reset(rd.due(clock::now()));
       co_await c.visit_io([&](auto& st) {
         return bhttp::async_read_some(st, c.buffer(), *parser, asio::redirect_error(asio::use_awaitable, ec));
       });
-      if (ec) co_return read_failed(ec);
+      if (ec) co_return rd.read_failed(ec);
       auto& piece = parser->get().body();
       if (stream && !piece.empty()) {
-        if (!sink(std::string_view(piece)))
-          co_return fail(errc::cancelled, "the body consumer stopped the response from " + peer());
+        if (!sink(std::string_view(piece))) co_return rd.cancelled();
         piece.clear();
       }
     }
@@ -418,14 +490,14 @@ inline asio::awaitable<result<response>> exchange(transport_state& s, connection
   // Reused only when both sides keep it alive, the body did not end at EOF
   // (keep_alive() is false then) and nothing is left over: the client never
   // pipelines, so extra bytes could only be mistaken for the next answer.
-  reusable = parser->keep_alive() && c.buffer().size() == 0 && status != 101 && !deadline.expired();
+  const bool reusable = parser->keep_alive() && c.buffer().size() == 0 && status != 101 && !rd.deadline.expired();
   auto msg = parser->release();
   response r;
   r.status = msg.result_int();
   r.body = std::move(msg.body());
   r.headers = std::move(static_cast<bhttp::fields&>(msg));
   r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
-  co_return r;
+  co_return exchanged{std::move(r), reusable, false};
 }
 
 /// Holds a request's place in the pool's per-host cap: returns the connection
@@ -506,15 +578,15 @@ inline asio::awaitable<result<response>> run(std::shared_ptr<transport_state> s,
       }
       slot.conn = std::move(*made);
     }
-    bool reusable = false, stale = false;
-    auto r = co_await exchange(*s, *slot.conn, req.method, head, body, deadline, req.on_body, reusable, stale);
-    slot.release(r.has_value() && reusable);
-    if (!r && stale && reused && attempt < 3) continue;
+    auto x = co_await exchange(*s, *slot.conn, req.method, head, body, deadline, req.on_body);
+    auto& r = x.answer;
+    slot.release(r.has_value() && x.reusable);
+    if (!r && x.stale && reused && attempt < 3) continue;
     if (r) {
       r->reused_connection = reused;
       r->elapsed = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
     }
-    co_return r;
+    co_return std::move(r);
   }
 }
 

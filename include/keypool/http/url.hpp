@@ -3,7 +3,9 @@
 /// request target. Deliberately strict: a URL that could mean two things, or
 /// that carries credentials, is rejected with a message that says why.
 
-#include <keypool/http/detail/expected.hpp>
+#include <keypool/core/detail/ascii.hpp>
+#include <keypool/core/result.hpp>
+#include <keypool/wire/path.hpp>
 
 #include <algorithm>
 #include <array>
@@ -114,8 +116,7 @@ inline std::string quote_prefix(std::string_view s) {
 /// no DNS answer can turn a remote host into a "loopback" one.
 inline bool is_loopback_host(std::string_view host) noexcept {
   if (host.size() >= 9) {
-    std::string lower(host);
-    for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    const std::string lower = ::keypool::detail::to_lower(host);
     if (lower == "localhost" || lower == "localhost." || (lower.size() > 10 && lower.ends_with(".localhost")))
       return true;
   }
@@ -126,8 +127,8 @@ inline bool is_loopback_host(std::string_view host) noexcept {
 /// Parses "scheme://host[:port][/path][?query]". Rejects: other schemes,
 /// userinfo ("user:pass@", credentials belong in headers), empty hosts, bad
 /// ports, fragments, whitespace and control characters.
-inline ::keypool::detail::expected<url, url_error> parse_url(std::string_view text) {
-  using ::keypool::detail::unexpected;
+inline ::keypool::result<url, url_error> parse_url(std::string_view text) {
+  using ::keypool::unexpected;
   auto fail = [&](std::string why) {
     return unexpected<url_error>{{"invalid URL " + detail::quote_prefix(text) + ": " + std::move(why)}};
   };
@@ -139,7 +140,7 @@ inline ::keypool::detail::expected<url, url_error> parse_url(std::string_view te
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) return fail("missing scheme (expected http:// or https://)");
   std::string sch(text.substr(0, sep));
-  for (auto& c : sch) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  ::keypool::detail::to_lower_in_place(sch);
   if (sch == "https")
     u.scheme = scheme::https;
   else if (sch == "http")
@@ -200,18 +201,11 @@ inline ::keypool::detail::expected<url, url_error> parse_url(std::string_view te
     u.port = default_port(u.scheme);
   }
   u.host.assign(host);
-  for (auto& c : u.host) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  ::keypool::detail::to_lower_in_place(u.host);
   return u;
 }
 
-/// Joins a base URL's path and a relative endpoint path with exactly one '/'.
-inline std::string join_path(std::string_view base, std::string_view suffix) {
-  std::string out(base);
-  while (!out.empty() && out.back() == '/') out.pop_back();
-  while (!suffix.empty() && suffix.front() == '/') suffix.remove_prefix(1);
-  out += '/';
-  out.append(suffix);
-  return out;
-}
+/// The codecs' path join (wire/path.hpp), under its old name.
+using wire::join_path;
 
 }  // namespace keypool::http

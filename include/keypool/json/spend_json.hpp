@@ -10,7 +10,7 @@
 ///
 /// Never a secret: the ledger does not hold one.
 
-#include <keypool/http/spend.hpp>
+#include <keypool/spend/spend.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -18,7 +18,7 @@
 
 namespace keypool::json {
 
-inline boost::json::object to_json(const http::provider_spend& p) {
+inline boost::json::object to_json(const spend::provider_spend& p) {
   boost::json::object o;
   o["provider"] = p.provider_id;
   o["display_name"] = p.provider;
@@ -34,7 +34,7 @@ inline boost::json::object to_json(const http::provider_spend& p) {
   return o;
 }
 
-inline boost::json::object to_json(const http::model_spend& m) {
+inline boost::json::object to_json(const spend::model_spend& m) {
   boost::json::object o;
   o["provider"] = m.provider_id;
   o["model"] = m.model;
@@ -45,7 +45,7 @@ inline boost::json::object to_json(const http::model_spend& m) {
   return o;
 }
 
-inline boost::json::object to_json(const http::key_spend& k) {
+inline boost::json::object to_json(const spend::key_spend& k) {
   boost::json::object o;
   o["provider"] = k.provider_id;
   o["variable"] = k.variable;
@@ -59,7 +59,7 @@ inline boost::json::object to_json(const http::key_spend& k) {
   return o;
 }
 
-inline boost::json::object to_json(const http::spend_snapshot& s) {
+inline boost::json::object to_json(const spend::spend_snapshot& s) {
   boost::json::object o;
   o["cost_usd"] = s.cost_usd;
   o["requests"] = s.requests;

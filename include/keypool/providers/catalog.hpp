@@ -6,6 +6,8 @@
 /// retired and has a successor), and users replace or extend it from JSON
 /// (providers/catalog_json.hpp) or code without recompiling.
 
+#include <keypool/core/detail/ascii.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
@@ -33,18 +35,10 @@ constexpr std::string_view to_string(model_tier t) noexcept {
 
 /// "free" / "trial" / "paid", any case.
 constexpr std::optional<model_tier> tier_from_string(std::string_view s) noexcept {
-  auto eq = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      char c = a[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != b[i]) return false;
-    }
-    return true;
-  };
-  if (eq(s, "free")) return model_tier::free;
-  if (eq(s, "trial")) return model_tier::trial;
-  if (eq(s, "paid")) return model_tier::paid;
+  using ::keypool::detail::iequals;
+  if (iequals(s, "free")) return model_tier::free;
+  if (iequals(s, "trial")) return model_tier::trial;
+  if (iequals(s, "paid")) return model_tier::paid;
   return std::nullopt;
 }
 

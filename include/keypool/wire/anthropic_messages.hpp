@@ -2,10 +2,10 @@
 /// Anthropic Messages: POST {base}/messages with x-api-key and
 /// anthropic-version. Images go before the text, as Anthropic recommends.
 
-#include <keypool/http/url.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
+#include <keypool/wire/path.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -26,7 +26,7 @@ struct anthropic_messages {
   };
 
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
-    if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
+    if (auto e = detail::check_request(r, secret, name)) return ::keypool::unexpected<encode_error>{*e};
     std::string body;
     body.reserve(detail::size_hint(r));
     detail::json_writer w(body);
@@ -45,7 +45,7 @@ struct anthropic_messages {
     if (o.stream) w.key("stream").value(true);
     w.end_object();
     encoded_request out;
-    out.path = http::join_path(o.base_path, endpoint);
+    out.path = join_path(o.base_path, endpoint);
     out.headers = {{"Content-Type", "application/json", false},
                    {"x-api-key", std::string(secret), true},
                    {"anthropic-version", o.version, false}};
@@ -124,10 +124,10 @@ struct anthropic_messages {
     using detail::decode_fail;
     detail::scratch<> arena;  // the answer's tree, freed as one
     auto parsed = detail::parse(body, name, arena.get());
-    if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
+    if (!parsed) return ::keypool::unexpected<decode_error>{parsed.error()};
     const auto* root = parsed->if_object();
     if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");
-    if (auto e = detail::error_object(*root, name)) return ::keypool::detail::unexpected<decode_error>{*e};
+    if (auto e = detail::error_object(*root, name)) return ::keypool::unexpected<decode_error>{*e};
     const auto* content = detail::array_field(*root, "content");
     if (!content) return decode_fail(name, decode_errc::unexpected_shape, "no \"content\" array");
     chat_response out;

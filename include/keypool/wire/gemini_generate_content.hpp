@@ -3,10 +3,10 @@
 /// with x-goog-api-key (the header, not the legacy ?key= query, so the key
 /// never lands in a URL or an access log). Sends and reads camelCase.
 
-#include <keypool/http/url.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
+#include <keypool/wire/path.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -38,10 +38,10 @@ struct gemini_generate_content {
   }
 
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
-    if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
+    if (auto e = detail::check_request(r, secret, name)) return ::keypool::unexpected<encode_error>{*e};
     const auto ep = endpoint(r.model, o.stream);
     if (ep.empty())
-      return ::keypool::detail::unexpected<encode_error>{
+      return ::keypool::unexpected<encode_error>{
           {encode_errc::invalid_model, std::string(name) + ": model '" + detail::clip(r.model, 60) +
                                            "' has characters not allowed in a model name"}};
     std::string body;
@@ -64,7 +64,7 @@ struct gemini_generate_content {
     }
     w.end_object();
     encoded_request out;
-    out.path = http::join_path(o.base_path, ep);
+    out.path = join_path(o.base_path, ep);
     out.headers = {{"Content-Type", "application/json", false}, {"x-goog-api-key", std::string(secret), true}};
     out.body = std::move(body);
     return out;
@@ -172,12 +172,12 @@ struct gemini_generate_content {
     using detail::decode_fail;
     detail::scratch<> arena;  // the answer's tree, freed as one
     auto parsed = detail::parse(body, name, arena.get());
-    if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
+    if (!parsed) return ::keypool::unexpected<decode_error>{parsed.error()};
     const auto* root = parsed->if_object();
     if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");
-    if (auto e = detail::error_object(*root, name)) return ::keypool::detail::unexpected<decode_error>{*e};
+    if (auto e = detail::error_object(*root, name)) return ::keypool::unexpected<decode_error>{*e};
     chat_response out;
-    if (auto bad = read_response(*root, out)) return ::keypool::detail::unexpected<decode_error>{*bad};
+    if (auto bad = read_response(*root, out)) return ::keypool::unexpected<decode_error>{*bad};
     return out;
   }
 };

@@ -3,11 +3,11 @@
 /// Z.AI (GLM) share: POST {base}/chat/completions, Authorization: Bearer.
 /// They differ in how an image may be attached; `image_form` picks one.
 
-#include <keypool/http/url.hpp>
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/json.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/detail/openai_answer.hpp>
+#include <keypool/wire/path.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
 
@@ -46,7 +46,7 @@ struct openai_chat {
   };
 
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
-    if (auto e = detail::check_request(r, secret, name)) return ::keypool::detail::unexpected<encode_error>{*e};
+    if (auto e = detail::check_request(r, secret, name)) return ::keypool::unexpected<encode_error>{*e};
     std::string body;
     body.reserve(detail::size_hint(r));
     detail::json_writer w(body);
@@ -92,7 +92,7 @@ struct openai_chat {
     }
     w.end_object();
     encoded_request out;
-    out.path = http::join_path(o.base_path, endpoint);
+    out.path = join_path(o.base_path, endpoint);
     out.headers = {{"Content-Type", "application/json", false},
                    {"Authorization", "Bearer " + std::string(secret), true}};
     out.body = std::move(body);
@@ -184,10 +184,10 @@ struct openai_chat {
     using detail::decode_fail;
     detail::scratch<> arena;  // the answer's tree, freed as one
     auto parsed = detail::parse(body, name, arena.get());
-    if (!parsed) return ::keypool::detail::unexpected<decode_error>{parsed.error()};
+    if (!parsed) return ::keypool::unexpected<decode_error>{parsed.error()};
     const auto* root = parsed->if_object();
     if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");
-    if (auto e = detail::error_object(*root, name)) return ::keypool::detail::unexpected<decode_error>{*e};
+    if (auto e = detail::error_object(*root, name)) return ::keypool::unexpected<decode_error>{*e};
     const auto* choices = detail::array_field(*root, "choices");
     if (!choices) return decode_fail(name, decode_errc::unexpected_shape, "no \"choices\" array");
     if (choices->empty()) return decode_fail(name, decode_errc::no_output, "\"choices\" is empty");

@@ -4,7 +4,7 @@
 /// model, token usage, finish reason). The codecs translate these to and
 /// from each provider's JSON.
 
-#include <keypool/http/detail/expected.hpp>
+#include <keypool/core/result.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -105,7 +105,7 @@ struct decode_error {
   std::string message;
 };
 
-using encode_result = ::keypool::detail::expected<encoded_request, encode_error>;
-using decode_result = ::keypool::detail::expected<chat_response, decode_error>;
+using encode_result = ::keypool::result<encoded_request, encode_error>;
+using decode_result = ::keypool::result<chat_response, decode_error>;
 
 }  // namespace keypool::wire

@@ -119,7 +119,7 @@ class chat_stream {
 
   /// The assembled response, or why the stream was not a complete answer.
   decode_result finish() {
-    if (error_) return ::keypool::detail::unexpected<decode_error>{*error_};
+    if (error_) return ::keypool::unexpected<decode_error>{*error_};
     return decoder_.finish();
   }
 

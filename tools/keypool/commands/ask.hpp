@@ -10,6 +10,7 @@
 
 #include <keypool/chain/chain.hpp>
 #include <keypool/config/env_keys.hpp>
+#include <keypool/core/detail/ascii.hpp>
 #include <keypool/core/error.hpp>
 #include <keypool/core/pool.hpp>
 #include <keypool/http/client.hpp>
@@ -43,7 +44,7 @@ namespace detail {
 
 inline std::string mime_of(const std::string& path) {
   auto ext = std::filesystem::path(path).extension().string();
-  for (auto& c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  ::keypool::detail::to_lower_in_place(ext);
   if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
   if (ext == ".png") return "image/png";
   if (ext == ".webp") return "image/webp";

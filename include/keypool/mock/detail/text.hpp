@@ -2,6 +2,8 @@
 /// Small text helpers of the mock providers: JSON to text, the duration and
 /// date spellings providers put in their headers and messages, URL paths.
 
+#include <keypool/core/detail/ascii.hpp>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -17,17 +19,6 @@ namespace keypool::mock::detail {
 namespace json = boost::json;
 
 inline std::string to_text(const json::value& v) { return json::serialize(v); }
-
-inline bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 /// "6m0s", "12.5s", "120ms": the Go-style durations of x-ratelimit-reset-*.
 inline std::string go_duration(std::chrono::milliseconds d) {

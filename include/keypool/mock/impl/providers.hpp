@@ -95,7 +95,7 @@ inline std::string_view provider_fleet::credential(const runtime& r, const heade
   switch (r.desc.auth) {
     case providers::auth_style::bearer: {
       const auto v = h("authorization");
-      if (!v || v->size() < 7 || !detail::iequal(v->substr(0, 7), "bearer ")) return {};
+      if (!v || v->size() < 7 || !::keypool::detail::iequals(v->substr(0, 7), "bearer ")) return {};
       return v->substr(7);
     }
     case providers::auth_style::x_api_key: return h("x-api-key").value_or(std::string_view{});

@@ -19,7 +19,7 @@
 namespace keypool::wire::detail {
 
 namespace json = boost::json;
-using ::keypool::detail::unexpected;
+using ::keypool::unexpected;
 
 inline unexpected<decode_error> decode_fail(std::string_view format, decode_errc code, std::string msg) {
   return {{code, std::string(format) + ": " + std::move(msg)}};
@@ -53,8 +53,8 @@ inline std::size_t size_hint(const chat_request& r) noexcept {
 /// Parses a whole body, telling a cut-off document from a malformed one. The
 /// value lives in `sp` (default: the heap); the parser's own stack starts on
 /// this function's.
-inline ::keypool::detail::expected<json::value, decode_error> parse(std::string_view body, std::string_view format,
-                                                                    json::storage_ptr sp = {}) {
+inline ::keypool::result<json::value, decode_error> parse(std::string_view body, std::string_view format,
+                                                          json::storage_ptr sp = {}) {
   std::size_t ws = 0;
   while (ws < body.size() && (body[ws] == ' ' || body[ws] == '\n' || body[ws] == '\r' || body[ws] == '\t')) ++ws;
   if (ws == body.size()) return decode_fail(format, decode_errc::empty_body, "empty response body");

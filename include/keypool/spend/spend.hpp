@@ -24,6 +24,7 @@
 ///    can exceed a cap by the cost of the requests in flight.
 /// Costs are kept in integer nano-dollars (1e-9 USD), rounded per request.
 
+#include <keypool/core/detail/ascii.hpp>
 #include <keypool/providers/catalog.hpp>
 #include <keypool/report/prometheus.hpp>
 #include <keypool/wire/request.hpp>
@@ -42,7 +43,7 @@
 #include <utility>
 #include <vector>
 
-namespace keypool::http {
+namespace keypool::spend {
 
 /// USD per million tokens.
 struct model_price {
@@ -356,8 +357,7 @@ class spend_ledger {
       a->display_name = std::string(display_name);
     } else {
       a->display_name = a->id;
-      for (auto& c : a->display_name)
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+      ::keypool::detail::to_upper_in_place(a->display_name);
     }
     accounts_.push_back(std::move(a));
     return accounts_.back().get();
@@ -430,4 +430,4 @@ inline std::string spend_prometheus(const spend_snapshot& s) {
   return out;
 }
 
-}  // namespace keypool::http
+}  // namespace keypool::spend

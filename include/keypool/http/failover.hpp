@@ -1,0 +1,160 @@
+#pragma once
+/// What one failover chat takes and gives: the routes and options a client
+/// is built from, the attempts it records, its answer (chat_result) or error
+/// (failover_error), and the statistics hook's event. The engine itself is
+/// http/client.hpp.
+
+#include <keypool/chain/chain.hpp>
+#include <keypool/classify/classifier.hpp>
+#include <keypool/core/outcome.hpp>
+#include <keypool/core/result.hpp>
+#include <keypool/core/stats.hpp>
+#include <keypool/providers/descriptor.hpp>
+#include <keypool/report/text.hpp>
+#include <keypool/spend/spend.hpp>
+#include <keypool/wire/openai_chat.hpp>
+#include <keypool/wire/request.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keypool::http {
+
+// The spend ledger moved to the data layer (spend/spend.hpp); its old
+// spelling under http:: is kept for one release.
+using spend::format_usd;
+using spend::key_spend;
+using spend::model_price;
+using spend::model_spend;
+using spend::price_table;
+using spend::provider_spend;
+using spend::spend_ledger;
+using spend::spend_prometheus;
+using spend::spend_snapshot;
+using spend::spend_text;
+
+/// What the client needs for one chain position: the provider's descriptor
+/// (base URL, wire format, error dialect) and the models to try, in order.
+struct route {
+  providers::provider_descriptor provider;
+  std::vector<std::string> models;  ///< api identifiers, first preferred
+  /// How images go into an openai_chat request for this provider.
+  wire::openai_chat::image_form image_form = wire::openai_chat::image_form::data_url_object;
+};
+
+struct failover_options {
+  /// HTTP requests one chat() may make, across all keys and providers.
+  unsigned max_attempts = 8;
+  /// Overall deadline of one chat(), waiting included.
+  std::chrono::milliseconds deadline{120'000};
+  /// When every key is unavailable: false fails at once with the structured
+  /// error; true waits for the earliest key if it frees before the deadline.
+  bool wait_for_key = false;
+  /// How long a model that answered model_unavailable is skipped for the
+  /// account (or key) that got that answer.
+  std::chrono::milliseconds model_unavailable_ttl{std::chrono::hours(1)};
+  classify::classify_options classify{};
+  /// Where costs accumulate and spend caps live. Null: the client makes its
+  /// own ledger priced from the built-in catalog. Share one ledger between
+  /// clients to cap their combined spend.
+  std::shared_ptr<spend_ledger> spend{};
+};
+
+/// One HTTP attempt, as recorded in the result. Never holds the secret.
+struct attempt {
+  std::string provider;      ///< provider id: "groq"
+  std::string model;         ///< api identifier sent
+  std::string key_variable;  ///< "GROQ_API_KEY_2"
+  keypool::outcome outcome;  ///< as reported to the pool
+  std::string reason;        ///< classifier reason, transport or decode error
+  unsigned status = 0;       ///< HTTP status; 0 when no response arrived
+  std::chrono::microseconds latency{0};
+};
+
+/// A provider left out of a request without an attempt, and why
+/// ("OPENAI spend cap of $5.00 reached ($5.02 spent)").
+struct skipped_provider {
+  std::string provider;  ///< provider id
+  std::string reason;
+};
+
+struct chat_result {
+  wire::chat_response response;
+  std::string provider;
+  std::string model;
+  std::string key_variable;
+  std::vector<attempt> attempts;            ///< every attempt, the successful one last
+  double cost_usd = 0;                      ///< usage × price of this answer (0: free or unpriced)
+  std::vector<skipped_provider> skipped{};  ///< providers skipped for their spend cap
+};
+
+enum class failover_errc : std::uint8_t {
+  bad_request,         ///< the provider rejected the request itself (the caller's mistake)
+  invalid_request,     ///< the request cannot be encoded (bad MIME type, model name)
+  all_unavailable,     ///< no provider has a usable key (see `unavailable`)
+  attempts_exhausted,  ///< max_attempts reached
+  deadline_exceeded,   ///< the overall deadline passed
+  stream_failed,       ///< a streamed answer broke after text was delivered (no failover then)
+};
+
+constexpr std::string_view to_string(failover_errc e) noexcept {
+  switch (e) {
+    case failover_errc::bad_request: return "bad_request";
+    case failover_errc::invalid_request: return "invalid_request";
+    case failover_errc::all_unavailable: return "all_unavailable";
+    case failover_errc::attempts_exhausted: return "attempts_exhausted";
+    case failover_errc::deadline_exceeded: return "deadline_exceeded";
+    case failover_errc::stream_failed: return "stream_failed";
+  }
+  return "unknown";
+}
+
+struct failover_error {
+  failover_errc code;
+  std::string message;
+  std::vector<attempt> attempts;
+  /// Why each provider had no key (all_unavailable), with availability times.
+  std::optional<chain_error> unavailable{};
+  /// For bad_request: the provider's status and the start of its body.
+  unsigned status = 0;
+  std::string body{};
+  /// Providers skipped for their spend cap (also named in `message`).
+  std::vector<skipped_provider> skipped{};
+};
+
+using chat_outcome = ::keypool::result<chat_result, failover_error>;
+
+/// Receives streamed text deltas, in order, on the transport's strand.
+using text_sink = std::function<void(std::string_view)>;
+
+/// What the statistics hook sees after a chat completed.
+struct statistics_event {
+  const chat_outcome& outcome;           ///< the chat that just completed (answer or error)
+  std::span<const pool_snapshot> pools;  ///< the chain's keys, in chain order
+  const spend_snapshot& spend;           ///< the client's ledger
+  std::uint64_t completed;               ///< chats this client has completed, this one included
+};
+
+using statistics_hook = std::function<void(const statistics_event&)>;
+
+/// When the hook runs: after every `every_n_requests`-th completed chat, and
+/// no more often than `min_interval` (0: no limit).
+struct statistics_options {
+  std::uint64_t every_n_requests = 1;
+  std::chrono::milliseconds min_interval{0};
+};
+
+/// The statistics table ("📊 API KEY STATISTICS", report/text.hpp) followed by
+/// the "💰 SPEND" block.
+inline std::string statistics_text(const statistics_event& e) {
+  return report::text(e.pools) + "\n" + spend_text(e.spend);
+}
+
+}  // namespace keypool::http
