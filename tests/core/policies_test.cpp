@@ -482,6 +482,23 @@ TEST(Selection, WeightedFollowsWeightsSmoothly) {
   EXPECT_EQ(order, "1121311");  // smooth: never all five in a row
 }
 
+TEST(Selection, WeightedScheduleLengthIsTheStrategysParameter) {
+  // Weights 100 and 1 scaled to a schedule of 4 entries: 3 and 1.
+  auto k = keys(2);
+  k[0].weight = 100;
+  static_assert(kp::selection::weighted::max_schedule == 4096);
+  static_assert(kp::max_schedule_v<kp::selection::random_weighted> == kp::default_max_schedule);
+  kp::basic_pool<groq, kp::policy::selection<kp::selection::basic_weighted<4>>> p(k);
+  std::map<std::string, int> got;
+  for (int i = 0; i < 400; ++i) {
+    auto l = *p.acquire();
+    ++got[std::string(l.variable())];
+    p.report(l, kp::outcome::success());
+  }
+  EXPECT_EQ(got["GROQ_API_KEY_1"], 300);
+  EXPECT_EQ(got["GROQ_API_KEY_2"], 100);
+}
+
 TEST(Selection, ALockedHeavyKeysShareIsSpreadEvenly) {
   // Weights 10, 1, 1 with key 1 locked: keys 2 and 3 are equal, so each
   // takes half of the traffic (before: 80 / 20, key 2 being first in line).

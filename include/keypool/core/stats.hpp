@@ -2,8 +2,8 @@
 /// Snapshots of a pool's statistics. Taking one reads per-thread shards and
 /// key state words with plain atomic loads: it never blocks a picker.
 
-#include <keypool/core/detail/key_state.hpp>
 #include <keypool/core/error.hpp>
+#include <keypool/core/key_status.hpp>
 #include <keypool/core/outcome.hpp>
 
 #include <array>

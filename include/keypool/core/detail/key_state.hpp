@@ -5,23 +5,12 @@
 ///   reason (outcome_kind), 47..56 generation, 0..46 "until" in clock
 ///   milliseconds (about 4,400 years of range).
 
+#include <keypool/core/key_status.hpp>
 #include <keypool/core/outcome.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <limits>
-
-namespace keypool {
-
-/// Where a key stands.
-enum class key_status : std::uint8_t {
-  available,  ///< in rotation
-  locked,     ///< timed lockout (rate_limited / quota_exhausted) until `until`
-  disabled,   ///< invalid / forbidden / out of credit; re-checked at `until`
-  probing,    ///< a single caller holds it to find out whether it recovered
-};
-
-}  // namespace keypool
 
 namespace keypool::detail {
 
