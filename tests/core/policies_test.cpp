@@ -197,11 +197,14 @@ TEST(Lockout, LaterLongerHintExtendsShorterNeverShortens) {
   using pool =
       kp::basic_pool<groq, kp::policy::lockout<kp::lockout::retry_after>, kp::policy::clock<kp::clock::manual>>;
   pool p(keys(1));
+  // Three requests in flight on the key (each lease is reported once).
   auto a = *p.acquire();
+  auto b = *p.acquire();
+  auto c = *p.acquire();
   p.report(a, kp::outcome::rate_limited(30s));
-  p.report(a, kp::outcome::rate_limited(90s));  // a second in-flight request, longer hint
+  p.report(b, kp::outcome::rate_limited(90s));  // a second in-flight request, longer hint
   EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
-  p.report(a, kp::outcome::rate_limited(5s));
+  p.report(c, kp::outcome::rate_limited(5s));
   EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
 }
 

@@ -142,7 +142,7 @@ class basic_pool {
         clock_(std::move(opts.clock)),
         state_(std::move(opts.state)),
         recheck_(opts.recheck_disabled_after),
-        probe_timeout_(opts.probe_timeout),
+        probe_timeout_(std::clamp(opts.probe_timeout, std::chrono::milliseconds{1}, longest_probe_timeout)),
         coarse_lag_(clock_.coarse_lag()),
         capacity_(opts.capacity ? opts.capacity
                                 : std::max<std::uint32_t>(64, static_cast<std::uint32_t>(keys.size()) * 4)),
@@ -179,7 +179,7 @@ class basic_pool {
       if (pick_slot(*sh, slot, n)) [[likely]] {
         slot_data& k = slots_[slot];
         if (handed_out_plainly(k)) [[likely]]
-          return hand_out(*sh, k, slot, 0, false, /*own_shard=*/true);
+          return hand_out(*sh, k, slot, 0, /*own_shard=*/true);
       }
       return acquire_next(*sh, slot, n);
     }
@@ -193,11 +193,18 @@ class basic_pool {
     return std::move(r).value();
   }
 
-  /// Feed back what happened with a lease. Lock-free. Call once per lease.
+  /// Feed back what happened with a lease. Lock-free. Call once per lease,
+  /// from one thread: a lease of another pool, an empty lease or one
+  /// reported already is ignored and counted (pool_snapshot::misuse).
   /// Inlined like acquire(); a success on a healthy key is counted here,
   /// everything else goes to report_slow.
   KEYPOOL_ALWAYS_INLINE void report(const lease& l, const outcome& o) {
     const std::uint32_t slot = l.slot();
+    // A lease of another pool, an empty one or one reported already: it
+    // names no slot of this pool, and must not touch one.
+    if (l.pool_ != this || slot >= capacity_) [[unlikely]]
+      return count_misuse();
+    l.pool_ = nullptr;
     const auto stamp = static_cast<std::uint64_t>(clock_.coarse_now().count());
     if (shard* sh = shards_[detail::current_thread_slot()].load(std::memory_order_acquire)) [[likely]] {
       detail::count_report(*sh, slot, o.kind, stamp, /*own_shard=*/true);
@@ -242,6 +249,10 @@ class basic_pool {
   using shard_ptr = detail::shard_ptr<thread_state>;
   using lazy_now = detail::lazy_now<clock_type>;
   static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+  /// Probes end at the latest this long after they start, so each probe's
+  /// state word holds a later `until` than the one before and names it alone
+  /// (lease::probe_); a longer timeout means "never" all the same.
+  static constexpr std::chrono::milliseconds longest_probe_timeout{std::chrono::hours{24 * 365 * 1000}};
 
   // The pick (core/impl/pick.hpp).
   shard& shard_of(std::uint32_t s);
@@ -253,7 +264,7 @@ class basic_pool {
   [[gnu::noinline]] acquire_result acquire_slow(shard& sh, std::uint32_t first, std::uint32_t n);
   [[gnu::noinline, gnu::cold]] acquire_result acquire_scan(shard& sh, lazy_now& now);
   KEYPOOL_ALWAYS_INLINE std::optional<lease> try_take(shard& sh, std::uint32_t slot, lazy_now& now) noexcept;
-  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint32_t gen, bool probe,
+  KEYPOOL_ALWAYS_INLINE lease hand_out(shard& sh, slot_data& k, std::uint32_t slot, std::uint64_t probe,
                                        bool own_shard = false) noexcept;
   std::vector<std::uint32_t> read_active() const;
   std::optional<std::chrono::milliseconds> wait_of(const detail::key_state& st, clock_ms now) const noexcept;
@@ -263,6 +274,9 @@ class basic_pool {
   // Reports, lockouts and probes (core/impl/report.hpp).
   [[gnu::noinline]] void count_without_shard(std::uint32_t slot, outcome_kind kind, std::uint64_t stamp);
   [[gnu::noinline]] void report_slow(const lease& l, const outcome& o);
+  [[gnu::noinline, gnu::cold]] void count_misuse() noexcept;
+  void lock_after(const lease& l, const outcome& o, std::uint32_t consecutive, clock_ms now);
+  bool probe_is_current(std::uint64_t w, const lease& l) const noexcept;
   void enable_slot(std::uint32_t s);
   void apply(std::uint32_t slot, key_status st, outcome_kind reason, std::uint64_t until,
              bool publish_change = true) noexcept;
@@ -273,6 +287,7 @@ class basic_pool {
 
   // Key sets (core/impl/reload.hpp).
   void refresh_record(slot_data& k, key_spec& spec, const std::string& fp);
+  void share_account_limits(const std::vector<std::uint32_t>& added);
   void publish_view(const std::vector<std::uint32_t>& words);
   std::uint32_t find_slot(const std::string& fp, const std::string& secret) const;
   key_snapshot snapshot_key(std::uint32_t s, clock_ms now) const;
@@ -304,6 +319,9 @@ class basic_pool {
   /// unassigned_slot, so the pick path tests for null only.
   std::atomic<shard*> shards_[detail::max_thread_slots + 2] = {};
   shard_ptr overflow_;
+
+  /// Reports ignored as misuse (count_misuse).
+  std::atomic<std::uint64_t> misuse_{0};
 
   // Writers' side (reload, enable, snapshot), never taken by pickers.
   mutable std::mutex mu_;

@@ -84,7 +84,7 @@ auto basic_pool<Provider, Policies...>::acquire_next(shard& sh, std::uint32_t fi
         return acquire_slow(sh, slot, n);  // the set was emptied meanwhile
       slot_data& k = slots_[slot];
       if (handed_out_plainly(k)) [[likely]]
-        return hand_out(sh, k, slot, 0, false, /*own_shard=*/true);
+        return hand_out(sh, k, slot, 0, /*own_shard=*/true);
       return acquire_slow(sh, slot, n);
     }
   }
@@ -148,7 +148,7 @@ KEYPOOL_ALWAYS_INLINE std::optional<lease> basic_pool<Provider, Policies...>::tr
   if (detail::key_state::is_available(w)) [[likely]] {
     if (limit != 0 && !take_daily(k, limit, now)) [[unlikely]]
       return std::nullopt;
-    return hand_out(sh, k, slot, 0, false);
+    return hand_out(sh, k, slot, 0);
   }
   // Locked, disabled or probing: only now read the fine clock.
   const auto st = detail::key_state::decode(w);
@@ -172,17 +172,17 @@ KEYPOOL_ALWAYS_INLINE std::optional<lease> basic_pool<Provider, Policies...>::tr
     lock_for_the_day(k, probe.encode(), clock_.wall_now(), now);
     return std::nullopt;
   }
-  return hand_out(sh, k, slot, probe.gen & detail::key_state::gen_mask, true);
+  return hand_out(sh, k, slot, probe.encode());
 }
 
-/// `own_shard`: the caller already knows sh is its thread's own shard.
+/// `probe`: the probe's state word, 0 for a plain lease. `own_shard`: the
+/// caller already knows sh is its thread's own shard.
 template <class Provider, class... Policies>
 KEYPOOL_ALWAYS_INLINE lease basic_pool<Provider, Policies...>::hand_out(shard& sh, slot_data& k, std::uint32_t slot,
-                                                                        std::uint32_t gen, bool probe,
-                                                                        bool own_shard) noexcept {
+                                                                        std::uint64_t probe, bool own_shard) noexcept {
   if constexpr (tracks_in_flight_v<selection_type>) k.in_flight.fetch_add(1, std::memory_order_relaxed);
   detail::bump(sh, detail::counters_of(sh, slot)[detail::counter_requests], own_shard);
-  return lease(slot, gen, probe, k.record.load(std::memory_order_acquire));
+  return lease(slot, probe, k.record.load(std::memory_order_acquire), this);
 }
 
 /// The slots in rotation (error and scan paths).

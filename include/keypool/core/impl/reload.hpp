@@ -34,12 +34,13 @@ inline reload_result basic_pool<Provider, Policies...>::reload(std::vector<key_s
                             " distinct keys over its lifetime; construct it with a larger "
                             "options.capacity");
   reload_result res;
-  std::vector<std::uint32_t> weights;
+  std::vector<std::uint32_t> weights, added;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     key_spec& spec = keys[i];
     if (ids[i] == no_slot || std::find(active_.begin(), active_.end(), ids[i]) == active_.end()) {
       if (ids[i] == no_slot) ids[i] = used_++;
       res.added.push_back(spec.variable);  // new, or back after an earlier reload removed it
+      added.push_back(ids[i]);
     } else {
       res.kept.push_back(spec.variable);
     }
@@ -49,6 +50,8 @@ inline reload_result basic_pool<Provider, Policies...>::reload(std::vector<key_s
   for (std::uint32_t s : active_)
     if (std::find(ids.begin(), ids.end(), s) == ids.end())
       res.removed.push_back(slots_[s].record.load(std::memory_order_acquire)->variable);
+
+  share_account_limits(added);  // before the new set is published: no pick sees them unlimited
 
   std::vector<std::uint32_t> sched;
   if constexpr (uses_weights_v<selection_type>)
@@ -84,6 +87,32 @@ inline void basic_pool<Provider, Policies...>::refresh_record(slot_data& k, key_
   // The old record stays alive: leases may still point at it.
   k.record.store(rec.get(), std::memory_order_release);
   records_.push_back(std::move(rec));
+}
+
+/// Keys that join the rotation (new, or listed again) into an account whose
+/// limit holds share its lockout: the account walk of a lockout covered only
+/// the keys in rotation then. A key's own spent daily budget is no account
+/// limit. Callers hold mu_; `active_` is still the previous set.
+template <class Provider, class... Policies>
+inline void basic_pool<Provider, Policies...>::share_account_limits(const std::vector<std::uint32_t>& added) {
+  if (added.empty()) return;
+  const std::uint64_t now = detail::key_state::to_until(clock_.now());
+  for (std::uint32_t a : added) {
+    const std::string& account = slots_[a].record.load(std::memory_order_acquire)->account;
+    if (account.empty()) continue;
+    for (std::uint32_t s : active_) {
+      slot_data& k = slots_[s];
+      const auto* rec = k.record.load(std::memory_order_acquire);
+      if (s == a || rec->account != account) continue;
+      const auto st = detail::key_state::decode(k.state.load(std::memory_order_acquire));
+      const bool account_limit = st.status == key_status::locked ||
+                                 (st.status == key_status::disabled && st.reason == outcome_kind::out_of_credit);
+      if (!account_limit || st.until <= now) continue;
+      if (st.reason == outcome_kind::quota_exhausted && rec->daily_limit != 0 && !daily_left(k, rec->daily_limit))
+        continue;
+      apply(a, st.status, st.reason, st.until);
+    }
+  }
 }
 
 /// Publishes a key set unless it equals the current one (a reload that
@@ -147,6 +176,7 @@ inline pool_snapshot basic_pool<Provider, Policies...>::snapshot() const {
   pool_snapshot snap;
   snap.provider = info_.display_name;
   snap.provider_id = info_.id;
+  snap.misuse = misuse_.load(std::memory_order_relaxed);
   const clock_ms now = clock_.now();
   for (std::uint32_t s : active_) snap.keys.push_back(snapshot_key(s, now));
   return snap;

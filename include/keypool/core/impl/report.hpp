@@ -37,31 +37,61 @@ void basic_pool<Provider, Policies...>::report_slow(const lease& l, const outcom
   }
   const std::uint32_t consecutive = k.consecutive.fetch_add(1, std::memory_order_relaxed) + 1;
   const clock_ms now = clock_.now();
-  const bool shared_limit =
-      !l.account().empty() && o.kind != outcome_kind::invalid_key && o.kind != outcome_kind::forbidden;
   if (disables_key(o.kind)) {
+    const bool shared_limit = !l.account().empty() && o.kind == outcome_kind::out_of_credit;
     const std::uint64_t until =
         recheck_.count() <= 0 ? detail::key_state::never : detail::key_state::until_after(now, recheck_);
     apply(slot, key_status::disabled, o.kind, until);
     if (shared_limit) apply_to_account(slot, l.account(), key_status::disabled, o.kind, until);
     return;
   }
-  // Requests in flight when the key was locked report their 429s after the
-  // lockout began: they are the same event, not further lockouts, so they
-  // neither escalate (ejections) nor shorten it (apply keeps the longer).
-  const bool late = !l.is_probe() && !detail::key_state::is_available(k.state.load(std::memory_order_acquire));
-  std::uint32_t ejections = k.ejections.load(std::memory_order_relaxed);
-  if (late && ejections != 0) --ejections;  // the level of the lockout in place
-  const lockout_context ctx{consecutive, ejections, static_cast<std::uint64_t>(now.count()) * 31 + slot};
-  const std::chrono::milliseconds d = lockout_.lockout_for(o, ctx);
-  if (d.count() <= 0) {
-    if (l.is_probe()) finish_probe(k, l);
-    return;
+  lock_after(l, o, consecutive, now);
+}
+
+/// A rate limit or spent quota: lock the key (and its account) for the
+/// lockout policy's time. Requests in flight when the key was locked report
+/// their 429s after the lockout began: they are the same event, not further
+/// lockouts, so they neither escalate (ejections) nor shorten it (apply
+/// keeps the longer). Which report is the first is decided by the CAS that
+/// takes the key out of rotation (or out of its current probe): two 429s at
+/// the same moment escalate once.
+template <class Provider, class... Policies>
+inline void basic_pool<Provider, Policies...>::lock_after(const lease& l, const outcome& o, std::uint32_t consecutive,
+                                                          clock_ms now) {
+  const std::uint32_t slot = l.slot();
+  slot_data& k = slots_[slot];
+  std::uint64_t w = k.state.load(std::memory_order_acquire);
+  std::uint64_t until = 0;
+  for (;;) {
+    const bool first = l.is_probe() ? probe_is_current(w, l) : detail::key_state::is_available(w);
+    std::uint32_t ejections = k.ejections.load(std::memory_order_relaxed);
+    if (!first && ejections != 0) --ejections;  // the level of the lockout in place
+    const lockout_context ctx{consecutive, ejections, static_cast<std::uint64_t>(now.count()) * 31 + slot};
+    const std::chrono::milliseconds d = lockout_.lockout_for(o, ctx);
+    if (d.count() <= 0) {
+      if (l.is_probe()) finish_probe(k, l);
+      return;
+    }
+    until = detail::key_state::until_after(now, d);
+    if (!first) {
+      apply(slot, key_status::locked, o.kind, until);
+      break;
+    }
+    const detail::key_state nx = detail::key_state::decode(w).next(key_status::locked, o.kind, until);
+    if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (ejections < 64) k.ejections.fetch_add(1, std::memory_order_relaxed);
+      publish(*k.record.load(std::memory_order_acquire), nx);
+      break;
+    }
+    // The state moved (another report, a reload's daily-limit flag): decide again.
   }
-  if (!late && ejections < 64) k.ejections.fetch_add(1, std::memory_order_relaxed);
-  const std::uint64_t until = detail::key_state::until_after(now, d);
-  apply(slot, key_status::locked, o.kind, until);
-  if (shared_limit) apply_to_account(slot, l.account(), key_status::locked, o.kind, until);
+  if (!l.account().empty()) apply_to_account(slot, l.account(), key_status::locked, o.kind, until);
+}
+
+/// A report that names no slot of this pool: counted, never applied.
+template <class Provider, class... Policies>
+void basic_pool<Provider, Policies...>::count_misuse() noexcept {
+  misuse_.fetch_add(1, std::memory_order_relaxed);
 }
 
 template <class Provider, class... Policies>
@@ -126,17 +156,24 @@ inline void basic_pool<Provider, Policies...>::apply_to_account(std::uint32_t or
   }
 }
 
+/// Whether state word `w` is still the probe that lease `l` took: the same
+/// word but for the daily-limit flag, which a reload may flip meanwhile.
+/// Probe words never repeat (each holds its probe's later `until`), so a
+/// stale probe never passes for the current one.
+template <class Provider, class... Policies>
+inline bool basic_pool<Provider, Policies...>::probe_is_current(std::uint64_t w, const lease& l) const noexcept {
+  return l.probe_ != 0 && ((w ^ l.probe_) & ~detail::key_state::metered_bit) == 0;
+}
+
 /// The probe's verdict: the key works. Ignored when the probe is stale
 /// (expired and handed to someone else, or the state moved on).
 template <class Provider, class... Policies>
 inline void basic_pool<Provider, Policies...>::finish_probe(slot_data& k, const lease& l) noexcept {
   std::uint64_t w = k.state.load(std::memory_order_acquire);
-  for (;;) {
-    const auto cur = detail::key_state::decode(w);
-    if (cur.status != key_status::probing || cur.gen != l.gen()) return;
-    const detail::key_state nx = cur.next(key_status::available, outcome_kind::success, 0);
+  while (probe_is_current(w, l)) {
+    const detail::key_state nx = detail::key_state::decode(w).next(key_status::available, outcome_kind::success, 0);
     // Retried: a reload may have flipped the daily-limit flag meanwhile (any
-    // other change ends the loop above), or the weak CAS failed spuriously.
+    // other change ends the loop), or the weak CAS failed spuriously.
     if (k.state.compare_exchange_weak(w, nx.encode(), std::memory_order_acq_rel, std::memory_order_acquire)) {
       publish(*k.record.load(std::memory_order_acquire), nx);
       return;
