@@ -197,11 +197,14 @@ TEST(Lockout, LaterLongerHintExtendsShorterNeverShortens) {
   using pool =
       kp::basic_pool<groq, kp::policy::lockout<kp::lockout::retry_after>, kp::policy::clock<kp::clock::manual>>;
   pool p(keys(1));
+  // Three requests in flight on the key (each lease is reported once).
   auto a = *p.acquire();
+  auto b = *p.acquire();
+  auto c = *p.acquire();
   p.report(a, kp::outcome::rate_limited(30s));
-  p.report(a, kp::outcome::rate_limited(90s));  // a second in-flight request, longer hint
+  p.report(b, kp::outcome::rate_limited(90s));  // a second in-flight request, longer hint
   EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
-  p.report(a, kp::outcome::rate_limited(5s));
+  p.report(c, kp::outcome::rate_limited(5s));
   EXPECT_EQ(p.snapshot().keys[0].available_in, 90s);
 }
 
@@ -480,6 +483,23 @@ TEST(Selection, WeightedFollowsWeightsSmoothly) {
     p.report(l, kp::outcome::success());
   }
   EXPECT_EQ(order, "1121311");  // smooth: never all five in a row
+}
+
+TEST(Selection, WeightedScheduleLengthIsTheStrategysParameter) {
+  // Weights 100 and 1 scaled to a schedule of 4 entries: 3 and 1.
+  auto k = keys(2);
+  k[0].weight = 100;
+  static_assert(kp::selection::weighted::max_schedule == 4096);
+  static_assert(kp::max_schedule_v<kp::selection::random_weighted> == kp::default_max_schedule);
+  kp::basic_pool<groq, kp::policy::selection<kp::selection::basic_weighted<4>>> p(k);
+  std::map<std::string, int> got;
+  for (int i = 0; i < 400; ++i) {
+    auto l = *p.acquire();
+    ++got[std::string(l.variable())];
+    p.report(l, kp::outcome::success());
+  }
+  EXPECT_EQ(got["GROQ_API_KEY_1"], 300);
+  EXPECT_EQ(got["GROQ_API_KEY_2"], 100);
 }
 
 TEST(Selection, ALockedHeavyKeysShareIsSpreadEvenly) {

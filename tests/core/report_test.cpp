@@ -1,6 +1,7 @@
 // Prometheus exposition of a pool's statistics.
 #include <keypool/keypool.hpp>
 #include <keypool/report/prometheus.hpp>
+#include <keypool/report/text.hpp>
 
 #include <gtest/gtest.h>
 
@@ -49,4 +50,17 @@ TEST(Prometheus, SecondsAreExactAndLocaleFree) {
   EXPECT_EQ(kp::report::detail::seconds(ms(61005)), "61.005");
   EXPECT_EQ(kp::report::detail::seconds(ms(7)), "0.007");
   EXPECT_EQ(kp::report::detail::seconds(ms(0)), "0.000");
+}
+
+TEST(Prometheus, MisuseIsACounterPerPoolAndTheTextTableNamesItOnlyWhenSome) {
+  kp::basic_pool<mistral, kp::policy::clock<kp::clock::manual>> p({{"MISTRAL_API_KEY_1", "mistral-secret-value-one"}});
+  EXPECT_NE(kp::report::prometheus(p.snapshot()).find("keypool_misuse_total{provider=\"mistral\"} 0\n"),
+            std::string::npos);
+  EXPECT_EQ(kp::report::text(p.snapshot()).find("Misused"), std::string::npos);
+  p.report(kp::lease{}, kp::outcome::success());
+  EXPECT_NE(kp::report::prometheus(p.snapshot())
+                .find("# TYPE keypool_misuse_total counter\n"
+                      "keypool_misuse_total{provider=\"mistral\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(kp::report::text(p.snapshot()).find("   Misused leases (ignored): 1\n"), std::string::npos);
 }

@@ -81,6 +81,9 @@ struct key_track {
   /// one is out is legitimate only if the key was re-locked meanwhile.
   std::atomic<std::uint64_t> relocks{0};
   std::atomic<std::uint64_t> probe_epoch{0};
+  /// The workers' own tallies, checked against the pool's statistics.
+  std::atomic<std::uint64_t> requests{0};
+  std::array<std::atomic<std::uint64_t>, kp::outcome_kind_count> outcomes{};
 };
 
 struct totals {
@@ -119,6 +122,7 @@ TEST(Soak, ConcurrentPicksReportsProbesAndReloads) {
       const kp::lease& l = *r;
       const int k = index_of(l.variable());
       key_track& tr = track[static_cast<std::size_t>(k)];
+      tr.requests.fetch_add(1, std::memory_order_relaxed);
       if (l.is_probe()) {
         t.probes.fetch_add(1, std::memory_order_relaxed);
         const int out = tr.probes_out.fetch_add(1) + 1;
@@ -146,6 +150,7 @@ TEST(Soak, ConcurrentPicksReportsProbesAndReloads) {
         o = kp::outcome::transient();
       if (kp::blames_key(o.kind)) tr.relocks.fetch_add(1);
       if (l.is_probe()) tr.probes_out.fetch_sub(1);
+      tr.outcomes[static_cast<std::size_t>(o.kind)].fetch_add(1, std::memory_order_relaxed);
       pool.report(l, o);
       t.reported.fetch_add(1, std::memory_order_relaxed);
       if (k == dead_key) dead_disabled.store(true, std::memory_order_release);
@@ -208,6 +213,15 @@ TEST(Soak, ConcurrentPicksReportsProbesAndReloads) {
       return s;
     }()) << k.variable;
   }
+  // Per key and outcome, as the workers counted them.
+  for (const auto& k : snap.keys) {
+    const key_track& tr = track[static_cast<std::size_t>(index_of(k.variable))];
+    EXPECT_EQ(k.requests, tr.requests.load()) << k.variable;
+    for (std::size_t o = 0; o < kp::outcome_kind_count; ++o)
+      EXPECT_EQ(k.outcomes[o], tr.outcomes[o].load())
+          << k.variable << " " << kp::to_string(static_cast<kp::outcome_kind>(o));
+  }
+  EXPECT_EQ(snap.misuse, 0u);
   EXPECT_EQ(t.violations.load(), 0u);
   EXPECT_EQ(t.acquired.load(), t.reported.load());
   EXPECT_EQ(requests, t.acquired.load());

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,16 +47,45 @@ void run_stress() {
   std::atomic<int> probe_violations{0}, disabled_violations{0}, probes{0};
   std::atomic<bool> key1_disabled{false};
   std::atomic<bool> done{false}, limiter_done{false};
+  // The test threads' own tallies, per key and outcome, to check the pool's
+  // per-key statistics against.
+  std::array<std::atomic<long>, 16> requests_of{};
+  std::array<std::array<std::atomic<long>, kp::outcome_kind_count>, 16> outcomes_of{};
+  // Per key: probe starts and ends (high half) and probes out (low half), in
+  // one word, so a picker can tell that one probe was out before and after
+  // its pick: then no other lease of that key may be handed out meanwhile.
+  std::array<std::atomic<std::uint64_t>, 16> probe_watch{};
+  std::atomic<int> lease_during_probe{0};
+  constexpr std::uint64_t probe_event = std::uint64_t{1} << 32;
 
   auto on_lease = [&](const kp::lease& l) {
     acquired.fetch_add(1, std::memory_order_relaxed);
     const int id = std::stoi(std::string(l.variable().substr(12)));
-    if (l.is_probe()) probes.fetch_add(1, std::memory_order_relaxed);
+    requests_of[static_cast<std::size_t>(id)].fetch_add(1, std::memory_order_relaxed);
+    if (l.is_probe()) {
+      probes.fetch_add(1, std::memory_order_relaxed);
+      probe_watch[static_cast<std::size_t>(id)].fetch_add(probe_event + 1);
+    }
     if (l.is_probe() && probes_out[static_cast<std::size_t>(id)].fetch_add(1) != 0) probe_violations.fetch_add(1);
     return id;
   };
+  // What a picker saw of the probes before its pick.
+  auto watch = [&] {
+    std::array<std::uint64_t, 16> seen{};
+    for (std::size_t i = 0; i < seen.size(); ++i) seen[i] = probe_watch[i].load();
+    return seen;
+  };
+  auto check_not_during_probe = [&](const std::array<std::uint64_t, 16>& before, const kp::lease& l, int id) {
+    const auto i = static_cast<std::size_t>(id);
+    if (!l.is_probe() && (before[i] & 0xffffffff) != 0 && probe_watch[i].load() == before[i])
+      lease_during_probe.fetch_add(1);
+  };
   auto give_back = [&](const kp::lease& l, int id, kp::outcome o) {
-    if (l.is_probe()) probes_out[static_cast<std::size_t>(id)].fetch_sub(1);
+    if (l.is_probe()) {
+      probes_out[static_cast<std::size_t>(id)].fetch_sub(1);
+      probe_watch[static_cast<std::size_t>(id)].fetch_add(probe_event - 1);
+    }
+    outcomes_of[static_cast<std::size_t>(id)][static_cast<std::size_t>(o.kind)].fetch_add(1, std::memory_order_relaxed);
     p.report(l, o);
     reported.fetch_add(1, std::memory_order_relaxed);
   };
@@ -65,12 +95,14 @@ void run_stress() {
     threads.emplace_back([&] {
       for (int i = 0; i < per_picker || !limiter_done.load(std::memory_order_acquire); ++i) {
         const bool must_skip_key1 = key1_disabled.load(std::memory_order_acquire);
+        const auto before = watch();
         auto r = p.acquire();
         if (!r) {
           unavailable.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
         const int id = on_lease(*r);
+        check_not_during_probe(before, *r, id);
         if (must_skip_key1 && id == 1) disabled_violations.fetch_add(1);
         give_back(*r, id, kp::outcome::success());
       }
@@ -80,12 +112,14 @@ void run_stress() {
   threads.emplace_back([&] {
     int limits = 0;
     for (long i = 0; limits < 600 && i < 5'000'000; ++i) {
+      const auto before = watch();
       auto r = p.acquire();
       if (!r) {
         std::this_thread::yield();
         continue;
       }
       const int id = on_lease(*r);
+      check_not_during_probe(before, *r, id);
       if (i % 3 == 0) {
         give_back(*r, id, kp::outcome::rate_limited(std::chrono::milliseconds(1 + i % 7)));
         ++limits;
@@ -142,6 +176,16 @@ void run_stress() {
   EXPECT_EQ(static_cast<long>(outcomes), reported.load()) << "a report was lost";
   EXPECT_EQ(probe_violations.load(), 0) << "two probes of one key at once";
   EXPECT_EQ(disabled_violations.load(), 0) << "a disabled key was handed out";
+  EXPECT_EQ(lease_during_probe.load(), 0) << "a key was handed out while its probe was out";
+  EXPECT_EQ(s.misuse, 0u);
+  ASSERT_EQ(s.keys.size(), 8u);
+  for (const auto& k : s.keys) {
+    const auto id = static_cast<std::size_t>(std::stoi(k.variable.substr(12)));
+    EXPECT_EQ(static_cast<long>(k.requests), requests_of[id].load()) << k.variable;
+    for (std::size_t o = 0; o < kp::outcome_kind_count; ++o)
+      EXPECT_EQ(static_cast<long>(k.outcomes[o]), outcomes_of[id][o].load())
+          << k.variable << " " << kp::to_string(static_cast<kp::outcome_kind>(o));
+  }
   EXPECT_EQ(s.keys[0].state_name(), "invalid");
   // Every lease came back, so every probe has its verdict: a key still
   // probing lost it (its state word moved under the verdict's CAS).
@@ -206,4 +250,70 @@ TEST(Stress, ThreadsBeyondTheSlotLimitShareTheOverflowShard) {
   EXPECT_EQ(s.successes() + s.failures(), std::uint64_t{threads} * per_thread);
   EXPECT_EQ(s.failures(), static_cast<std::uint64_t>(transients.load()));
   for (const auto& k : s.keys) EXPECT_GT(k.requests, 0u) << k.variable;
+}
+
+// Pools made and destroyed on several threads while a long-lived pool is in
+// use by others: each pool's statistics are its own (per-thread shards are
+// made and freed with their pool), and a lease reported to the wrong pool
+// is counted as misuse there without touching its slots.
+TEST(Stress, PoolsComeAndGoWhileOthersAreInUse) {
+  using pool = kp::basic_pool<zai, kp::policy::clock<kp::clock::manual>>;
+  pool shared(keys({1, 2, 3, 4}));
+  constexpr int users = 2, makers = 2, per_maker = 150;
+  std::atomic<bool> stop{false};
+  std::atomic<long> shared_picks{0}, shared_misuse{0};
+  std::atomic<int> violations{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < users; ++t)
+    ts.emplace_back([&] {
+      while (!stop.load(std::memory_order_acquire)) {
+        if (auto l = shared.acquire()) {
+          shared.report(*l, kp::outcome::success());
+          shared_picks.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  for (int t = 0; t < makers; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < per_maker; ++i) {
+        // 1 to 70 keys: some pools hold slots beyond the shared pool's 64.
+        const int n = 1 + (i * 7 + t * 13) % 70;
+        std::vector<kp::key_spec> ks;
+        for (int k = 0; k < n; ++k)
+          ks.push_back({"ZAI_API_KEY_" + std::to_string(k + 1),
+                        "zai-fake-churn-" + std::to_string(t) + "-" + std::to_string(i) + "-" + std::to_string(k)});
+        auto own = std::make_unique<pool>(std::move(ks));
+        long picks = 0;
+        for (int j = 0; j < 2 * n; ++j) {
+          auto l = own->acquire();
+          if (!l) {
+            violations.fetch_add(1);
+            continue;
+          }
+          ++picks;
+          if (j == n) {
+            // The wrong pool first (ignored there), then its own.
+            shared.report(*l, kp::outcome::rate_limited());
+            shared_misuse.fetch_add(1);
+            own->report(*l, kp::outcome::transient());
+          } else {
+            own->report(*l, kp::outcome::success());
+          }
+        }
+        const auto s = own->snapshot();
+        if (static_cast<long>(s.requests()) != picks || static_cast<long>(s.successes() + s.failures()) != picks ||
+            s.misuse != 0 || s.failures() != 1u)
+          violations.fetch_add(1);
+      }
+    });
+  for (std::size_t t = users; t < ts.size(); ++t) ts[t].join();
+  stop.store(true, std::memory_order_release);
+  for (std::size_t t = 0; t < users; ++t) ts[t].join();
+  EXPECT_EQ(violations.load(), 0);
+  const auto s = shared.snapshot();
+  EXPECT_EQ(static_cast<long>(s.misuse), shared_misuse.load());
+  EXPECT_EQ(static_cast<long>(s.requests()), shared_picks.load());
+  EXPECT_EQ(static_cast<long>(s.successes()), shared_picks.load());
+  EXPECT_EQ(s.failures(), 0u);
+  EXPECT_EQ(s.available(), 4u);
 }

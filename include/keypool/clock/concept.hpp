@@ -1,7 +1,17 @@
 #pragma once
-/// The clock a pool reads. Pools read the fine clock only when a candidate key
-/// is locked, the coarse clock when they stamp "last used", and the wall clock
-/// only for keys with a daily limit.
+/// Policy tag `policy::clock<C>`: the clock a pool reads. Pools read the fine
+/// clock only when a candidate key is locked, the coarse clock when they
+/// stamp "last used", and the wall clock only for keys with a daily limit.
+///
+/// Concept: `clock_source` below: copyable, with now(), coarse_now(),
+/// coarse_lag() and wall_now(), all const noexcept.
+///
+/// Default: `clock::steady` (std::chrono::steady_clock, and the kernel's
+/// coarse clock for stamps).
+///
+/// Shipped: `steady`, `ticking` (stamps from a time a background thread
+/// refreshes) and `manual` (moves only when told: tests), each in
+/// `keypool/clock/<name>.hpp`.
 
 #include <chrono>
 #include <concepts>

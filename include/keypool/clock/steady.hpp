@@ -1,7 +1,7 @@
 #pragma once
 /// The default clock: std::chrono::steady_clock for lockouts, the kernel's
-/// coarse monotonic clock (about 3 ns instead of 20 ns to read, called in the
-/// vDSO directly: clock/detail/vdso.hpp) for statistics timestamps.
+/// coarse monotonic clock (several times cheaper to read, called in the vDSO
+/// directly: clock/detail/vdso.hpp) for statistics timestamps.
 
 #include <keypool/clock/concept.hpp>
 #include <keypool/clock/detail/vdso.hpp>

@@ -2,7 +2,7 @@
 /// clock::steady, except that the coarse reading (the "last used" stamp a
 /// pool takes on every report) is one load of a time a background thread
 /// refreshes every millisecond, as Seastar's lowres_clock and nginx's cached
-/// time do: about 5 ns less per report than asking the kernel.
+/// time do: a load instead of a call into the kernel's vDSO on every report.
 ///
 /// The price is that thread: one per process, started by the first ticking
 /// clock and ending about a millisecond after the last copy is destroyed. Pick

@@ -1,7 +1,10 @@
 #pragma once
 /// What acquire() hands out: the right to use one key for one request. Give
-/// it back to the same pool with report(). Cheap to copy; valid as long as the
-/// pool lives (a reload never frees key records while the pool exists).
+/// it back to the same pool with report(), once. Cheap to copy; valid as long
+/// as the pool lives (a reload never frees key records while the pool
+/// exists). A lease reported to another pool, an empty lease, or the same
+/// lease object reported again is ignored and counted as misuse
+/// (pool_snapshot::misuse).
 
 #include <cstdint>
 #include <string>
@@ -28,7 +31,7 @@ class lease {
   lease() = default;
 
   /// Stable index of the key inside its pool (kept across reloads).
-  std::uint32_t slot() const noexcept { return static_cast<std::uint32_t>(id_); }
+  std::uint32_t slot() const noexcept { return slot_; }
   /// "GROQ_API_KEY_2"
   std::string_view variable() const noexcept { return rec_->variable; }
   /// The secret, for the request's auth header only. Never log it.
@@ -38,22 +41,26 @@ class lease {
   std::string_view account() const noexcept { return rec_->account; }
   /// True when this request is the single probe of a key whose lockout just
   /// ended: its report decides whether the key goes back into rotation.
-  bool is_probe() const noexcept { return (id_ >> 63) != 0; }
+  bool is_probe() const noexcept { return probe_ != 0; }
   explicit operator bool() const noexcept { return rec_ != nullptr; }
 
  private:
   template <class, class...>
   friend class basic_pool;
-  lease(std::uint32_t slot, std::uint32_t gen, bool probe, const detail::key_record* rec) noexcept
-      : id_(std::uint64_t{slot} | std::uint64_t{gen & 0x7fffffff} << 32 | std::uint64_t{probe} << 63), rec_(rec) {}
+  lease(std::uint32_t slot, std::uint64_t probe, const detail::key_record* rec, const void* pool) noexcept
+      : slot_(slot), rec_(rec), pool_(pool), probe_(probe) {}
 
-  /// The probe's key-state generation (a stale probe's verdict is ignored).
-  std::uint32_t gen() const noexcept { return static_cast<std::uint32_t>(id_ >> 32) & 0x7fffffff; }
-
-  /// Slot (low half), probe generation and probe flag (top bit) in one word:
-  /// handing out a lease is two stores, not four.
-  std::uint64_t id_ = 0;
+  std::uint32_t slot_ = 0;
   const detail::key_record* rec_ = nullptr;
+  /// The pool that handed the lease out, until it is reported there: report()
+  /// accepts a lease only from its own pool and only once (it clears this on
+  /// the object it is given; a copy taken before still carries it).
+  mutable const void* pool_ = nullptr;
+  /// A probe's key state word as the probe took it (0: not a probe). The
+  /// whole word, not a generation that wraps: a probe's verdict counts only
+  /// while the key is still in this very probe, however many times its state
+  /// changed meanwhile (a stale probe's verdict is ignored).
+  std::uint64_t probe_ = 0;
 };
 
 }  // namespace keypool

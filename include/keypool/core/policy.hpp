@@ -21,18 +21,40 @@
 
 namespace keypool::policy {
 
+/// How the pool chooses the next key.
+/// Concept: keypool::selection_strategy (keypool/selection/concept.hpp).
+/// Default: selection::round_robin.
+/// Shipped: selection::round_robin, strict_round_robin, random,
+/// random_weighted, weighted (basic_weighted<MaxSchedule>), least_loaded.
 template <class S>
 struct selection {
   using type = S;
 };
+
+/// How long a key sits out after a rate limit or a spent quota.
+/// Concept: keypool::lockout_policy (keypool/lockout/concept.hpp).
+/// Default: lockout::fixed (60 s).
+/// Shipped: lockout::fixed, exponential, retry_after, none.
 template <class L>
 struct lockout {
   using type = L;
 };
+
+/// Where lockouts, probes and statistics read the time.
+/// Concept: keypool::clock_source (keypool/clock/concept.hpp).
+/// Default: clock::steady.
+/// Shipped: clock::steady, ticking, manual (tests).
 template <class C>
 struct clock {
   using type = C;
 };
+
+/// Where key state is shared beyond one pool.
+/// Concept: keypool::state_backend, optionally shared_budget_backend
+/// (keypool/state/concept.hpp).
+/// Default: state::local (shares nothing).
+/// Shipped: state::local, state::redis (keypool/state/redis.hpp, target
+/// keypool::redis).
 template <class B>
 struct state {
   using type = B;

@@ -2,8 +2,8 @@
 /// Snapshots of a pool's statistics. Taking one reads per-thread shards and
 /// key state words with plain atomic loads: it never blocks a picker.
 
-#include <keypool/core/detail/key_state.hpp>
 #include <keypool/core/error.hpp>
+#include <keypool/core/key_status.hpp>
 #include <keypool/core/outcome.hpp>
 
 #include <array>
@@ -69,6 +69,9 @@ struct pool_snapshot {
   std::string provider;  ///< display name, "NVIDIA"
   std::string provider_id;
   std::vector<key_snapshot> keys;
+  /// Reports the pool ignored: a lease of another pool, an empty lease, or a
+  /// lease object reported a second time. Nonzero means a caller bug.
+  std::uint64_t misuse = 0;
 
   std::size_t total_keys() const noexcept { return keys.size(); }
   std::size_t available() const noexcept {

@@ -1,7 +1,19 @@
 #pragma once
-/// A lockout policy decides how long a key sits out after the provider said
-/// "slow down" (rate_limited) or "quota spent" (quota_exhausted). Keys that
-/// are invalid, forbidden or out of credit are disabled by the pool instead.
+/// Policy tag `policy::lockout<L>`: how long a key sits out after the
+/// provider said "slow down" (rate_limited) or "quota spent"
+/// (quota_exhausted). Keys that are invalid, forbidden or out of credit are
+/// disabled by the pool instead, whatever the policy.
+///
+/// Concept: `lockout_policy` below: copyable, with
+/// `std::chrono::milliseconds lockout_for(const outcome&, const
+/// lockout_context&) const noexcept`; zero means "do not lock".
+///
+/// Default: `lockout::fixed` (60 s).
+///
+/// Shipped: `fixed` (a set time; a quota reset hint wins), `exponential`
+/// (doubling per lockout, decayed by successes, jittered), `retry_after`
+/// (the provider's hint, clamped) and `none`, each in
+/// `keypool/lockout/<name>.hpp`.
 
 #include <keypool/core/outcome.hpp>
 

@@ -77,6 +77,13 @@ inline std::string prometheus(std::span<const pool_snapshot> pools) {
     for (const auto& k : p.keys)
       out +=
           "keypool_consecutive_failures{" + detail::labels(p, k) + "} " + std::to_string(k.consecutive_failures) + "\n";
+  out +=
+      "# HELP keypool_misuse_total Reports a pool ignored: a lease of another pool, an empty lease, or one "
+      "reported twice.\n";
+  out += "# TYPE keypool_misuse_total counter\n";
+  for (const auto& p : pools)
+    out += "keypool_misuse_total{provider=\"" + detail::label_value(p.provider_id) + "\"} " + std::to_string(p.misuse) +
+           "\n";
   return out;
 }
 

@@ -51,6 +51,8 @@ inline std::string provider_block(const pool_snapshot& p) {
   out += "   Available: " + std::to_string(p.available()) + "\n";
   out += "   Rate limited: " + std::to_string(p.rate_limited()) + "\n";
   for (const auto& k : p.keys) out += "   " + key_line(k) + "\n";
+  // Only when there is some: a caller bug to fix, not a figure to watch.
+  if (p.misuse != 0) out += "   Misused leases (ignored): " + std::to_string(p.misuse) + "\n";
   return out;
 }
 

@@ -1,8 +1,22 @@
 #pragma once
-/// A selection strategy chooses the next position among the keys in
-/// rotation. The pool owns one strategy object (shared state, e.g. a global
-/// counter) and one `thread_state` per thread (e.g. a cursor), so a strategy
-/// that keeps its state per thread writes no shared memory on a pick.
+/// Policy tag `policy::selection<S>`: how a pool chooses the next key.
+///
+/// Concept: `selection_strategy` below: a default-constructible nested
+/// `thread_state` and `std::uint32_t next(thread_state&, const candidates&)
+/// noexcept`, returning a position in [0, size()). The pool owns one strategy
+/// object (shared state, e.g. a global counter) and one `thread_state` per
+/// thread (e.g. a cursor), so a strategy that keeps its state per thread
+/// writes no shared memory on a pick. Optional traits: `uses_weights` (the
+/// pool passes the weighted schedule, at most `max_schedule` long) and
+/// `tracks_in_flight` (the pool counts unfinished requests per key).
+///
+/// Default: `selection::round_robin`.
+///
+/// Shipped: `round_robin` (per-thread rotation), `strict_round_robin` (one
+/// global rotation), `random`, `random_weighted`, `weighted` /
+/// `basic_weighted<MaxSchedule>` (smooth weighted round-robin) and
+/// `least_loaded` (power of two choices over in-flight requests), each in
+/// `keypool/selection/<name>.hpp`.
 ///
 /// The pool checks the chosen key; if it is locked it asks again (up to once
 /// per key), then scans, so a strategy never sees lockouts.
@@ -57,5 +71,18 @@ template <class S>
 inline constexpr bool tracks_in_flight_v = requires {
   requires S::tracks_in_flight;
 };
+
+/// The longest weighted schedule a pool builds when the strategy names none.
+inline constexpr std::uint32_t default_max_schedule = 4096;
+
+/// The longest weighted schedule strategy S wants: its `max_schedule`, else
+/// default_max_schedule. Read only for strategies that use weights.
+template <class S>
+inline constexpr std::uint32_t max_schedule_v = [] {
+  if constexpr (requires { S::max_schedule; })
+    return static_cast<std::uint32_t>(S::max_schedule);
+  else
+    return default_max_schedule;
+}();
 
 }  // namespace keypool

@@ -7,10 +7,19 @@
 
 #include <keypool/selection/concept.hpp>
 
+#include <cstdint>
+
 namespace keypool::selection {
 
-struct weighted {
+/// `MaxSchedule`: the longest schedule the pool builds. Weight sums above it
+/// are scaled down (every key keeps at least one turn), so the schedule, 4
+/// bytes an entry per published key set, stays bounded; a longer one follows
+/// large or uneven weights more exactly.
+template <std::uint32_t MaxSchedule = default_max_schedule>
+struct basic_weighted {
+  static_assert(MaxSchedule >= 1, "keypool::selection::basic_weighted: the schedule needs at least one entry");
   static constexpr bool uses_weights = true;
+  static constexpr std::uint32_t max_schedule = MaxSchedule;
   struct thread_state {
     std::uint32_t cursor = 0;
   };
@@ -22,6 +31,9 @@ struct weighted {
     return pos;
   }
 };
+
+/// Weighted round-robin with the default schedule length (4096).
+using weighted = basic_weighted<>;
 
 static_assert(selection_strategy<weighted>);
 

@@ -1,10 +1,19 @@
 #pragma once
-/// Where key state is shared beyond one pool. A backend hears about every
-/// state transition a pool makes (a lockout, a disable, a recovery) — never
-/// about picks — and may feed transitions seen elsewhere back through
-/// basic_pool::apply_remote(). The default, state::local, shares nothing.
+/// Policy tag `policy::state<B>`: where key state is shared beyond one pool.
+/// A backend hears about every state transition a pool makes (a lockout, a
+/// disable, a recovery) — never about picks — and may feed transitions seen
+/// elsewhere back through basic_pool::apply_remote().
+///
+/// Concept: `state_backend` below: copyable, with
+/// `void publish(const state_change&) noexcept`. Optionally
+/// `shared_budget_backend`: it also counts daily budgets fleet-wide.
+///
+/// Default: `state::local` (below), which shares nothing.
+///
+/// Shipped: `state::local` and `state::redis` (keypool/state/redis.hpp,
+/// CMake target keypool::redis, needs hiredis).
 
-#include <keypool/core/detail/key_state.hpp>
+#include <keypool/core/key_status.hpp>
 #include <keypool/core/outcome.hpp>
 
 #include <chrono>

@@ -3,9 +3,9 @@
 /// __vdso_clock_gettime, looked up once in the vDSO image the kernel maps into
 /// every process (found through AT_SYSINFO_EHDR; the kernel documents the
 /// vDSO's symbols as a stable ABI in Documentation/ABI/stable/vdso, and Go's
-/// runtime calls them the same way). On the project's VMs a coarse read takes
-/// 3.0 ns this way and 4.6 ns through glibc, whose wrapper adds a call through
-/// the PLT and an indirect one (docs/benchmarks.md).
+/// runtime calls them the same way). A coarse read this way is a third cheaper
+/// than through glibc, whose wrapper adds a call through the PLT and an
+/// indirect one (figures in docs/benchmarks.md).
 ///
 /// Anything unexpected falls back to ::clock_gettime: no vDSO (valgrind hides
 /// it), an image that is not what this parser expects, another architecture,

@@ -4,24 +4,16 @@
 ///   bits 62..63 status, 61 metered (the key has a daily limit), 57..60
 ///   reason (outcome_kind), 47..56 generation, 0..46 "until" in clock
 ///   milliseconds (about 4,400 years of range).
+/// The generation keeps two transitions to the same status and time apart;
+/// it wraps after 1,024. A probe is named by its whole word instead (the
+/// lease keeps it): every probe's `until` is later than the one before.
 
+#include <keypool/core/key_status.hpp>
 #include <keypool/core/outcome.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <limits>
-
-namespace keypool {
-
-/// Where a key stands.
-enum class key_status : std::uint8_t {
-  available,  ///< in rotation
-  locked,     ///< timed lockout (rate_limited / quota_exhausted) until `until`
-  disabled,   ///< invalid / forbidden / out of credit; re-checked at `until`
-  probing,    ///< a single caller holds it to find out whether it recovered
-};
-
-}  // namespace keypool
 
 namespace keypool::detail {
 
