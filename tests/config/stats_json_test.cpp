@@ -40,3 +40,14 @@ TEST(StatsJson, KeyObjectsCarryTheDocumentedFields) {
   EXPECT_EQ(prov.at("keys").at(0).at("state").as_string(), "available");
   EXPECT_EQ(prov.at("keys").at(0).at("available_in_ms").to_number<long>(), 0);
 }
+
+TEST(StatsJson, ProviderObjectCountsMisusedLeases) {
+  kp::basic_pool<zai, kp::policy::clock<kp::clock::manual>> p({{"ZAI_API_KEY_1", "zai-fake-json-secret-1"}});
+  auto lease = *p.acquire();
+  p.report(lease, kp::outcome::success());
+  p.report(lease, kp::outcome::success());  // the second report of one lease is ignored
+  const auto snap = p.snapshot();
+  const bj::value v = bj::parse(bj::serialize(kp::json::to_json(std::span(&snap, 1))));
+  EXPECT_EQ(v.at("providers").at(0).at("misuse").to_number<long>(), 1);
+  EXPECT_EQ(v.at("providers").at(0).at("requests").to_number<long>(), 1);
+}

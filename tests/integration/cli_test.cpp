@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -392,11 +393,11 @@ std::string not_applicable(const keypool::cli::option_scope& s, std::string_view
 }
 
 TEST(CliUsage, OptionTheCommandDoesNotReadIsRefusedNamingBoth) {
-  EXPECT_EQ(usage_message({"mock", "--model", "groq=m"}), "--model does not apply to 'mock' (it applies to: probe)");
+  EXPECT_EQ(usage_message({"mock", "--model", "groq=m"}),
+            "--model does not apply to 'mock' (it applies to: probe, ask)");
   EXPECT_EQ(usage_message({"keys", "--image", "x.png"}), "--image does not apply to 'keys' (it applies to: ask)");
   EXPECT_EQ(usage_message({"probe", "--chain", "groq"}), "--chain does not apply to 'probe' (it applies to: ask)");
-  EXPECT_EQ(usage_message({"ask", "--model", "groq=m", "hi"}),
-            "--model does not apply to 'ask' (it applies to: probe)");
+  EXPECT_EQ(usage_message({"probe", "--wait"}), "--wait does not apply to 'probe' (it applies to: ask)");
   EXPECT_EQ(usage_message({"keys", "--timeout", "5000"}),
             "--timeout does not apply to 'keys' (it applies to: probe, ask)");
   EXPECT_EQ(usage_message({"mock", "--env", "mock.env"}),
@@ -445,6 +446,9 @@ TEST(CliUsage, EveryOptionIsAcceptedExactlyByTheCommandsThatReadIt) {
       {"--model", {"groq=m"}},
       {"--image", {"x.png"}},
       {"--chain", {"groq"}},
+      {"--max-attempts", {"20"}},
+      {"--deadline", {"30s"}},
+      {"--wait", {}},
       {"--ca-file", {"ca.pem"}},
       {"--timeout", {"5000"}},
       {"--config", {"fleet.json"}},
@@ -487,7 +491,7 @@ TEST(CliUsage, EveryOptionIsAcceptedExactlyByTheCommandsThatReadIt) {
                                           "--base-url", "nvidia=https://example.com/v1", "--model", "groq=m",
                                           "--ca-file", "ca.pem", "--timeout", "5000", "--json"});
   EXPECT_EQ(probe.positional, (std::vector<std::string>{"groq", "nvidia"}));
-  EXPECT_EQ(probe.models.at("groq"), "m");
+  EXPECT_EQ(probe.models.at("groq"), (std::vector<std::string>{"m"}));
   EXPECT_EQ(*probe.ca_file, "ca.pem");
   EXPECT_EQ(probe.timeout, std::chrono::milliseconds(5000));
   const auto ask =
@@ -677,6 +681,322 @@ TEST(MockConfig, DuplicateVariableNamesAreErrorsNamingBothKeys) {
       {"variable": "GROQ_API_KEY_2", "secret": "gsk_mock0fake0a0000000000001"},
       {"secret": "gsk_mock0fake0b0000000000002"}]}}})");
   EXPECT_EQ(run_mock({"mock", "--config", cfg}).code, keypool::cli::exit_usage);
+}
+
+// ---- ask: the attempt budget and its options (issue 28, item 8) ------------------------
+
+constexpr int exit_ok = keypool::cli::exit_ok;
+constexpr int exit_failed = keypool::cli::exit_failed;
+constexpr int exit_usage = keypool::cli::exit_usage;
+
+/// The sample fleet with every key of the providers before Groq in the
+/// priority order refused: 8 keys, as many as the client's default budget.
+void revoke_before_groq(mock::fleet& f) {
+  for (const char* id : {"anthropic", "openai", "google", "zai"})
+    for (const auto& k : f.key_specs(id)) f.providers().set_key_state(id, k.variable, mock::key_state::revoked);
+}
+
+TEST(CliAsk, DefaultBudgetTriesEveryKeyOfTheChain) {
+  mock::fleet f;
+  revoke_before_groq(f);
+  scratch s;
+  const auto env = s.write(".env", f.dotenv());
+  const auto r = run({"ask", "--json", "--env", env, "--ignore-environment", "Hi"});
+  ASSERT_EQ(r.code, exit_ok) << r.err << r.out;
+  const auto root = bj::parse(r.out).as_object();
+  EXPECT_EQ(root.at("provider").as_string(), "groq");
+  EXPECT_EQ(root.at("attempts").as_array().size(), 9u);  // 8 keys refused, then Groq's first
+  expect_no_secret(f, r);
+
+  // The budget: each key of the chain with each model of its provider, and
+  // one more to reach the chain's own error when every key failed.
+  namespace d = keypool::cli::detail;
+  const auto o = keypool::cli::parse({"ask", "--env", env, "--ignore-environment", "Hi"});
+  const auto cfg = d::load_keys(o);
+  std::size_t every = 0;
+  for (const auto& p : cfg.providers) every += p.keys.size() * d::models_for(p.provider.id, "priority").size();
+  const auto pools = d::make_ask_pools(o, cfg);
+  EXPECT_EQ(d::attempt_budget(o, pools), every + 1);
+  EXPECT_GT(every, 8u);
+  EXPECT_EQ(d::failover_for(o, pools).deadline, std::chrono::milliseconds(120'000));  // twice --timeout
+  EXPECT_FALSE(d::failover_for(o, pools).wait_for_key);
+  const auto capped = keypool::cli::parse({"ask", "--max-attempts", "3", "--wait", "--deadline", "1m30s", "Hi"});
+  EXPECT_EQ(d::failover_for(capped, pools).max_attempts, 3u);
+  EXPECT_EQ(d::failover_for(capped, pools).deadline, std::chrono::milliseconds(90'000));
+  EXPECT_TRUE(d::failover_for(capped, pools).wait_for_key);
+  // With --wait, keys are tried again after waiting: only the deadline ends it.
+  const auto waiting = keypool::cli::parse({"ask", "--wait", "Hi"});
+  EXPECT_EQ(d::attempt_budget(waiting, pools), std::numeric_limits<unsigned>::max());
+}
+
+TEST(CliAsk, MaxAttemptsGivesUpSayingWhatIsLeft) {
+  mock::fleet f;
+  revoke_before_groq(f);
+  scratch s;
+  const auto env = s.write(".env", f.dotenv());
+  const auto r = run({"ask", "--max-attempts", "3", "--env", env, "--ignore-environment", "Hi"});
+  EXPECT_EQ(r.code, exit_failed) << r.out;
+  EXPECT_NE(r.err.find("gave up after 3 attempts"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("13 keys still available (raise --max-attempts or --deadline)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("next available in 15 min (ANTHROPIC_API_KEY_1)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("  4. "), std::string::npos) << r.out;
+}
+
+TEST(CliAsk, DeadlineTakesADurationWithAUnit) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(*keypool::cli::parse({"ask", "--deadline", "30s", "hi"}).deadline, milliseconds(30'000));
+  EXPECT_EQ(*keypool::cli::parse({"ask", "--deadline", "2m", "hi"}).deadline, milliseconds(120'000));
+  EXPECT_EQ(*keypool::cli::parse({"ask", "--deadline", "1m30s", "hi"}).deadline, milliseconds(90'000));
+  EXPECT_EQ(*keypool::cli::parse({"ask", "--deadline", "500ms", "hi"}).deadline, milliseconds(500));
+  EXPECT_EQ(*keypool::cli::parse({"ask", "--deadline", "24h", "hi"}).deadline, milliseconds(86'400'000));
+  for (const char* v : {"30", "", "s", "5x", "0s", "25h", "-1s", "1.5s", "30 s", "9999999999s"}) {
+    const auto m = usage_message({"ask", "--deadline", v, "hi"});
+    EXPECT_NE(m.find("--deadline expects a duration"), std::string::npos) << "'" << v << "': " << m;
+  }
+  for (const char* v : {"0", "-1", "x", "100001"}) {
+    const auto m = usage_message({"ask", "--max-attempts", v, "hi"});
+    EXPECT_NE(m.find("--max-attempts expects"), std::string::npos) << "'" << v << "': " << m;
+  }
+
+  // A deadline that passes during the first request ends the chat with the
+  // library's error and the attempt.
+  mock::fleet_config cfg;
+  mock::provider_behavior p;
+  p.id = "groq";
+  p.keys = mock::sample_keys("groq", 1);
+  p.latency = milliseconds(2000);
+  cfg.providers.push_back(p);
+  mock::fleet f(cfg);
+  scratch s;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run({"ask", "--deadline", "300ms", "--env", s.write(".env", f.dotenv()), "--ignore-environment",
+                      "--chain", "groq", "Hi"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1800));
+  EXPECT_EQ(r.code, exit_failed);
+  EXPECT_NE(r.err.find("last: groq qwen/qwen3.6-27b with GROQ_API_KEY_1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("No provider configured"), std::string::npos) << r.err;
+}
+
+/// A fleet of one Groq key allowing one request a minute, already spent.
+struct spent_groq_key {
+  mock::fleet fleet{[] {
+    mock::fleet_config cfg;
+    mock::provider_behavior p;
+    p.id = "groq";
+    p.keys = mock::sample_keys("groq", 1, 1);
+    cfg.providers.push_back(p);
+    return cfg;
+  }()};
+  scratch dir;
+  std::string env = dir.write(".env", fleet.dotenv());
+  spent_groq_key() { EXPECT_EQ(run({"ask", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"}).code, 0); }
+};
+
+TEST(CliAsk, AllKeysLockedSaysWhenTheEarliestFreesAndWaitWaitsWithinTheDeadline) {
+  spent_groq_key g;
+  const std::regex next(R"(All GROQ API keys are rate limited; next available in [0-9]+ (s|min))");
+  const auto r = run({"ask", "--env", g.env, "--ignore-environment", "--chain", "groq", "Hi"});
+  EXPECT_EQ(r.code, exit_failed);
+  EXPECT_TRUE(std::regex_search(r.err, next)) << r.err;
+  EXPECT_NE(r.err.find("; --wait waits for it"), std::string::npos) << r.err;
+
+  // The key frees after the deadline: --wait does not wait for it.
+  const auto start = std::chrono::steady_clock::now();
+  const auto w =
+      run({"ask", "--wait", "--deadline", "2s", "--env", g.env, "--ignore-environment", "--chain", "groq", "Hi"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(w.code, exit_failed);
+  EXPECT_TRUE(std::regex_search(w.err, next)) << w.err;
+  EXPECT_NE(w.err.find(", after the deadline of 2 s"), std::string::npos) << w.err;
+}
+
+TEST(CliAsk, ModelOptionGivesAProvidersModelsInOrder) {
+  mock::fleet_config cfg;
+  mock::provider_behavior p;
+  p.id = "groq";
+  p.keys = mock::sample_keys("groq", 1);
+  p.retired = {"gone-model"};
+  cfg.providers.push_back(p);
+  mock::fleet f(cfg);
+  scratch s;
+  const auto env = s.write(".env", f.dotenv());
+  const auto r = run({"ask", "--json", "--env", env, "--ignore-environment", "--chain", "groq", "--model",
+                      "groq=gone-model", "--model", "groq=vision-model", "Hi"});
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_EQ(served_and_attempts(r),
+            "\"groq\" \"vision-model\"; GROQ_API_KEY_1 model_unavailable; GROQ_API_KEY_1 success");
+  const auto outside =
+      run({"ask", "--env", env, "--ignore-environment", "--chain", "groq", "--model", "nvidia=m", "Hi"});
+  EXPECT_EQ(outside.code, exit_usage);
+  EXPECT_NE(outside.err.find("--model nvidia=m: nvidia is not in the chain (--chain groq)"), std::string::npos)
+      << outside.err;
+}
+
+// ---- ask: transient failures name the error, not "No provider configured" (item 9) ----
+
+TEST(CliAsk, TransientFailureReportsTheLibrarysErrorAndTheLastAttempt) {
+  struct fault_case {
+    const char* name;
+    mock::fault_config faults;
+  };
+  std::vector<fault_case> cases(5);
+  cases[0] = {"invalid JSON", {}};
+  cases[0].faults.malformed_rate = 1;
+  cases[1] = {"truncated body", {}};
+  cases[1].faults.truncate_rate = 1;
+  cases[2] = {"connection reset", {}};
+  cases[2].faults.reset_rate = 1;
+  cases[3] = {"500", {}};
+  cases[3].faults.error_rate = 1;
+  cases[4] = {"stall past the timeout", {}};
+  cases[4].faults.stall_rate = 1;
+  cases[4].faults.stall = std::chrono::milliseconds(3000);
+  for (const auto& c : cases) {
+    mock::fleet_config cfg;
+    mock::provider_behavior p;
+    p.id = "groq";
+    p.keys = mock::sample_keys("groq", 1);
+    p.faults = c.faults;
+    cfg.providers.push_back(p);
+    mock::fleet f(cfg);
+    scratch s;
+    const auto env = s.write(".env", f.dotenv());
+    const auto r = run({"ask", "--timeout", "400", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"});
+    EXPECT_EQ(r.code, exit_failed) << c.name;
+    EXPECT_EQ(r.err.find("No provider configured"), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find("last: groq qwen/qwen3.6-27b with GROQ_API_KEY_1"), std::string::npos)
+        << c.name << ": " << r.err;
+    const auto j =
+        run({"ask", "--json", "--timeout", "400", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"});
+    const auto error = bj::parse(j.out).at("error").as_object();
+    const std::string message(error.at("message").as_string());
+    EXPECT_NE(message.find("last: groq qwen/qwen3.6-27b with GROQ_API_KEY_1"), std::string::npos)
+        << c.name << ": " << message;
+    expect_no_secret(f, r);
+  }
+}
+
+// ---- configuration mistakes users make (item 11) ------------------------------------
+
+/// Runs in `dir` as the working directory, then goes back.
+struct in_directory {
+  fs::path old = fs::current_path();
+  explicit in_directory(const fs::path& dir) { fs::current_path(dir); }
+  ~in_directory() { fs::current_path(old); }
+};
+
+TEST(CliKeys, NoDotEnvSaysWhereItLookedAndHowToStart) {
+  scratch s;
+  const in_directory here(s.dir);
+  const auto where = fs::current_path().string();
+  for (const auto& args : std::vector<std::vector<std::string>>{{"keys", "--ignore-environment"},
+                                                                {"probe", "--ignore-environment"},
+                                                                {"ask", "--ignore-environment", "Hi"}}) {
+    const auto r = run(args);
+    EXPECT_NE(r.err.find("keypool: no .env in " + where + " (the environment was not read: --ignore-environment)"),
+              std::string::npos)
+        << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("`keypool mock --write-env .env`"), std::string::npos) << args[0] << ": " << r.err;
+  }
+  s.write(".env", "GROQ_API_KEY_1=gsk_test_key_in_dot_env_0001\n");
+  EXPECT_EQ(run({"keys", "--ignore-environment"}).err, "");
+}
+
+TEST(CliKeys, GeminiNamesAreGoogleKeysAndANearMissPrefixIsNamed) {
+  mock::fleet f;
+  scratch s;
+  const auto google = f.key_specs("google");
+  const auto env = s.write(".env", "GEMINI_API_KEY=" + google[0].secret + "\nGOOGLE_BASE_URL=" + f.base_url("google") +
+                                       "\nGROK_API_KEY_1=gsk_test_misspelt_0001\n");
+  const auto keys = run({"keys", "--env", env, "--ignore-environment"});
+  EXPECT_EQ(keys.code, exit_ok) << keys.err;
+  EXPECT_NE(keys.out.find("GEMINI_API_KEY"), std::string::npos) << keys.out;
+  EXPECT_NE(keys.out.find(env + ":3: warning: GROK_API_KEY_1: no provider has the prefix GROK: not read; did you "
+                                "mean GROQ_API_KEY_1?"),
+            std::string::npos)
+      << keys.out;
+  EXPECT_EQ(keys.out.find("gsk_test_misspelt"), std::string::npos);
+
+  const auto r = run({"ask", "--json", "--env", env, "--ignore-environment", "--chain", "google", "Hi"});
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_EQ(bj::parse(r.out).at("variable").as_string(), "GEMINI_API_KEY");
+  EXPECT_NE(r.err.find("did you mean GROQ_API_KEY_1?"), std::string::npos) << r.err;  // ask shows it too
+  expect_no_secret(f, r);
+}
+
+TEST(CliProbe, DisabledKeyIsReCheckedNotAvailable) {
+  mock::fleet f;  // GOOGLE_API_KEY_2 revoked
+  scratch s;
+  const auto r = run({"probe", "google", "--env", s.write(".env", f.dotenv()), "--ignore-environment"});
+  EXPECT_EQ(r.code, exit_failed);
+  EXPECT_NE(r.out.find("GOOGLE_API_KEY_2: 1 requests, 1 failures (invalid, re-checked in 15 min)"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("invalid, available in"), std::string::npos) << r.out;
+}
+
+TEST(CliAsk, ImageDirectoryOrOverTheProvidersLimitIsAUsageError) {
+  mock::fleet f;
+  scratch s;
+  const auto env = s.write(".env", f.dotenv());
+  fs::create_directories(s.dir / "shots.png");
+  const auto dir = run({"ask", "--image", (s.dir / "shots.png").string(), "--env", env, "--ignore-environment",
+                        "--chain", "groq", "Hi"});
+  EXPECT_EQ(dir.code, exit_usage) << dir.err;
+  EXPECT_NE(dir.err.find("shots.png: is a directory, not a file"), std::string::npos) << dir.err;
+
+  std::vector<std::string> args{"ask", "--env", env, "--ignore-environment", "--chain", "groq"};
+  for (int i = 0; i < 6; ++i)
+    args.insert(args.end(), {"--image", s.write("p" + std::to_string(i) + ".png", "\x89PNG\r\n\x1a\n tiny")});
+  args.push_back("Hi");
+  const auto six = run(args);
+  EXPECT_EQ(six.code, exit_usage) << six.err;
+  EXPECT_NE(six.err.find("--image: 6 images, but groq takes at most 5 per request"), std::string::npos) << six.err;
+  args[5] = "nvidia";  // states no limit
+  EXPECT_EQ(run(args).code, exit_ok);
+}
+
+TEST(CliUsage, MissingCaFileIsExitTwo) {
+  scratch s;
+  const auto empty = s.write("empty.env", "");
+  const auto missing = (s.dir / "no-such-ca.pem").string();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"probe", "--env", empty, "--ignore-environment", "--ca-file", missing},
+           {"ask", "--env", empty, "--ignore-environment", "--ca-file", missing, "Hi"},
+           {"ask", "--env", empty, "--ignore-environment", "--ca-file", s.dir.string(), "Hi"}}) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, exit_usage) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("keypool: --ca-file " + args[5] + ": "), std::string::npos) << r.err;
+  }
+}
+
+TEST(CliUsage, VersionIsTheProjectVersion) {
+  // VERSION is the one place the version is written (CMake and Meson read it).
+  std::ifstream in(std::string(KEYPOOL_SOURCE_DIR) + "/VERSION");
+  std::string version;
+  ASSERT_TRUE(std::getline(in, version));
+  ASSERT_TRUE(std::regex_match(version, std::regex(R"([0-9]+\.[0-9]+\.[0-9]+)"))) << version;
+  const auto r = run({"--version"});
+  EXPECT_EQ(r.code, exit_ok);
+  EXPECT_EQ(r.out, "keypool " + version + "\n");
+  EXPECT_NE(run({"help"}).out.find("--version"), std::string::npos);
+}
+
+TEST(CliUsage, DocsNameOnlyCommandsThatExist) {
+  // `keypool check` was documented but never existed.
+  const std::regex command("`keypool ([a-z-]+)");
+  for (const auto& entry : fs::directory_iterator(std::string(KEYPOOL_SOURCE_DIR) + "/docs")) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string doc = text.str();
+    for (std::sregex_iterator it(doc.begin(), doc.end(), command), end; it != end; ++it) {
+      const auto name = (*it)[1].str();
+      const bool known =
+          name == "help" || name == "--version" ||
+          std::find(keypool::cli::commands.begin(), keypool::cli::commands.end(), name) != keypool::cli::commands.end();
+      EXPECT_TRUE(known) << entry.path().filename() << ": `keypool " << name << "`";
+    }
+  }
 }
 
 }  // namespace

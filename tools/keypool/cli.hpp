@@ -5,9 +5,11 @@
 ///   keypool keys  [--env FILE] [--base-url PROVIDER=URL]... [--ignore-environment] [--json]
 ///   keypool probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--model PROVIDER=MODEL]...
 ///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json]
-///   keypool ask   [--image FILE]... [--env FILE] [--chain ORDER] [--base-url PROVIDER=URL]...
+///   keypool ask   [--image FILE]... [--env FILE] [--chain ORDER] [--model PROVIDER=MODEL]...
+///                 [--max-attempts N] [--deadline DURATION] [--wait] [--base-url PROVIDER=URL]...
 ///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json] [--] PROMPT
 ///   keypool mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]
+///   keypool --version
 ///
 /// options.hpp parses the command line (an option the command does not read
 /// is a usage error, see option_scopes); commands/ holds one file per
@@ -33,9 +35,19 @@
 #include <exception>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+// The project version, CMake's `project(VERSION)` (meson's project version),
+// given by the build as a compile definition: no header carries it.
+#ifndef KEYPOOL_VERSION
+#error "KEYPOOL_VERSION is not defined: the build passes the project version (CMakeLists.txt, meson.build)"
+#endif
+
 namespace keypool::cli {
+
+/// "keypool 0.1.0".
+inline constexpr std::string_view version_text = "keypool " KEYPOOL_VERSION "\n";
 
 /// Runs one command. Never throws; errors become messages and exit codes.
 inline int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -45,6 +57,10 @@ inline int run(const std::vector<std::string>& args, std::ostream& out, std::ost
       out << usage_text;
       return exit_ok;
     }
+    if (o.command == "--version") {
+      out << version_text;
+      return exit_ok;
+    }
     if (o.command == "keys") return keys(o, out, err);
     if (o.command == "probe") return probe(o, out, err);
     if (o.command == "ask") return ask(o, out, err);
@@ -52,6 +68,9 @@ inline int run(const std::vector<std::string>& args, std::ostream& out, std::ost
     throw usage_error("unknown command '" + o.command.substr(0, 40) + "'");
   } catch (const usage_error& e) {
     err << "keypool: " << e.what() << "\n\n" << usage_text;
+    return exit_usage;
+  } catch (const file_error& e) {
+    err << "keypool: " << e.what() << "\n";
     return exit_usage;
   } catch (const config::dotenv_file_error& e) {
     err << "keypool: " << e.what() << "\n";

@@ -26,9 +26,12 @@ inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;  ///< a key or line rejected, a request failed
 inline constexpr int exit_usage = 2;   ///< bad arguments, unreadable file
 
-/// The largest --timeout: 24 h (the deadlines derived from it stay far from
-/// overflowing).
+/// The largest --timeout and --deadline: 24 h (the deadlines derived from
+/// them stay far from overflowing).
 inline constexpr long long max_timeout_ms = 86'400'000;
+
+/// The largest --max-attempts: far more than any chain has keys and models.
+inline constexpr long long max_attempts_limit = 100'000;
 
 inline constexpr std::string_view usage_text =
     "usage: keypool <command> [options]\n"
@@ -36,14 +39,19 @@ inline constexpr std::string_view usage_text =
     "  keys  [--env FILE] [--json]                  keys found, redacted, with per-key settings\n"
     "  probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--json]\n"
     "                                               one minimal request per key\n"
-    "  ask   [--image FILE]... [--env FILE] [--chain ORDER] [--json] [--] PROMPT\n"
+    "  ask   [--image FILE]... [--env FILE] [--chain ORDER] [--model PROVIDER=MODEL]...\n"
+    "        [--max-attempts N] [--deadline DURATION] [--wait] [--json] [--] PROMPT\n"
     "                                               send a prompt (and images) through the chain\n"
     "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
     "                                               run the mock provider fleet on 127.0.0.1\n"
+    "  help | --help | --version\n"
     "\n"
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
-    "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe),\n"
+    "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe, ask; repeatable)\n"
     "                -- (the rest are arguments: a PROMPT may start with '-')\n"
+    "ask: --max-attempts N (default: every key and model of the chain; with --wait, no limit),\n"
+    "     --deadline DURATION (30s, 2m, 1m30s, 500ms; default twice --timeout),\n"
+    "     --wait (when every key is locked, wait for the first to free, within the deadline)\n"
     "an option the command does not read is refused (the error names the commands it applies to)\n"
     "PROVIDER: zai nvidia groq mistral anthropic openai google\n"
     "ORDER: priority (default), free-first, or a comma-separated list of providers\n"
@@ -56,12 +64,15 @@ struct options {
   std::optional<std::string> env_file;
   bool json = false;
   bool ignore_environment = false;
-  std::map<std::string, std::string> base_urls;  ///< provider id -> URL
-  std::map<std::string, std::string> models;     ///< provider id -> model (probe)
+  std::map<std::string, std::string> base_urls;            ///< provider id -> URL
+  std::map<std::string, std::vector<std::string>> models;  ///< provider id -> models, in the order given
   std::vector<std::string> images;
   std::string chain = "priority";  ///< ORDER, see chain_order.hpp
   std::optional<std::string> ca_file;
   std::chrono::milliseconds timeout{60'000};
+  std::optional<unsigned> max_attempts;               ///< ask; default: see commands/ask.hpp
+  std::optional<std::chrono::milliseconds> deadline;  ///< ask; default: twice the timeout
+  bool wait = false;                                  ///< ask: wait for the earliest key
   std::optional<std::string> config_file;
   std::optional<std::uint16_t> port;
   bool tls = false;
@@ -74,14 +85,21 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A file named on the command line that cannot be used (missing, a
+/// directory, unreadable): exit 2 like a usage error, but with the message
+/// alone, as for an unreadable --env.
+struct file_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// The commands run() dispatches to (besides help).
 inline constexpr std::array<std::string_view, 4> commands{"keys", "probe", "ask", "mock"};
 
 /// Which commands read each option, as their code does: keys(), probe() and
 /// ask() call detail::load_keys (--env, --ignore-environment, --base-url) and
-/// print --json; probe() and ask() build a transport (--ca-file, --timeout);
-/// only probe() reads --model (ask takes its models from --chain); mock()
-/// reads nothing else. parse() refuses an option its command does not read,
+/// print --json; probe() and ask() build a transport (--ca-file, --timeout)
+/// and read --model; only ask() reads --chain, --max-attempts, --deadline
+/// and --wait; mock() reads nothing else. parse() refuses an option its command does not read,
 /// so a typo or a misplaced option is not silently ignored. --, --help and
 /// -h apply everywhere; after --help (or with the help command, or a command
 /// that does not exist) nothing is checked.
@@ -90,14 +108,17 @@ struct option_scope {
   std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
 };
 
-inline constexpr std::array<option_scope, 14> option_scopes{{
+inline constexpr std::array<option_scope, 17> option_scopes{{
     {"--json", {"keys", "probe", "ask"}},
     {"--env", {"keys", "probe", "ask"}},
     {"--ignore-environment", {"keys", "probe", "ask"}},
     {"--base-url", {"keys", "probe", "ask"}},
-    {"--model", {"probe"}},
+    {"--model", {"probe", "ask"}},
     {"--image", {"ask"}},
     {"--chain", {"ask"}},
+    {"--max-attempts", {"ask"}},
+    {"--deadline", {"ask"}},
+    {"--wait", {"ask"}},
     {"--ca-file", {"probe", "ask"}},
     {"--timeout", {"probe", "ask"}},
     {"--config", {"mock"}},
@@ -133,6 +154,45 @@ inline long long integer_option(const std::string& flag, const std::string& v, l
     throw usage_error(flag + " expects " + what + " from " + std::to_string(lo) + " to " + std::to_string(hi) +
                       ", got '" + v.substr(0, 40) + (v.size() > 40 ? "...'" : "'"));
   return n;
+}
+
+/// --deadline's DURATION: one or more <whole number><unit> with unit ms, s,
+/// m (or min) or h ("30s", "2m", "1m30s", "500ms"), from 1 ms to 24 h. A bare
+/// number is refused: --timeout counts milliseconds, and a deadline of "30"
+/// could mean either.
+inline std::chrono::milliseconds duration_option(const std::string& flag, const std::string& v) {
+  const auto bad = [&](const char* why) {
+    return usage_error(flag + " expects a duration such as 30s, 2m, 1m30s or 500ms (" + why + "), got '" +
+                       v.substr(0, 40) + (v.size() > 40 ? "...'" : "'"));
+  };
+  long long total = 0;
+  std::size_t i = 0;
+  if (v.empty()) throw bad("empty");
+  while (i < v.size()) {
+    std::size_t d = i;
+    while (d < v.size() && v[d] >= '0' && v[d] <= '9') ++d;
+    if (d == i || d - i > 9) throw bad(d == i ? "a number first" : "number too large");
+    const long long n = std::stoll(v.substr(i, d - i));
+    std::size_t u = d;
+    while (u < v.size() && v[u] >= 'a' && v[u] <= 'z') ++u;
+    const std::string_view unit(v.data() + d, u - d);
+    long long scale = 0;
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m" || unit == "min")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else
+      throw bad(unit.empty() ? "a unit after each number: ms, s, m or h" : "unknown unit");
+    total += n * scale;
+    if (total > max_timeout_ms) throw bad("at most 24h");
+    i = u;
+  }
+  if (total < 1) throw bad("at least 1ms");
+  return std::chrono::milliseconds(total);
 }
 
 /// --base-url's PROVIDER=URL: a URL the transport accepts, and plain http://
@@ -196,8 +256,15 @@ inline options parse(const std::vector<std::string>& args) {
       o.base_urls[id] = url;
     } else if (a == "--model") {
       auto [id, m] = detail::split_assignment(a, value());
-      o.models[id] = m;
-    } else if (a == "--image")
+      o.models[id].push_back(std::move(m));
+    } else if (a == "--max-attempts")
+      o.max_attempts = static_cast<unsigned>(
+          detail::integer_option(a, value(), 1, max_attempts_limit, "a whole number of HTTP requests"));
+    else if (a == "--deadline")
+      o.deadline = detail::duration_option(a, value());
+    else if (a == "--wait")
+      o.wait = true;
+    else if (a == "--image")
       o.images.push_back(value());
     else if (a == "--chain")
       o.chain = value();
@@ -220,6 +287,8 @@ inline options parse(const std::vector<std::string>& args) {
       options_ended = true;
     else if (a == "--help" || a == "-h")
       o.command = "help";
+    else if (a == "--version")
+      o.command = "--version";
     else if (a.size() > 1 && a[0] == '-' && a != "-")
       throw usage_error("unknown option " + a.substr(0, 40));
     else

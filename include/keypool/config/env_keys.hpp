@@ -10,8 +10,13 @@
 /// - `P_API_KEY[_N]_ACCOUNT`      keys of one account share its limits
 /// - `P_API_KEY[_N]_DAILY_LIMIT`  requests per provider day, 0 = unlimited
 /// - `P_BASE_URL`           overrides the provider's base URL
-/// Everything else is ignored. The process environment overrides the file
-/// (the dotenv convention); env_options::order reverses that.
+/// Keys and their settings are also read under the names the provider's own
+/// documentation uses (env_prefix_aliases: `GEMINI_API_KEY[_N]` for Google),
+/// after those of P. Everything else is ignored; a name shaped like a key
+/// variable whose prefix is close to a provider's (`GROK_API_KEY_1`) gets a
+/// warning naming the variable it probably meant. The process environment
+/// overrides the file (the dotenv convention); env_options::order reverses
+/// that.
 
 #include <keypool/config/diagnostic.hpp>
 #include <keypool/config/dotenv.hpp>
@@ -20,6 +25,7 @@
 #include <keypool/providers/descriptor.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -40,6 +46,17 @@ namespace keypool::config {
 
 /// A snapshot of environment variables (name, value).
 using environment = std::vector<std::pair<std::string, std::string>>;
+
+/// Other prefixes the keys of the provider with `env_prefix` are read under
+/// (keys and per-key settings; not `_BASE_URL`): the names the provider's own
+/// documentation uses. Google's Gemini API documentation and SDKs read
+/// `GEMINI_API_KEY`, so `GEMINI_API_KEY[_N]` are Google keys, after the
+/// `GOOGLE_API_KEY[_N]` ones.
+inline std::span<const std::string_view> env_prefix_aliases(std::string_view env_prefix) noexcept {
+  static constexpr std::array<std::string_view, 1> google{"GEMINI"};
+  if (env_prefix == "GOOGLE") return google;
+  return {};
+}
 
 /// The current process environment. Copies only variables that could
 /// matter (names containing "_API_KEY" or ending in "_BASE_URL") so the
@@ -85,7 +102,7 @@ struct key_source {
 /// One accepted key with where it was configured.
 struct configured_key {
   key_spec spec;
-  std::uint32_t number = 0;  ///< N of P_API_KEY_N; 0 for the unnumbered P_API_KEY
+  std::uint32_t number = 0;  ///< N of P_API_KEY_N; 0 for the unnumbered P_API_KEY (also under an alias prefix)
   key_source source;
 };
 
@@ -232,6 +249,28 @@ inline std::string key_variable(std::string_view prefix, std::uint32_t n) {
   return v;
 }
 
+/// The prefixes a provider's keys are read under: its own first, then its
+/// aliases (env_prefix_aliases).
+inline std::vector<std::string_view> key_prefixes(const providers::provider_descriptor& desc) {
+  std::vector<std::string_view> out{desc.env_prefix};
+  for (const auto a : env_prefix_aliases(desc.env_prefix)) out.push_back(a);
+  return out;
+}
+
+/// What `name` means for `desc`, under its prefix or an alias (for which a
+/// base URL is not read); `prefix_index` is which one (0: its own).
+inline parsed_name parse_for(std::string_view name, const providers::provider_descriptor& desc,
+                             std::size_t& prefix_index) {
+  const auto prefixes = key_prefixes(desc);
+  for (std::size_t i = 0; i < prefixes.size(); ++i) {
+    auto pn = parse_variable(name, prefixes[i]);
+    if (pn.what == parsed_name::kind::unrelated || (i > 0 && pn.what == parsed_name::kind::base_url)) continue;
+    prefix_index = i;
+    return pn;
+  }
+  return {};
+}
+
 inline void add_diagnostic(std::vector<diagnostic>& out, const key_source& src, std::string var, std::string msg,
                            severity level = severity::error) {
   out.push_back({src.file, src.line, std::move(var), std::move(msg), level});
@@ -251,8 +290,9 @@ inline std::map<std::string, sourced_value> merge_variables(
       vars[name] = {value, env_src};
     } else if (options.order == precedence::environment_first) {
       bool matters = false;
+      std::size_t prefix_index = 0;
       for (const auto& p : provider_list)
-        matters = matters || parse_variable(name, p.env_prefix).what != parsed_name::kind::unrelated;
+        matters = matters || parse_for(name, p, prefix_index).what != parsed_name::kind::unrelated;
       if (matters && it->second.value != value)
         add_diagnostic(diagnostics, it->second.source, name, "overridden by the process environment", severity::note);
       it->second = {value, env_src};
@@ -283,28 +323,33 @@ inline void apply_base_url(provider_config& pc, const std::string& name, const s
   }
 }
 
-/// Sorts the variables of provider `desc` by key number (0, the unnumbered
-/// key, first); applies its base URL to `pc`.
-inline std::map<std::uint32_t, pending_key> collect_keys(const providers::provider_descriptor& desc,
-                                                         provider_config& pc,
-                                                         const std::map<std::string, sourced_value>& vars,
-                                                         std::vector<diagnostic>& diagnostics) {
-  std::map<std::uint32_t, pending_key> by_number;
+/// Which key: the prefix it is read under (0: the provider's own, then its
+/// aliases) and its number (0: unnumbered). Ordered that way.
+using key_slot = std::pair<std::size_t, std::uint32_t>;
+
+/// Sorts the variables of provider `desc` by prefix, then key number (0,
+/// the unnumbered key, first); applies its base URL to `pc`.
+inline std::map<key_slot, pending_key> collect_keys(const providers::provider_descriptor& desc, provider_config& pc,
+                                                    const std::map<std::string, sourced_value>& vars,
+                                                    std::vector<diagnostic>& diagnostics) {
+  std::map<key_slot, pending_key> by_slot;
   for (const auto& [name, sv] : vars) {
-    const auto pn = parse_variable(name, desc.env_prefix);
+    std::size_t prefix = 0;
+    const auto pn = parse_for(name, desc, prefix);
+    const key_slot slot{prefix, pn.number};
     using k = parsed_name::kind;
     switch (pn.what) {
       case k::unrelated: break;
       case k::malformed: add_diagnostic(diagnostics, sv.source, name, pn.problem, severity::warning); break;
       case k::base_url: apply_base_url(pc, name, sv, diagnostics); break;
       case k::key:
-        by_number[pn.number].key = sv;
-        by_number[pn.number].key_var = name;
+        by_slot[slot].key = sv;
+        by_slot[slot].key_var = name;
         break;
-      case k::setting: by_number[pn.number].settings[pn.which] = {name, sv}; break;
+      case k::setting: by_slot[slot].settings[pn.which] = {name, sv}; break;
     }
   }
-  return by_number;
+  return by_slot;
 }
 
 /// Applies one per-key setting (`sname` = `sv`) to `ck`, or reports why not.
@@ -348,14 +393,18 @@ inline void apply_setting(configured_key& ck, setting which, const std::string& 
 using accepted_secrets = std::vector<std::pair<std::string, std::string>>;
 
 /// Turns the collected variables into `pc.keys`: a key with a problem, or
-/// listed twice for this provider, is rejected; one also given to another
-/// provider (in `all_secrets`) is kept with a warning.
+/// listed twice for this provider, is rejected (under its own name and an
+/// alias, as GOOGLE_API_KEY and GEMINI_API_KEY often are, it is used once,
+/// with a note); one also given to another provider (in `all_secrets`) is
+/// kept with a warning.
 inline void accept_keys(const providers::provider_descriptor& desc, provider_config& pc,
-                        std::map<std::uint32_t, pending_key>& by_number, accepted_secrets& all_secrets,
+                        std::map<key_slot, pending_key>& by_slot, accepted_secrets& all_secrets,
                         std::vector<diagnostic>& diagnostics) {
+  const auto prefixes = key_prefixes(desc);
   accepted_secrets seen;  // in this provider
-  for (auto& [n, p] : by_number) {
-    const std::string var = key_variable(desc.env_prefix, n);
+  for (auto& [slot, p] : by_slot) {
+    const auto n = slot.second;
+    const std::string var = key_variable(prefixes[slot.first], n);
     if (!p.key) {
       for (const auto& [which, named] : p.settings)
         add_diagnostic(diagnostics, named.second.source, named.first,
@@ -369,6 +418,13 @@ inline void accept_keys(const providers::provider_descriptor& desc, provider_con
     }
     const std::string& secret = p.key->value;
     auto dup = std::find_if(seen.begin(), seen.end(), [&](auto& s) { return s.first == secret; });
+    if (dup != seen.end() && dup->second.rfind(std::string(prefixes[slot.first]) + "_", 0) != 0) {
+      add_diagnostic(diagnostics, src, var,
+                     "same key as " + dup->second + " (" + std::string(prefixes[slot.first]) +
+                         "_ is another name for " + desc.env_prefix + "_); used once",
+                     severity::note);
+      continue;
+    }
     if (dup != seen.end()) {
       add_diagnostic(
           diagnostics, src, var,
@@ -391,6 +447,64 @@ inline void accept_keys(const providers::provider_descriptor& desc, provider_con
   }
 }
 
+/// Edit distance with a swap of two neighbours counting as one edit
+/// (optimal string alignment): "GORQ" is one edit from "GROQ".
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+/// The prefix P of a name shaped like a key variable (`P_API_KEY`,
+/// `P_API_KEY_...`); empty for any other name.
+inline std::string_view key_prefix_of(std::string_view name) {
+  const auto at = name.find("_API_KEY");
+  if (at == 0 || at == std::string_view::npos) return {};
+  const auto rest = name.substr(at + 8);
+  if (!rest.empty() && rest.front() != '_') return {};
+  return name.substr(0, at);
+}
+
+/// Warns about each variable shaped like a key variable whose prefix no
+/// provider has but one is close to (edit distance at most 2; at most 1
+/// for prefixes of 4 letters or fewer, so that any three letters are not
+/// "close" to ZAI): "GROK_API_KEY_1: no provider has the prefix GROK: not
+/// read; did you mean GROQ_API_KEY_1?". The variable is named, never the
+/// value. XAI (xAI's own variable) is not taken for a misspelt ZAI.
+inline void suggest_prefixes(const std::map<std::string, sourced_value>& vars,
+                             std::span<const providers::provider_descriptor> provider_list,
+                             std::vector<diagnostic>& diagnostics) {
+  std::vector<std::string_view> known;
+  for (const auto& p : provider_list)
+    for (const auto prefix : key_prefixes(p)) known.push_back(prefix);
+  for (const auto& [name, sv] : vars) {
+    const auto prefix = key_prefix_of(name);
+    if (prefix.empty() || prefix == "XAI" || std::find(known.begin(), known.end(), prefix) != known.end()) continue;
+    std::string_view best;
+    std::size_t best_distance = 3;
+    for (const auto k : known) {
+      const auto dist = edit_distance(prefix, k);
+      if (dist <= (k.size() <= 4 ? 1u : 2u) && dist < best_distance) {
+        best = k;
+        best_distance = dist;
+      }
+    }
+    if (best.empty()) continue;
+    add_diagnostic(diagnostics, sv.source, name,
+                   "no provider has the prefix " + std::string(prefix) + ": not read; did you mean " +
+                       std::string(best) + name.substr(prefix.size()) + "?",
+                   severity::warning);
+  }
+}
+
 }  // namespace detail
 
 /// Builds the key configuration from a parsed file and an environment
@@ -407,10 +521,11 @@ inline key_config build_key_config(
   for (const auto& desc : provider_list) {
     provider_config pc;
     pc.provider = desc;
-    auto by_number = detail::collect_keys(desc, pc, vars, cfg.diagnostics);
-    detail::accept_keys(desc, pc, by_number, all_secrets, cfg.diagnostics);
+    auto by_slot = detail::collect_keys(desc, pc, vars, cfg.diagnostics);
+    detail::accept_keys(desc, pc, by_slot, all_secrets, cfg.diagnostics);
     cfg.providers.push_back(std::move(pc));
   }
+  detail::suggest_prefixes(vars, provider_list, cfg.diagnostics);
   return cfg;
 }
 

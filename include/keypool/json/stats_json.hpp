@@ -56,6 +56,7 @@ inline boost::json::object to_json(const pool_snapshot& p) {
   o["rate_limited"] = p.rate_limited();
   o["requests"] = p.requests();
   o["failures"] = p.failures();
+  o["misuse"] = p.misuse;  // reports the pool ignored (pool_snapshot::misuse)
   boost::json::array keys;
   for (const auto& k : p.keys) keys.push_back(to_json(k, p.provider_id));
   o["keys"] = std::move(keys);

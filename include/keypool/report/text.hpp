@@ -37,8 +37,9 @@ inline std::string key_line(const key_snapshot& k) {
     line += describe(k.status, k.reason);
     if (k.available_in && k.available_in->count() == 0)
       line += ", re-checked on next use";
-    else if (k.available_in)
-      line += ", available in " + format_wait(*k.available_in);
+    else if (k.available_in)  // a disabled key is only re-checked then: it may still be invalid
+      line +=
+          (k.status == key_status::disabled ? ", re-checked in " : ", available in ") + format_wait(*k.available_in);
     line += ")";
   }
   return line;

@@ -2,15 +2,20 @@
 /// `keypool ask`: a prompt (and images) through a chain of the seven
 /// providers with the failover client; the answer, every attempt and the
 /// statistics table.
+///
+/// The attempt budget covers every key and model of the chain (the
+/// client's own default of 8 would give up with keys untried); with --wait
+/// only the deadline ends the chat.
 
 #include "../chain_order.hpp"
 #include "../detail/format.hpp"
+#include "../detail/give_up.hpp"
+#include "../detail/images.hpp"
 #include "../detail/load.hpp"
 #include "../options.hpp"
 
 #include <keypool/chain/chain.hpp>
 #include <keypool/config/env_keys.hpp>
-#include <keypool/core/detail/ascii.hpp>
 #include <keypool/core/error.hpp>
 #include <keypool/core/pool.hpp>
 #include <keypool/http/client.hpp>
@@ -23,14 +28,12 @@
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
-#include <filesystem>
-#include <fstream>
+#include <limits>
 #include <memory>
-#include <optional>
 #include <ostream>
 #include <span>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,16 +44,6 @@ using ask_pool = dynamic_pool;
 using ask_chain = chain<ask_pool, ask_pool, ask_pool, ask_pool, ask_pool, ask_pool, ask_pool>;
 
 namespace detail {
-
-inline std::string mime_of(const std::string& path) {
-  auto ext = std::filesystem::path(path).extension().string();
-  ::keypool::detail::to_lower_in_place(ext);
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".png") return "image/png";
-  if (ext == ".webp") return "image/webp";
-  if (ext == ".gif") return "image/gif";
-  return {};
-}
 
 inline boost::json::object attempt_json(const http::attempt& a) {
   return boost::json::object{{"provider", a.provider},
@@ -67,35 +60,16 @@ inline std::string attempt_line(std::size_t i, const http::attempt& a) {
          std::string(to_string(a.outcome.kind)) + " (" + a.reason + ") " + ms_text(a.latency);
 }
 
-/// The chain error without the providers that have no keys at all.
-inline std::string unavailable_message(const chain_error& e) {
-  std::vector<unavailable_error> kept;
-  for (const auto& p : e.providers())
-    if (!p.keys().empty()) kept.push_back(p);
-  return chain_error(std::move(kept)).message();
-}
-
 /// The prompt (the arguments, joined by spaces) and the images. Throws
-/// usage_error for a missing prompt or an image type no provider takes;
-/// nullopt, after a message on `err`, when an image cannot be opened.
-inline std::optional<wire::chat_request> ask_request(const options& o, std::ostream& err) {
+/// usage_error for a missing prompt or an image type no provider takes,
+/// file_error for an image that cannot be read.
+inline wire::chat_request ask_request(const options& o) {
   if (o.positional.empty()) throw usage_error("ask needs a PROMPT");
   std::string prompt;
   for (const auto& p : o.positional) prompt += (prompt.empty() ? "" : " ") + p;
   wire::chat_request req;
   req.prompt = prompt;
-  for (const auto& path : o.images) {
-    const auto mime = mime_of(path);
-    if (mime.empty()) throw usage_error("--image " + path + ": not a .jpg, .jpeg, .png, .webp or .gif file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      err << "keypool ask: " << path << ": cannot open\n";
-      return std::nullopt;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    req.images.push_back({ss.str(), mime});
-  }
+  req.images = read_images(o.images);
   return req;
 }
 
@@ -105,24 +79,80 @@ inline std::optional<wire::chat_request> ask_request(const options& o, std::ostr
 struct ask_pools {
   std::vector<std::unique_ptr<ask_pool>> pools;
   std::vector<http::route> routes;
+  std::vector<std::size_t> keys;  ///< per position: the keys its pool got (0 outside the chain)
 };
+
+/// A provider's models: --model (in the order given), else the catalog's
+/// in the chain's order, else "default".
+inline std::vector<std::string> ask_models(const options& o, const std::string& id) {
+  if (auto it = o.models.find(id); it != o.models.end()) return it->second;
+  auto models = models_for(id, o.chain);
+  if (models.empty()) models.push_back("default");
+  return models;
+}
+
+/// Throws usage_error for a --model of a provider the chain leaves out: it
+/// would never be used.
+inline void check_models_in_chain(const options& o, const std::vector<std::string>& in_chain) {
+  for (const auto& [id, models] : o.models)
+    if (std::find(in_chain.begin(), in_chain.end(), id) == in_chain.end())
+      throw usage_error("--model " + id + "=" + models.front().substr(0, 60) + ": " + id +
+                        " is not in the chain (--chain " + o.chain.substr(0, 60) + ")");
+}
 
 inline ask_pools make_ask_pools(const options& o, const config::key_config& cfg) {
   auto order = chain_order(o.chain);
   for (const auto& d : providers::builtin_descriptors())
     if (std::find(order.begin(), order.end(), d.id) == order.end()) order.push_back(d.id);
   const auto in_chain = preset_of(o.chain) == chain_preset::listed ? chain_order(o.chain) : order;
+  check_models_in_chain(o, in_chain);
   ask_pools out;
   for (const auto& id : order) {
     const auto* pc = cfg.find(id);
     const auto& desc = pc ? pc->provider : *providers::find_builtin(id);
     const bool use = std::find(in_chain.begin(), in_chain.end(), id) != in_chain.end();
-    out.pools.push_back(std::make_unique<ask_pool>(desc.info(), use && pc ? pc->key_specs() : std::vector<key_spec>{}));
-    auto models = models_for(id, o.chain);
-    if (models.empty()) models.push_back("default");
-    out.routes.push_back({desc, std::move(models)});
+    auto specs = use && pc ? pc->key_specs() : std::vector<key_spec>{};
+    out.keys.push_back(specs.size());
+    out.pools.push_back(std::make_unique<ask_pool>(desc.info(), std::move(specs)));
+    out.routes.push_back({desc, ask_models(o, id)});
   }
   return out;
+}
+
+/// Throws usage_error when a provider of the chain that has keys cannot take
+/// the images (images.hpp): it would answer bad_request, which ends the chat.
+inline void check_image_limits(const options& o, const wire::chat_request& req, const ask_pools& p) {
+  for (std::size_t i = 0; i < p.routes.size(); ++i) {
+    if (p.keys[i] == 0) continue;
+    const auto& id = p.routes[i].provider.id;
+    if (const auto why = image_limit_problem(id, req.images, o.images); !why.empty())
+      throw usage_error("--image: " + why + "; leave " + id + " out with --chain");
+  }
+}
+
+/// Every key and model of the chain once: each key may try each model of
+/// its provider (a model that is gone moves to the next with the same key),
+/// plus one, so that when every key has failed the chat ends on the chain's
+/// own error (which keys are out, why, when the first frees) rather than on
+/// the budget. --max-attempts wins; with --wait and no --max-attempts, no
+/// limit (the deadline ends the chat, and keys are tried again after waiting).
+inline unsigned attempt_budget(const options& o, const ask_pools& p) {
+  if (o.max_attempts) return *o.max_attempts;
+  if (o.wait) return std::numeric_limits<unsigned>::max();
+  std::size_t n = 1;
+  for (std::size_t i = 0; i < p.routes.size(); ++i) n += p.keys[i] * p.routes[i].models.size();
+  return static_cast<unsigned>(std::clamp<std::size_t>(n, 1, std::numeric_limits<unsigned>::max()));
+}
+
+/// The whole chat's deadline: --deadline, else twice --timeout.
+inline std::chrono::milliseconds ask_deadline(const options& o) { return o.deadline.value_or(o.timeout * 2); }
+
+inline http::failover_options failover_for(const options& o, const ask_pools& p) {
+  http::failover_options fo;
+  fo.max_attempts = attempt_budget(o, p);
+  fo.deadline = ask_deadline(o);
+  fo.wait_for_key = o.wait;
+  return fo;
 }
 
 inline void print_ask_json(std::ostream& out, const http::chat_outcome& r, const std::vector<http::attempt>& attempts,
@@ -163,26 +193,26 @@ inline void print_ask_text(std::ostream& out, std::ostream& err, const http::cha
 
 inline int ask(const options& o, std::ostream& out, std::ostream& err) {
   if (const auto notice = detail::chain_deprecation(o.chain); !notice.empty()) err << "keypool: " << notice << "\n";
-  auto req = detail::ask_request(o, err);
-  if (!req) return exit_usage;
+  auto req = detail::ask_request(o);
+  const auto transport_options = detail::transport_options_for(o);
   const auto cfg = detail::load_keys(o);
   for (const auto& d : cfg.diagnostics)
-    if (detail::is_rejection(d)) err << d.to_string() << "\n";
+    if (detail::is_reported(d)) err << d.to_string() << "\n";
+  err << detail::no_keys_hint(o, cfg);
 
   auto p = detail::make_ask_pools(o, cfg);
+  detail::check_image_limits(o, req, p);
   ask_chain chain(*p.pools[0], *p.pools[1], *p.pools[2], *p.pools[3], *p.pools[4], *p.pools[5], *p.pools[6]);
-  http::transport t(detail::transport_options_for(o));
-  http::failover_options fo;
-  fo.deadline = o.timeout * 2;
+  http::transport t(transport_options);
+  const auto fo = detail::failover_for(o, p);
   http::client<ask_chain> client(chain, t, p.routes, fo);
-  const auto r = client.chat(std::move(*req));
+  const auto r = client.chat(std::move(req));
 
   std::vector<pool_snapshot> snaps;
   for (auto& s : chain.snapshot())
     if (!s.keys.empty()) snaps.push_back(std::move(s));
   const auto& attempts = r ? r->attempts : r.error().attempts;
-  std::string message;
-  if (!r) message = r.error().unavailable ? detail::unavailable_message(*r.error().unavailable) : r.error().message;
+  const std::string message = r ? std::string() : detail::give_up_message(r.error(), snaps, o, fo.deadline);
 
   if (o.json)
     detail::print_ask_json(out, r, attempts, message, snaps);

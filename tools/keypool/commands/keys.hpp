@@ -80,6 +80,7 @@ inline void print_keys_text(std::ostream& out, std::ostream& err, const config::
 inline int keys(const options& o, std::ostream& out, std::ostream& err) {
   const auto cfg = detail::load_keys(o);
   const std::size_t rejected = detail::rejections(cfg.diagnostics);
+  err << detail::no_keys_hint(o, cfg);
   if (o.json) {
     detail::print_keys_json(out, cfg, rejected);
     return rejected ? exit_failed : exit_ok;

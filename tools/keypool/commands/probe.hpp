@@ -119,12 +119,12 @@ inline std::vector<const config::provider_config*> probe_selection(const options
   return selected;
 }
 
-/// The models to probe a provider with: --model, else the catalog's in
-/// priority order, else "default".
+/// The models to probe a provider with: --model (in the order given), else
+/// the catalog's in priority order, else "default".
 inline std::vector<std::string> probe_models(const options& o, const std::string& provider) {
   std::vector<std::string> models;
   if (auto it = o.models.find(provider); it != o.models.end())
-    models.push_back(it->second);
+    models = it->second;
   else
     models = models_for(provider, "priority");
   if (models.empty()) models.push_back("default");
@@ -200,7 +200,7 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
   for (const auto* p : selected) total += p->keys.size();
   std::ostream& progress = o.json ? err : out;
 
-  if (total == 0) err << "keypool probe: no keys to probe (see `keypool keys`)\n";
+  if (total == 0) err << "keypool probe: no keys to probe (see `keypool keys`)\n" << detail::no_keys_hint(o, cfg);
   const auto results = detail::probe_all(o, selected, total, progress);
   const std::size_t rejected = detail::rejections(cfg.diagnostics);
   std::size_t failed = 0;
@@ -212,7 +212,7 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
   else if (!results.empty())
     detail::print_probe_text(out, results, failed);
   for (const auto& d : cfg.diagnostics)
-    if (detail::is_rejection(d)) err << d.to_string() << "\n";
+    if (detail::is_reported(d)) err << d.to_string() << "\n";
   return ok ? exit_ok : exit_failed;
 }
 
