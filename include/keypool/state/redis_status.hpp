@@ -13,7 +13,8 @@ struct redis_status {
   bool configured = false;               ///< false for a default-constructed (inert) handle
   bool connected = false;                ///< the writer's connection is up
   bool subscribed = false;               ///< the subscriber's connection is up and subscribed
-  bool degraded = true;                  ///< !(connected && subscribed): changes may be delayed
+  bool degraded = true;                  ///< !(connected && subscribed) or writes_refused: changes may be delayed
+  bool writes_refused = false;           ///< the server refuses our writes (READONLY, NOPERM, MOVED, OOM)
   std::size_t queued = 0;                ///< transitions waiting to be written
   std::uint64_t published = 0;           ///< transitions handed to publish()
   std::uint64_t written = 0;             ///< transitions written to Redis
@@ -27,7 +28,10 @@ struct redis_status {
   std::uint64_t malformed = 0;           ///< messages or keys that could not be parsed
   std::uint64_t loaded = 0;              ///< lockouts loaded by SCAN after (re)connects
   std::uint64_t budget_unavailable = 0;  ///< take_daily() calls answered `unavailable`
-  std::string last_error;                ///< most recent connection/command error
+  /// What is wrong now (writer, subscriber and budget connection, "; "
+  /// between them); empty once each has recovered. Never contains the
+  /// password, nor the server's reply to AUTH (only its error code).
+  std::string last_error;
 };
 
 }  // namespace keypool::state

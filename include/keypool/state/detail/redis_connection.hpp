@@ -7,6 +7,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <poll.h>
 #include <sys/time.h>
 
 #include <chrono>
@@ -37,7 +38,18 @@ struct redis_endpoint {
   int database = 0;
   std::chrono::milliseconds connect_timeout{250};
   std::chrono::milliseconds command_timeout{250};
+  /// CLIENT SETNAME after connecting (e.g. "keypool:<ns>:writer:<instance>"),
+  /// so an operator sees in CLIENT LIST which connection is which; empty: none.
+  std::string client_name;
 };
+
+/// The error code of a Redis error reply ("WRONGPASS", "NOPERM", "READONLY"):
+/// its leading upper-case word, which never carries an argument we sent.
+inline std::string_view error_code(std::string_view reply) noexcept {
+  std::size_t n = 0;
+  while (n < reply.size() && n < 32 && ((reply[n] >= 'A' && reply[n] <= 'Z') || reply[n] == '_')) ++n;
+  return reply.substr(0, n);
+}
 
 inline timeval to_timeval(std::chrono::milliseconds d) noexcept {
   const auto ms = d.count() < 1 ? 1 : d.count();
@@ -78,17 +90,41 @@ class redis_connection {
     if (!ep.password.empty()) {
       auto r = ep.username.empty() ? command({"AUTH", ep.password}, error)
                                    : command({"AUTH", ep.username, ep.password}, error);
-      if (!expect_ok(r, "AUTH", error)) return false;
+      // The server's answer is not repeated: only its error code, so that a
+      // server (or proxy) that echoes what it got cannot leak the password.
+      if (r && r->type == REDIS_REPLY_ERROR) {
+        const auto code = error_code(reply_text(r.get()));
+        error = "authentication refused" + (code.empty() ? std::string() : " (" + std::string(code) + ")");
+        close();
+        return false;
+      }
+      if (!r) return false;
     }
     if (ep.database != 0) {
       const std::string db = std::to_string(ep.database);
       auto r = command({"SELECT", db}, error);
       if (!expect_ok(r, "SELECT", error)) return false;
     }
+    if (!ep.client_name.empty()) {
+      auto r = command({"CLIENT", "SETNAME", ep.client_name}, error);
+      if (!r) return false;  // an error reply (CLIENT not permitted) is harmless
+    }
     return true;
   }
 
   bool ok() const noexcept { return ctx_ && ctx_->err == 0; }
+
+  /// Whether an idle connection (no command outstanding) has been closed by
+  /// the server or reset: its socket then reads as ready (EOF) without our
+  /// having asked anything. Closes it if so. Costs one poll(), no round trip.
+  bool closed_by_peer() noexcept {
+    if (!ok()) return true;
+    pollfd p{ctx_->fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return false;
+    close();
+    return true;
+  }
   int fd() const noexcept { return ctx_ ? ctx_->fd : -1; }
   redisContext* get() const noexcept { return ctx_; }
 

@@ -86,6 +86,8 @@ class redis_impl {
 
   redis_status status() const;
 
+  /// Connected (the writer's connection not known dead), subscribed, and the
+  /// stored state loaded.
   bool ready() const noexcept {
     return writer_up_.load(std::memory_order_acquire) && subscribed_.load(std::memory_order_acquire) &&
            done_sync_.load(std::memory_order_acquire) == want_sync_.load(std::memory_order_acquire);
@@ -107,10 +109,19 @@ class redis_impl {
     stop,   ///< stopping: leave the loop
   };
 
+  /// Which part of the backend an error belongs to: each keeps its own, and
+  /// clears it when it recovers, so status().last_error is what is wrong now.
+  enum class error_slot : std::uint8_t { writer, subscriber, budget, count };
+
   static void validate_namespace(const std::string& ns);
   static std::string make_instance_id();
   std::chrono::milliseconds next_backoff(std::chrono::milliseconds cur) const noexcept;
-  void set_error(const std::string& e);
+  /// Records `e` (with the password scrubbed, in case a server or proxy
+  /// echoed it) as `slot`'s current error.
+  void set_error(error_slot slot, const std::string& e);
+  void clear_error(error_slot slot);
+  /// A connection's endpoint with its CLIENT SETNAME name.
+  redis_endpoint endpoint_for(std::string_view role) const;
   void wake() noexcept;
   /// Waits `d` or until stop; true when stopping.
   bool sleep_or_stop(std::condition_variable& cv, std::chrono::milliseconds d);
@@ -118,6 +129,11 @@ class redis_impl {
   // ---- writer thread (impl/redis_writer.hpp) --------------------------------
 
   void writer_loop();
+  /// Between writes: notices a connection the server closed, and PINGs
+  /// once per ping_interval.
+  void idle_check(scripted_connection& c, std::chrono::milliseconds& backoff,
+                  std::chrono::steady_clock::time_point& last_ping, std::string& err);
+  static constexpr std::chrono::milliseconds idle_check_interval{20};
   /// Connects `c` after a failure (or at start), pausing `backoff` when that
   /// fails.
   link_step reconnect_writer(scripted_connection& c, std::chrono::milliseconds& backoff, bool& ever_connected,
@@ -181,9 +197,13 @@ class redis_impl {
   std::chrono::milliseconds budget_backoff_{};
 
   mutable std::mutex error_mu_;
-  std::string last_error_;
+  std::string errors_[static_cast<std::size_t>(error_slot::count)];
 
   std::atomic<bool> writer_up_{false}, subscribed_{false};
+  /// The server answers our writes with an error (READONLY, NOPERM, MOVED,
+  /// OOM): connected, but nothing reaches the fleet. Cleared by a write that
+  /// succeeds.
+  std::atomic<bool> writes_refused_{false};
   /// ready() once done_sync_ catches up with want_sync_ (bumped by every
   /// (re)connect and attach; the subscriber reloads stored state for it).
   std::atomic<std::uint64_t> want_sync_{0}, done_sync_{0};

@@ -27,10 +27,10 @@ inline std::uint32_t redis_impl::reserve_daily(std::string_view provider_id, std
   if (!budget_conn_.conn.ok()) {
     const auto now = std::chrono::steady_clock::now();
     if (now < budget_retry_at_) return 0;
-    if (!budget_conn_.open(ep_, err)) {
+    if (!budget_conn_.open(endpoint_for("budget"), err)) {
       budget_backoff_ = next_backoff(budget_backoff_);
       budget_retry_at_ = now + budget_backoff_;
-      set_error(err);
+      set_error(error_slot::budget, err);
       return 0;
     }
     budget_backoff_ = {};
@@ -38,9 +38,10 @@ inline std::uint32_t redis_impl::reserve_daily(std::string_view provider_id, std
   auto r = budget_conn_.eval(budget_conn_.budget_sha, budget_script, {"1", key, lim, w, at}, err);
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
     if (!r) budget_retry_at_ = std::chrono::steady_clock::now() + opts_.backoff_min;
-    set_error(r ? "budget script: " + std::string(reply_text(r.get())) : err);
+    set_error(error_slot::budget, r ? "budget refused: " + std::string(reply_text(r.get())) : err);
     return 0;
   }
+  clear_error(error_slot::budget);
   available = true;
   return static_cast<std::uint32_t>(r->element[0]->integer);
 }
@@ -52,7 +53,7 @@ inline std::optional<std::uint64_t> redis_impl::daily_used(std::string_view prov
   std::string err;
   if (!budget_conn_.conn.ok()) {
     if (std::chrono::steady_clock::now() < budget_retry_at_) return std::nullopt;
-    if (!budget_conn_.open(ep_, err)) {
+    if (!budget_conn_.open(endpoint_for("budget"), err)) {
       budget_backoff_ = next_backoff(budget_backoff_);
       budget_retry_at_ = std::chrono::steady_clock::now() + budget_backoff_;
       return std::nullopt;

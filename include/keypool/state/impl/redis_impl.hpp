@@ -125,7 +125,8 @@ inline redis_status redis_impl::status() const {
   s.configured = true;
   s.connected = writer_up_.load(std::memory_order_acquire);
   s.subscribed = subscribed_.load(std::memory_order_acquire);
-  s.degraded = !(s.connected && s.subscribed);
+  s.writes_refused = writes_refused_.load(std::memory_order_acquire);
+  s.degraded = !(s.connected && s.subscribed) || s.writes_refused;
   {
     std::lock_guard g(mu_);
     s.queued = queue_.size() + (in_flight_ ? 1 : 0);
@@ -144,7 +145,11 @@ inline redis_status redis_impl::status() const {
   s.budget_unavailable = budget_unavailable_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(error_mu_);
-    s.last_error = last_error_;
+    for (const auto& e : errors_) {
+      if (e.empty() || s.last_error.find(e) != std::string::npos) continue;  // the same outage seen twice
+      if (!s.last_error.empty()) s.last_error += "; ";
+      s.last_error += e;
+    }
   }
   return s;
 }
@@ -174,9 +179,26 @@ inline std::chrono::milliseconds redis_impl::next_backoff(std::chrono::milliseco
   return std::min(cur * 2, opts_.backoff_max);
 }
 
-inline void redis_impl::set_error(const std::string& e) {
+inline void redis_impl::set_error(error_slot slot, const std::string& e) {
+  std::string clean = e;
+  // Short passwords would blank out ordinary words; AUTH replies are reduced
+  // to their code anyway (redis_connection::open), so this only catches echoes.
+  if (opts_.password.size() >= 4)
+    for (auto at = clean.find(opts_.password); at != std::string::npos; at = clean.find(opts_.password, at))
+      clean.replace(at, opts_.password.size(), "***");
   std::lock_guard g(error_mu_);
-  last_error_ = e;
+  errors_[static_cast<std::size_t>(slot)] = std::move(clean);
+}
+
+inline void redis_impl::clear_error(error_slot slot) {
+  std::lock_guard g(error_mu_);
+  errors_[static_cast<std::size_t>(slot)].clear();
+}
+
+inline redis_endpoint redis_impl::endpoint_for(std::string_view role) const {
+  redis_endpoint ep = ep_;
+  ep.client_name = prefix_ + std::string(role) + ":" + instance_id_;
+  return ep;
 }
 
 inline void redis_impl::wake() noexcept {

@@ -54,7 +54,8 @@ inline void take_url_database(std::string_view& url, redis_options& base) {
   url = url.substr(0, slash);
   if (db.empty()) return;
   const auto v = url_number(db, 0, 65535);
-  if (!v) throw url_error("bad database number '" + std::string(db.substr(0, 16)) + "' (expected 0..65535)");
+  // Not quoted: a misplaced password or a "?password=" query lands here.
+  if (!v) throw url_error("bad database number after '/' (expected 0..65535; the text is not shown)");
   base.database = *v;
 }
 
@@ -94,7 +95,12 @@ inline redis_options redis_options::from_url(std::string_view url, redis_options
   const auto [host, port] = detail::split_url_host_port(url);
   if (!port.empty()) {
     const auto v = detail::url_number(port, 1, 65535);
-    if (!v) throw url_error("bad port '" + std::string(port.substr(0, 16)) + "' (expected 1..65535)");
+    // Not quoted: "redis://user:password" without '@host' puts the password
+    // here.
+    if (!v)
+      throw url_error(
+          "bad port (expected 1..65535; the text is not shown, as a password without a following '@host' lands "
+          "there)");
     base.port = *v;
   }
   for (const char ch : host) {

@@ -41,7 +41,7 @@ inline void redis_impl::subscriber_loop() {
     if (sync_if_wanted(err)) break;
     // Drain what hiredis already buffered before waiting on the socket.
     if (!drain(sub, err)) {
-      set_error(err);
+      set_error(error_slot::subscriber, err);
       sub.close();
       continue;
     }
@@ -54,7 +54,7 @@ inline void redis_impl::subscriber_loop() {
     }
     if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       if (redisBufferRead(sub.get()) != REDIS_OK) {
-        set_error(sub.get()->errstr[0] ? sub.get()->errstr : "subscriber connection lost");
+        set_error(error_slot::subscriber, sub.get()->errstr[0] ? sub.get()->errstr : "subscriber connection lost");
         sub.close();
         continue;
       }
@@ -71,7 +71,7 @@ inline redis_impl::link_step redis_impl::reconnect_subscriber(redis_connection& 
                                                               bool& ever, std::string& err) {
   subscribed_.store(false, std::memory_order_release);
   if (!connect_subscriber(sub, err)) {
-    set_error(err);
+    set_error(error_slot::subscriber, err);
     backoff = next_backoff(backoff);
     return sleep_or_stop(stop_cv_, backoff) ? link_step::stop : link_step::retry;
   }
@@ -89,9 +89,10 @@ inline bool redis_impl::sync_if_wanted(std::string& err) {
   if (gen == done_sync_.load(std::memory_order_acquire)) return false;
   if (load_all(err)) {
     done_sync_.store(gen, std::memory_order_release);
+    clear_error(error_slot::subscriber);
     return false;
   }
-  set_error(err);
+  set_error(error_slot::subscriber, err);
   return sleep_or_stop(stop_cv_, opts_.backoff_min);
 }
 
@@ -99,7 +100,7 @@ inline void redis_impl::keep_alive(redis_connection& sub, std::chrono::steady_cl
                                    bool& ping_sent) {
   const auto idle = std::chrono::steady_clock::now() - last_rx;
   if (ping_sent && idle > 2 * opts_.ping_interval + opts_.command_timeout) {
-    set_error("subscriber: no answer to PING");
+    set_error(error_slot::subscriber, "subscriber: no answer to PING");
     sub.close();
   } else if (!ping_sent && idle > opts_.ping_interval) {
     ping_sent = send_ping(sub);
@@ -108,7 +109,7 @@ inline void redis_impl::keep_alive(redis_connection& sub, std::chrono::steady_cl
 }
 
 inline bool redis_impl::connect_subscriber(redis_connection& sub, std::string& err) {
-  if (!sub.open(ep_, err)) return false;
+  if (!sub.open(endpoint_for("subscriber"), err)) return false;
   auto r = sub.command({"SUBSCRIBE", channel_}, err);
   if (!r) return false;
   if (r->type != REDIS_REPLY_ARRAY) {
@@ -181,7 +182,7 @@ inline bool redis_impl::load_all(std::string& err) {
     if (handlers_.empty()) return true;  // nobody to tell; attach() asks again
   }
   redis_connection q;
-  if (!q.open(ep_, err)) return false;
+  if (!q.open(endpoint_for("loader"), err)) return false;
   const std::string pattern = prefix_ + "state:*";
   std::string cursor = "0";
   do {
