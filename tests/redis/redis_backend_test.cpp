@@ -126,7 +126,7 @@ TEST(redis, lockout_reaches_other_instance_within_100ms) {
   ASSERT_TRUE(pttl);
   EXPECT_GT(std::stoll(*pttl), 29000);
   EXPECT_LE(std::stoll(*pttl), 30000);
-  EXPECT_EQ(ra.state_key("groq", fp), "keypool:test:state:groq:" + fp);
+  EXPECT_EQ(ra.state_key("groq", fp), "keypool:{test}:state:groq:" + fp);
 
   ASSERT_TRUE(ra.flush(2s));
   EXPECT_TRUE(time_until([&] { return ra.status().own_ignored == 1; }, 1s)) << "own message not seen";
@@ -214,12 +214,13 @@ TEST(redis, stores_no_secrets) {
     const auto nl = all->find('\n', pos);
     const std::string key = all->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     ++n;
-    EXPECT_TRUE(key.starts_with("keypool:test:")) << key;
+    EXPECT_TRUE(key.starts_with("keypool:{test}:")) << key;
     everything += '\n' + srv.command({"GET", key}).value_or("");
+    if (key.ends_with(":index")) everything += '\n' + srv.command({"ZRANGE", key, "0", "-1"}).value_or("");
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }
-  EXPECT_EQ(n, 3u) << *all;
+  EXPECT_EQ(n, 4u) << *all;  // two state keys, the index, a daily counter
   EXPECT_EQ(everything.find("secret"), std::string::npos) << everything;
   EXPECT_EQ(everything.find("gsk_"), std::string::npos) << everything;
 }
@@ -250,7 +251,7 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
     for (auto& t : ts) t.join();
     EXPECT_EQ(r1.daily_used("groq", fp, day), 1000u);
     const auto key = r1.daily_key("groq", fp, day);
-    EXPECT_EQ(key, "keypool:test:daily:groq:" + fp + ":" + std::to_string(day.index));
+    EXPECT_EQ(key, "keypool:{test}:daily:groq:" + fp + ":" + std::to_string(day.index));
     // Expires at the provider's day boundary (08:00 UTC here).
     const auto at = srv.command({"EXPIRETIME", key});
     ASSERT_TRUE(at);

@@ -10,14 +10,16 @@
 ///   pool_t pool(keys, {.state = shared});
 ///   auto link = shared.attach(pool);   // declare after the pool: detaches first
 ///
-/// Redis keys (never built from secrets, only from 12-hex fingerprints):
-///   keypool:{ns}:state:{provider}:{fingerprint}       lockout/disable, TTL = its end
-///   keypool:{ns}:daily:{provider}:{fingerprint}:{day}  daily counter, EXPIREAT day end
-///   keypool:{ns}:events                                pub/sub channel
+/// Redis keys (never built from secrets, only from 12-hex fingerprints), all
+/// under the hash tag {ns} so a Redis Cluster keeps a namespace on one node:
+///   keypool:{ns}:state:<provider>:<fingerprint>       lockout/disable, TTL = its end
+///   keypool:{ns}:index                                sorted set: state key -> end (server ms)
+///   keypool:{ns}:daily:<provider>:<fingerprint>:<day>  daily counter, EXPIREAT day end
+///   keypool:<ns>:events                                pub/sub channel
 ///
 /// Threads: one writer (drains the publish queue, retries with backoff) and
-/// one subscriber (applies remote changes, reloads all state after every
-/// (re)connect with SCAN). Redis down or slow never blocks publish() and
+/// one subscriber (applies remote changes, reloads the namespace's state
+/// after every (re)connect from its index: one round trip, no SCAN). Redis down or slow never blocks publish() and
 /// never crashes; status() reports the backend as degraded meanwhile.
 ///
 /// Copies are handles to one shared backend; the last copy to go stops and

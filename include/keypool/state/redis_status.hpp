@@ -26,7 +26,7 @@ struct redis_status {
   std::uint64_t applied = 0;             ///< remote changes applied to an attached pool
   std::uint64_t own_ignored = 0;         ///< our own messages echoed back
   std::uint64_t malformed = 0;           ///< messages or keys that could not be parsed
-  std::uint64_t loaded = 0;              ///< lockouts loaded by SCAN after (re)connects
+  std::uint64_t loaded = 0;              ///< lockouts loaded from the index after (re)connects
   std::uint64_t budget_unavailable = 0;  ///< take_daily() calls answered `unavailable`
   /// What is wrong now (writer, subscriber and budget connection, "; "
   /// between them); empty once each has recovered. Never contains the

@@ -151,8 +151,8 @@ class redis_server {
 
   /// One command on a fresh connection; the reply as text (integers in
   /// decimal, arrays joined by '\n', nil as "(nil)"), empty on failure.
-  std::optional<std::string> command(const std::vector<std::string>& args) const {
-    timeval tv{1, 0};
+  std::optional<std::string> command(const std::vector<std::string>& args, int timeout_s = 1) const {
+    timeval tv{timeout_s, 0};
     redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
     if (!c) return std::nullopt;
     std::optional<std::string> out;

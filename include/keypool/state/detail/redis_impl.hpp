@@ -166,15 +166,15 @@ class redis_impl {
   bool drain(redis_connection& sub, std::string& err);
   void on_message(std::string_view msg);
   void dispatch(const wire_change& c);
-  /// Applies every lockout stored in Redis (SCAN, then GET + PTTL of each
-  /// key pipelined, on a short-lived connection; the subscription keeps
+  /// Applies every lockout stored in Redis (one read-only script over the
+  /// namespace's index, on a short-lived connection; the subscription keeps
   /// buffering meanwhile). The time left is the key's PTTL, by the server's
   /// clock alone, so a skewed writer or reader cannot stretch or erase it.
   bool load_all(std::string& err);
 
   redis_options opts_;
   redis_endpoint ep_;
-  std::string prefix_, channel_, instance_id_;
+  std::string prefix_, index_key_, channel_, instance_id_;
   int wake_[2] = {-1, -1};
 
   // Queue and lifecycle; never held across I/O.

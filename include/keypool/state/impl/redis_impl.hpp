@@ -25,8 +25,13 @@ inline redis_impl::redis_impl(redis_options opts) : opts_(std::move(opts)) {
   ep_.database = opts_.database;
   ep_.connect_timeout = opts_.connect_timeout;
   ep_.command_timeout = opts_.command_timeout;
-  prefix_ = "keypool:" + opts_.name_space + ":";
-  channel_ = prefix_ + "events";
+  // Every key under one hash tag, so a Redis Cluster keeps the namespace on
+  // one node (one script may touch several of its keys). The channel keeps
+  // its untagged name: channels have no slot, and instances of the previous
+  // version still hear and are heard.
+  prefix_ = "keypool:{" + opts_.name_space + "}:";
+  index_key_ = prefix_ + "index";
+  channel_ = "keypool:" + opts_.name_space + ":events";
   instance_id_ = make_instance_id();
   if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("keypool::state::redis: pipe2 failed");
   try {

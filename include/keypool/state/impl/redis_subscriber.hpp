@@ -183,44 +183,26 @@ inline bool redis_impl::load_all(std::string& err) {
   }
   redis_connection q;
   if (!q.open(endpoint_for("loader"), err)) return false;
-  const std::string pattern = prefix_ + "state:*";
-  std::string cursor = "0";
-  do {
-    auto r = q.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}, err);
-    if (!r) return false;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-      err = "SCAN: unexpected reply";
-      return false;
+  auto r = q.command({"EVAL", load_script, "1", index_key_}, err);
+  if (!r) return false;
+  if (r->type != REDIS_REPLY_ARRAY) {
+    err = "loading state: " + std::string(reply_text(r.get()));
+    return false;
+  }
+  const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
+  for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+    const redisReply* val = r->element[i];
+    const redisReply* pttl = r->element[i + 1];
+    if (val->type != REDIS_REPLY_STRING || pttl->type != REDIS_REPLY_INTEGER) continue;
+    auto c = wire_change::parse(reply_text(val), now_ms);
+    if (!c) {
+      malformed_.fetch_add(1, std::memory_order_relaxed);
+      continue;
     }
-    cursor = std::string(reply_text(r->element[0]));
-    const redisReply* keys = r->element[1];
-    if (keys->elements == 0) continue;
-    std::vector<std::vector<std::string_view>> cmds;
-    cmds.reserve(2 * keys->elements);
-    for (std::size_t i = 0; i < keys->elements; ++i) {
-      cmds.push_back({"GET", reply_text(keys->element[i])});
-      cmds.push_back({"PTTL", reply_text(keys->element[i])});
-    }
-    const auto replies = q.pipeline(cmds, err);
-    if (replies.empty()) return false;
-    const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
-    for (std::size_t i = 0; i + 1 < replies.size(); i += 2) {
-      const redisReply* val = replies[i].get();
-      const redisReply* pttl = replies[i + 1].get();
-      // Expired between SCAN and GET, or between GET and PTTL (-2).
-      if (val->type != REDIS_REPLY_STRING || pttl->type != REDIS_REPLY_INTEGER || pttl->integer == -2 ||
-          pttl->integer == 0)
-        continue;
-      auto c = wire_change::parse(reply_text(val), now_ms);
-      if (!c) {
-        malformed_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      c->ttl_ms = pttl->integer < 0 ? -1 : pttl->integer;
-      loaded_.fetch_add(1, std::memory_order_relaxed);
-      dispatch(*c);
-    }
-  } while (cursor != "0");
+    c->ttl_ms = pttl->integer < 0 ? -1 : pttl->integer;
+    loaded_.fetch_add(1, std::memory_order_relaxed);
+    dispatch(*c);
+  }
   return true;
 }
 

@@ -149,7 +149,8 @@ inline bool redis_impl::write(scripted_connection& c, const pending_change& w, s
   const std::string body = out.body();
   const std::string msg = instance_id_ + "|" + body;
   const std::string ttl_s = std::to_string(ttl);
-  auto r = c.eval(c.write_sha, write_script, {"1", key, status_name(w.status), body, ttl_s, channel_, msg}, err);
+  auto r =
+      c.eval(c.write_sha, write_script, {"2", key, index_key_, status_name(w.status), body, ttl_s, channel_, msg}, err);
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
     // A server-side refusal (OOM, read-only replica, missing ACL permission,
