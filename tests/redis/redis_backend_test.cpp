@@ -220,7 +220,7 @@ TEST(redis, stores_no_secrets) {
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }
-  EXPECT_EQ(n, 4u) << *all;  // two state keys, the index, a daily counter
+  EXPECT_EQ(n, 5u) << *all;  // two state keys, the index, a daily counter, the marker
   EXPECT_EQ(everything.find("secret"), std::string::npos) << everything;
   EXPECT_EQ(everything.find("gsk_"), std::string::npos) << everything;
 }

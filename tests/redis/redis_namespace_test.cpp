@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -86,7 +88,7 @@ TEST(redis_namespace, attach_costs_the_same_with_a_million_unrelated_keys) {
   std::map<std::string, long> empty, full;
   attach_once(empty);
   ASSERT_EQ(srv.command({"DEBUG", "POPULATE", "1000000", "unrelated"}, 30), "OK");
-  ASSERT_EQ(srv.command({"DBSIZE"}), "1000003");  // two state keys and the index besides
+  ASSERT_EQ(srv.command({"DBSIZE"}), "1000004");  // two state keys, the index and the marker besides
   attach_once(full);
   EXPECT_EQ(empty.count("scan"), 0u);
   EXPECT_EQ(full.count("scan"), 0u) << "the database was scanned";
@@ -95,4 +97,109 @@ TEST(redis_namespace, attach_costs_the_same_with_a_million_unrelated_keys) {
   // twice when the connect and the attach race).
   EXPECT_LE(total(full), total(empty) + 8) << "empty: " << total(empty) << ", 1 M keys: " << total(full);
   EXPECT_LE(total(full), 60);
+}
+
+namespace {
+
+/// Polls `f` every 200 µs until true; false when `limit` passes first.
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(200us);
+  }
+  return true;
+}
+
+long long pttl(const keypool_test::redis_server& srv, const std::string& key) {
+  const auto v = srv.command({"PTTL", key});
+  return v ? std::stoll(*v) : -2;
+}
+
+}  // namespace
+
+// Redis killed and restarted empty on the same port (no persistence): the
+// instances notice by the namespace's marker and put back every live lockout
+// and disable, so a process that joins afterwards sees them.
+TEST(redis_namespace, lockouts_are_back_within_a_second_after_the_server_restarts_empty) {
+  KEYPOOL_START_REDIS(srv);
+  auto o = options(srv, "loss");
+  o.ping_interval = 200ms;
+  kp::state::redis a(o), b(o);
+  std::atomic<int> heard{0};
+  auto link = b.attach("groq", [&](std::string_view, kp::key_status, kp::outcome_kind,
+                                   std::chrono::system_clock::time_point) { return ++heard, true; });
+  ASSERT_TRUE(a.wait_ready(5s) && b.wait_ready(5s));
+  const std::string locked = "0123456789ab", disabled = "ba9876543210";
+  a.publish(
+      {"groq", locked, kp::key_status::locked, kp::outcome_kind::rate_limited, std::chrono::system_clock::now() + 60s});
+  a.publish({"groq", disabled, kp::key_status::disabled, kp::outcome_kind::invalid_key,
+             std::chrono::system_clock::time_point::max()});
+  ASSERT_TRUE(a.flush(3s));
+  ASSERT_TRUE(eventually([&] { return heard.load() == 2; }, 2s));
+
+  srv.kill();
+  ASSERT_TRUE(srv.start()) << "restart on port " << srv.port();
+  EXPECT_TRUE(eventually([&] { return pttl(srv, a.state_key("groq", locked)) > 50000; }, 1s))
+      << "the lockout was not put back";
+  EXPECT_TRUE(eventually([&] { return pttl(srv, a.state_key("groq", disabled)) == -1; }, 1s))
+      << "the disable was not put back";
+  EXPECT_TRUE(eventually([&] { return a.status().data_losses == 1 && b.status().data_losses == 1; }, 2s))
+      << a.status().data_losses << " " << b.status().data_losses;
+
+  kp::state::redis late(o);
+  std::mutex mu;
+  std::set<std::string> seen;
+  auto late_link = late.attach(
+      "groq", [&](std::string_view fp, kp::key_status, kp::outcome_kind, std::chrono::system_clock::time_point) {
+        std::lock_guard g(mu);
+        seen.emplace(fp);
+        return true;
+      });
+  ASSERT_TRUE(late.wait_ready(5s)) << late.status().last_error;
+  EXPECT_GE(late.status().loaded, 2u);
+  std::lock_guard g(mu);
+  EXPECT_EQ(seen, (std::set<std::string>{locked, disabled}));
+  EXPECT_EQ(late.status().data_losses, 0u) << "a newcomer has nothing to put back";
+}
+
+// The same restart in the middle of a day's budget: each instance pushes the
+// units it was granted back onto the counter, so the day is not granted a
+// second time.
+TEST(redis_namespace, a_days_budget_is_not_granted_twice_after_the_server_restarts_empty) {
+  KEYPOOL_START_REDIS(srv);
+  auto o = options(srv, "budgetloss");
+  o.ping_interval = 200ms;
+  kp::state::redis r1(o), r2(o);
+  ASSERT_TRUE(r1.wait_ready(5s) && r2.wait_ready(5s));
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now());
+  const std::string fp = "0123456789ab";
+  constexpr std::uint32_t limit = 200, want = 5;
+  std::uint64_t granted = 0;
+  const auto take = [&](kp::state::redis& r) {
+    const auto got = r.reserve_daily("groq", fp, day, limit, want);
+    if (got) granted += *got;
+    return got;
+  };
+  while (granted < 100) {
+    ASSERT_TRUE(take(r1));
+    ASSERT_TRUE(take(r2));
+  }
+  const auto before = granted;
+
+  srv.kill();
+  ASSERT_TRUE(srv.start()) << "restart on port " << srv.port();
+  // Both noticed (each instance's writer reconnects within its backoff):
+  // until then an instance's units are not back, see docs/distributed.md.
+  ASSERT_TRUE(eventually([&] { return r1.status().data_losses == 1 && r2.status().data_losses == 1; }, 3s));
+  EXPECT_EQ(srv.command({"GET", r1.daily_key("groq", fp, day)}), std::to_string(before));
+
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  for (int spent = 0; spent < 2 && std::chrono::steady_clock::now() < end;) {
+    const auto a = take(r1), b = take(r2);
+    spent = (a && *a == 0) + (b && *b == 0);
+  }
+  EXPECT_EQ(granted, limit) << "granted " << granted << " against a limit of " << limit;
+  EXPECT_EQ(r1.daily_used("groq", fp, day), limit);
 }

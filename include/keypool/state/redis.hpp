@@ -262,5 +262,6 @@ static_assert(state_backend<redis>);
 
 #include <keypool/state/impl/redis_budget.hpp>
 #include <keypool/state/impl/redis_impl.hpp>
+#include <keypool/state/impl/redis_recovery.hpp>
 #include <keypool/state/impl/redis_subscriber.hpp>
 #include <keypool/state/impl/redis_writer.hpp>

@@ -28,6 +28,11 @@ struct redis_status {
   std::uint64_t malformed = 0;           ///< messages or keys that could not be parsed
   std::uint64_t loaded = 0;              ///< lockouts loaded from the index after (re)connects
   std::uint64_t budget_unavailable = 0;  ///< take_daily() calls answered `unavailable`
+  /// Times the server was found emptied (restarted without persistence,
+  /// flushed, failed over to an empty replica): each time, every live
+  /// lockout and disable was re-published and the day's budget units pushed
+  /// back.
+  std::uint64_t data_losses = 0;
   /// What is wrong now (writer, subscriber and budget connection, "; "
   /// between them); empty once each has recovered. Never contains the
   /// password, nor the server's reply to AUTH (only its error code).

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -166,6 +167,23 @@ class redis_impl {
   bool drain(redis_connection& sub, std::string& err);
   void on_message(std::string_view msg);
   void dispatch(const wire_change& c);
+  // ---- surviving data loss (impl/redis_recovery.hpp) -------------------------
+
+  /// Reads (or sets) the namespace's marker on `conn`. When it differs from
+  /// the one this instance knew, the server lost its data: pushes the day's
+  /// budget units this instance was granted back, re-queues every live
+  /// lockout and disable, and adopts the new marker. False on an I/O error
+  /// (the connection is closed); a refusal (a replica missing the marker)
+  /// is no answer and true.
+  bool check_epoch(redis_connection& conn, std::string& err);
+  /// Remembers a change that is live now (local or remote), to re-publish it
+  /// after a data loss; a release forgets it. Caller holds mu_.
+  void remember_live(const pending_change& w, bool remote);
+  /// Remembers budget units granted under the current marker.
+  void remember_grant(const std::string& key, long long end_s, std::uint32_t units);
+  bool restore_budgets(redis_connection& conn, std::string& err);
+  void republish_live();
+
   /// Applies every lockout stored in Redis (one read-only script over the
   /// namespace's index, on a short-lived connection; the subscription keeps
   /// buffering meanwhile). The time left is the key's PTTL, by the server's
@@ -209,6 +227,21 @@ class redis_impl {
   std::atomic<std::uint64_t> want_sync_{0}, done_sync_{0};
   std::atomic<std::uint64_t> published_{0}, written_{0}, expired_{0}, dropped_{0}, write_retries_{0}, reconnects_{0},
       received_{0}, applied_{0}, own_ignored_{0}, malformed_{0}, loaded_{0}, budget_unavailable_{0};
+
+  // What a data loss needs: the namespace's marker as last seen, and the
+  // budget units granted under it (daily key -> units, its EXPIREAT).
+  // Lock order: budget_mu_, then epoch_mu_, then mu_.
+  std::mutex epoch_mu_;
+  std::string epoch_;
+  struct grant {
+    long long end_s = 0;
+    std::uint64_t units = 0;
+  };
+  std::map<std::string, grant> granted_;
+  /// Every live lockout / disable, local or remote, by "provider\nfp"
+  /// (guarded by mu_).
+  std::map<std::string, pending_change> live_;
+  std::atomic<std::uint64_t> data_losses_{0};
 
   std::mutex join_mu_;
   std::thread writer_, subscriber_;  // last: started after everything above exists

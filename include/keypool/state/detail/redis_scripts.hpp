@@ -98,6 +98,33 @@ redis.call('EXPIREAT', KEYS[1], ARGV[3])
 return {grant, used}
 )lua";
 
+/// The namespace's marker: returns its value, setting it to ARGV[1] when it
+/// is missing (a new or emptied server). An instance that sees a value other
+/// than the one it knew has lost the server's data. KEYS[1] marker.
+inline constexpr std::string_view epoch_script = R"lua(
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+)lua";
+
+/// Pushes budget units granted before the server lost its data back onto the
+/// day counters: KEYS daily keys; ARGV pairs (units, EXPIREAT unix s). A day
+/// already over by the server's clock is skipped. Returns the keys restored.
+inline constexpr std::string_view restore_script = R"lua(
+local now = tonumber(redis.call('TIME')[1])
+local n = 0
+for i, k in ipairs(KEYS) do
+  local at = tonumber(ARGV[2 * i])
+  if at > now then
+    redis.call('INCRBY', k, ARGV[2 * i - 1])
+    redis.call('EXPIREAT', k, at)
+    n = n + 1
+  end
+end
+return n
+)lua";
+
 /// A connection plus the SHA1s of our scripts on that server.
 struct scripted_connection {
   redis_connection conn;

@@ -27,7 +27,8 @@ inline std::uint32_t redis_impl::reserve_daily(std::string_view provider_id, std
   if (!budget_conn_.conn.ok()) {
     const auto now = std::chrono::steady_clock::now();
     if (now < budget_retry_at_) return 0;
-    if (!budget_conn_.open(endpoint_for("budget"), err)) {
+    if (!budget_conn_.open(endpoint_for("budget"), err) || !check_epoch(budget_conn_.conn, err)) {
+      budget_conn_.conn.close();
       budget_backoff_ = next_backoff(budget_backoff_);
       budget_retry_at_ = now + budget_backoff_;
       set_error(error_slot::budget, err);
@@ -43,7 +44,9 @@ inline std::uint32_t redis_impl::reserve_daily(std::string_view provider_id, std
   }
   clear_error(error_slot::budget);
   available = true;
-  return static_cast<std::uint32_t>(r->element[0]->integer);
+  const auto got = static_cast<std::uint32_t>(r->element[0]->integer);
+  if (got > 0) remember_grant(key, end_s, got);
+  return got;
 }
 
 inline std::optional<std::uint64_t> redis_impl::daily_used(std::string_view provider_id, std::string_view fp,

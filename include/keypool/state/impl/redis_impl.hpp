@@ -81,6 +81,7 @@ inline void redis_impl::enqueue(const state_change& c) noexcept {
         queue_.pop_front();
         dropped_.fetch_add(1, std::memory_order_relaxed);
       }
+      remember_live(w, false);
       queue_.push_back(std::move(w));
       published_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -148,6 +149,7 @@ inline redis_status redis_impl::status() const {
   s.malformed = malformed_.load(std::memory_order_relaxed);
   s.loaded = loaded_.load(std::memory_order_relaxed);
   s.budget_unavailable = budget_unavailable_.load(std::memory_order_relaxed);
+  s.data_losses = data_losses_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(error_mu_);
     for (const auto& e : errors_) {

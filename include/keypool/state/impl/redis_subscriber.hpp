@@ -165,6 +165,11 @@ inline void redis_impl::dispatch(const wire_change& c) {
   if (c.status == key_status::probing) return;
   std::optional<std::chrono::milliseconds> left;
   if (c.ttl_ms >= 0) left = std::chrono::milliseconds(c.ttl_ms);
+  {
+    const long long until = c.ttl_ms < 0 ? -1 : to_wall_ms(std::chrono::system_clock::now()) + c.ttl_ms;
+    std::lock_guard g(mu_);
+    remember_live({c.provider, c.fingerprint, c.status, c.reason, until}, true);
+  }
   std::lock_guard g(registry_mu_);
   for (auto& h : handlers_) {
     if (h.provider != c.provider) continue;

@@ -75,11 +75,12 @@ inline void redis_impl::idle_check(scripted_connection& c, std::chrono::millisec
   }
   if (std::chrono::steady_clock::now() - last_ping < opts_.ping_interval) return;
   last_ping = std::chrono::steady_clock::now();
-  // Idle: check the connection is still alive, so status() is true.
-  if (auto r = c.conn.command({"PING"}, err); !r) {
+  // Idle: check the connection is still alive (so status() is true) and
+  // the server still holds our data (a FLUSHALL keeps connections).
+  if (!check_epoch(c.conn, err)) {
     writer_up_.store(false, std::memory_order_release);
     set_error(error_slot::writer, err);
-  } else if (r->type != REDIS_REPLY_ERROR) {
+  } else {
     backoff = {};
     if (!writes_refused_.load(std::memory_order_acquire)) clear_error(error_slot::writer);
   }
@@ -92,7 +93,8 @@ inline redis_impl::link_step redis_impl::reconnect_writer(scripted_connection& c
     std::lock_guard g(mu_);
     if (stopping_) return link_step::stop;  // nothing can be flushed without Redis
   }
-  if (!c.open(endpoint_for("writer"), err)) {
+  if (!c.open(endpoint_for("writer"), err) || !check_epoch(c.conn, err)) {
+    c.conn.close();
     set_error(error_slot::writer, err);
     backoff = next_backoff(backoff);
     return sleep_or_stop(cv_, backoff) ? link_step::stop : link_step::retry;
