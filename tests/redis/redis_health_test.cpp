@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <sstream>
@@ -185,5 +186,66 @@ TEST(redis_url, errors_never_quote_a_port_database_or_userinfo) {
       const std::string msg = e.what();
       EXPECT_EQ(msg.find("hunter2"), std::string::npos) << bad << " -> " << msg;
     }
+  }
+}
+
+// The least-privilege user docs/distributed.md gives: every operation works
+// with exactly these permissions (commands run inside scripts are checked
+// too), and nothing is left in last_error.
+TEST(redis_health, least_privilege_user_from_the_docs_suffices) {
+  KEYPOOL_START_REDIS(srv);
+  ASSERT_EQ(srv.command({"ACL",
+                         "SETUSER",
+                         "keypool",
+                         "reset",
+                         "on",
+                         ">pw-health-FAKE-4",
+                         "~keypool:{acl}:*",
+                         "&keypool:acl:events",
+                         "+ping",
+                         "+select",
+                         "+client|setname",
+                         "+script|load",
+                         "+eval",
+                         "+evalsha",
+                         "+subscribe",
+                         "+get",
+                         "+set",
+                         "+del",
+                         "+pttl",
+                         "+zadd",
+                         "+zrem",
+                         "+zscore",
+                         "+zrangebyscore",
+                         "+zremrangebyscore",
+                         "+incrby",
+                         "+expireat",
+                         "+time",
+                         "+publish"}),
+            "OK");
+  auto o = options(srv, "acl");
+  o.username = "keypool";
+  o.password = "pw-health-FAKE-4";
+  kp::state::redis a(o), b(o);
+  std::atomic<int> heard{0};
+  auto link = b.attach("groq", [&](std::string_view, kp::key_status, kp::outcome_kind,
+                                   std::chrono::system_clock::time_point) { return ++heard, true; });
+  ASSERT_TRUE(a.wait_ready(5s) && b.wait_ready(5s)) << a.status().last_error << b.status().last_error;
+  publish_lockout(a, "0123456789ab");
+  ASSERT_TRUE(a.flush(3s)) << a.status().last_error;
+  EXPECT_TRUE(eventually([&] { return heard.load() == 1; }, 2s));
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now());
+  EXPECT_EQ(a.reserve_daily("groq", "0123456789ab", day, 10, 4), 4u) << a.status().last_error;
+  EXPECT_EQ(b.daily_used("groq", "0123456789ab", day), 4u);
+  // A late instance loads the stored state with the same rights.
+  kp::state::redis c(o);
+  auto late = c.attach("groq", [](std::string_view, kp::key_status, kp::outcome_kind,
+                                  std::chrono::system_clock::time_point) { return true; });
+  ASSERT_TRUE(c.wait_ready(5s)) << c.status().last_error;
+  EXPECT_EQ(c.status().loaded, 1u);
+  for (auto* r : {&a, &b, &c}) {
+    const auto s = r->status();
+    EXPECT_FALSE(s.degraded);
+    EXPECT_EQ(s.last_error, "");
   }
 }

@@ -33,6 +33,8 @@ struct redis_status {
   /// lockout and disable was re-published and the day's budget units pushed
   /// back.
   std::uint64_t data_losses = 0;
+  /// Redis Cluster MOVED replies followed to the node serving the namespace.
+  std::uint64_t redirects = 0;
   /// What is wrong now (writer, subscriber and budget connection, "; "
   /// between them); empty once each has recovered. Never contains the
   /// password, nor the server's reply to AUTH (only its error code).

@@ -121,8 +121,18 @@ class redis_impl {
   /// echoed it) as `slot`'s current error.
   void set_error(error_slot slot, const std::string& e);
   void clear_error(error_slot slot);
-  /// A connection's endpoint with its CLIENT SETNAME name.
+  /// A connection's endpoint (the node serving the namespace's slot, as
+  /// last learnt from a MOVED) with its CLIENT SETNAME name.
   redis_endpoint endpoint_for(std::string_view role) const;
+  /// When `r` is a Redis Cluster "MOVED <slot> <host>:<port>" reply: records
+  /// that node as the namespace's (every key is under one hash tag, so one
+  /// node holds them all), closes `conn` so its owner reconnects there, sets
+  /// `err`, and returns true. ASK (the slot is migrating) is not followed:
+  /// the command is retried after the backoff, and the migration's end is a
+  /// MOVED.
+  bool follow_moved(const redisReply* r, redis_connection& conn, std::string& err);
+  /// Opens the budget connection when it is closed (not within the backoff).
+  bool budget_connect(std::string& err);
   void wake() noexcept;
   /// Waits `d` or until stop; true when stopping.
   bool sleep_or_stop(std::condition_variable& cv, std::chrono::milliseconds d);
@@ -242,6 +252,13 @@ class redis_impl {
   /// (guarded by mu_).
   std::map<std::string, pending_change> live_;
   std::atomic<std::uint64_t> data_losses_{0};
+
+  // The node serving the namespace's slot (a Redis Cluster moves it; else
+  // the configured host).
+  mutable std::mutex node_mu_;
+  std::string node_host_;
+  int node_port_ = 0;
+  std::atomic<std::uint64_t> redirects_{0};
 
   std::mutex join_mu_;
   std::thread writer_, subscriber_;  // last: started after everything above exists

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 namespace keypool::state::detail {
@@ -150,6 +152,7 @@ inline redis_status redis_impl::status() const {
   s.loaded = loaded_.load(std::memory_order_relaxed);
   s.budget_unavailable = budget_unavailable_.load(std::memory_order_relaxed);
   s.data_losses = data_losses_.load(std::memory_order_relaxed);
+  s.redirects = redirects_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(error_mu_);
     for (const auto& e : errors_) {
@@ -197,6 +200,29 @@ inline void redis_impl::set_error(error_slot slot, const std::string& e) {
   errors_[static_cast<std::size_t>(slot)] = std::move(clean);
 }
 
+inline bool redis_impl::follow_moved(const redisReply* r, redis_connection& conn, std::string& err) {
+  if (!r || r->type != REDIS_REPLY_ERROR) return false;
+  const auto text = reply_text(r);
+  if (!text.starts_with("MOVED ")) return false;
+  const auto space = text.rfind(' '), colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon < space) return false;
+  const auto port = text.substr(colon + 1);
+  int p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc{} || end != port.data() + port.size() || p <= 0 || p > 65535) return false;
+  std::string host(text.substr(space + 1, colon - space - 1));
+  {
+    std::lock_guard g(node_mu_);
+    if (host.empty()) host = node_port_ != 0 ? node_host_ : ep_.host;  // "MOVED 1 :7001": same host
+    node_host_ = host;
+    node_port_ = p;
+  }
+  redirects_.fetch_add(1, std::memory_order_relaxed);
+  err = "the namespace's slot is served by " + host + ":" + std::to_string(p) + " (MOVED): reconnecting there";
+  conn.close();
+  return true;
+}
+
 inline void redis_impl::clear_error(error_slot slot) {
   std::lock_guard g(error_mu_);
   errors_[static_cast<std::size_t>(slot)].clear();
@@ -204,6 +230,13 @@ inline void redis_impl::clear_error(error_slot slot) {
 
 inline redis_endpoint redis_impl::endpoint_for(std::string_view role) const {
   redis_endpoint ep = ep_;
+  {
+    std::lock_guard g(node_mu_);
+    if (node_port_ != 0) {
+      ep.host = node_host_;
+      ep.port = node_port_;
+    }
+  }
   ep.client_name = prefix_ + std::string(role) + ":" + instance_id_;
   return ep;
 }

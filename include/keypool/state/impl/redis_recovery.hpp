@@ -19,7 +19,7 @@ namespace keypool::state::detail {
 inline bool redis_impl::check_epoch(redis_connection& conn, std::string& err) {
   const std::string candidate = make_instance_id();
   auto r = conn.command({"EVAL", epoch_script, "1", prefix_ + "epoch", candidate}, err);
-  if (!r) return false;
+  if (!r || follow_moved(r.get(), conn, err)) return false;
   if (r->type != REDIS_REPLY_STRING) return true;  // a replica without the marker: cannot tell
   const std::string seen(reply_text(r.get()));
   std::lock_guard g(epoch_mu_);

@@ -189,7 +189,7 @@ inline bool redis_impl::load_all(std::string& err) {
   redis_connection q;
   if (!q.open(endpoint_for("loader"), err)) return false;
   auto r = q.command({"EVAL", load_script, "1", index_key_}, err);
-  if (!r) return false;
+  if (!r || follow_moved(r.get(), q, err)) return false;  // reloaded from the right node after a pause
   if (r->type != REDIS_REPLY_ARRAY) {
     err = "loading state: " + std::string(reply_text(r.get()));
     return false;

@@ -154,6 +154,7 @@ inline bool redis_impl::write(scripted_connection& c, const pending_change& w, s
   auto r =
       c.eval(c.write_sha, write_script, {"2", key, index_key_, status_name(w.status), body, ttl_s, channel_, msg}, err);
   if (!r) return false;
+  if (follow_moved(r.get(), c.conn, err)) return false;  // retried on the right node, after the pause
   if (r->type == REDIS_REPLY_ERROR) {
     // A server-side refusal (OOM, read-only replica, missing ACL permission,
     // a key owned by another cluster node) is retried too, but reported:
