@@ -236,7 +236,9 @@ TEST(redis_health, least_privilege_user_from_the_docs_suffices) {
   EXPECT_TRUE(eventually([&] { return heard.load() == 1; }, 2s));
   const auto day = kp::provider_day::at(std::chrono::system_clock::now());
   EXPECT_EQ(a.reserve_daily("groq", "0123456789ab", day, 10, 4), 4u) << a.status().last_error;
-  EXPECT_EQ(b.daily_used("groq", "0123456789ab", day), 4u);
+  const auto used = b.daily_used("groq", "0123456789ab", day);
+  ASSERT_TRUE(used) << b.status().last_error;
+  EXPECT_TRUE(*used == 4 || *used == 8) << *used << " (4, or 8 with the next chunk fetched ahead)";
   // A late instance loads the stored state with the same rights.
   kp::state::redis c(o);
   auto late = c.attach("groq", [](std::string_view, kp::key_status, kp::outcome_kind,

@@ -186,14 +186,24 @@ TEST(redis_namespace, a_days_budget_is_not_granted_twice_after_the_server_restar
     ASSERT_TRUE(take(r1));
     ASSERT_TRUE(take(r2));
   }
-  const auto before = granted;
+  // The counter holds what was handed out plus chunks fetched ahead; let a
+  // fetch still under way land first.
+  const auto settle = std::chrono::steady_clock::now() + 2s;
+  for (std::string last; std::chrono::steady_clock::now() < settle;) {
+    const auto now = srv.command({"GET", r1.daily_key("groq", fp, day)}).value_or("");
+    if (now == last) break;
+    last = now;
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto before = srv.command({"GET", r1.daily_key("groq", fp, day)});
+  ASSERT_TRUE(before);
 
   srv.kill();
   ASSERT_TRUE(srv.start()) << "restart on port " << srv.port();
   // Both noticed (each instance's writer reconnects within its backoff):
   // until then an instance's units are not back, see docs/distributed.md.
   ASSERT_TRUE(eventually([&] { return r1.status().data_losses == 1 && r2.status().data_losses == 1; }, 3s));
-  EXPECT_EQ(srv.command({"GET", r1.daily_key("groq", fp, day)}), std::to_string(before));
+  EXPECT_EQ(srv.command({"GET", r1.daily_key("groq", fp, day)}), *before);
 
   const auto end = std::chrono::steady_clock::now() + 5s;
   for (int spent = 0; spent < 2 && std::chrono::steady_clock::now() < end;) {
@@ -202,4 +212,53 @@ TEST(redis_namespace, a_days_budget_is_not_granted_twice_after_the_server_restar
   }
   EXPECT_EQ(granted, limit) << "granted " << granted << " against a limit of " << limit;
   EXPECT_EQ(r1.daily_used("groq", fp, day), limit);
+}
+
+// Batched budget calls (the pool's daily_chunk) find the next chunk already
+// fetched; while Redis is stuck (DEBUG SLEEP), no call waits longer than
+// budget_timeout, even though a command may take command_timeout.
+TEST(redis_budget, batched_calls_do_not_wait_and_a_stuck_redis_stalls_none_beyond_the_budget_timeout) {
+  keypool_test::redis_server srv;
+  if (!srv.available()) GTEST_SKIP() << keypool_test::redis_server::missing_message();
+  srv.extra_args = {"--enable-debug-command", "yes"};
+  ASSERT_TRUE(srv.start());
+  auto o = options(srv, "slow");
+  o.budget_timeout = 50ms;
+  o.command_timeout = 1s;
+  kp::state::redis r(o);
+  ASSERT_TRUE(r.wait_ready(5s));
+  const auto day = kp::provider_day::at(std::chrono::system_clock::now());
+  const std::string fp = "0123456789ab";
+  constexpr std::uint32_t limit = 100000, chunk = 8;
+
+  // Healthy: a batch every 2 ms (8 requests' worth); after the first, the
+  // next chunk is there before it is asked for.
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(r.reserve_daily("groq", fp, day, limit, chunk), chunk) << r.status().last_error;
+    std::this_thread::sleep_for(2ms);
+  }
+  auto s = r.status();
+  EXPECT_LE(s.budget_waits, 5u) << "batched calls waited on Redis";
+  EXPECT_GE(s.budget_prefetches, 45u);
+
+  // Stuck for 2 s: every call returns within the budget timeout (plus the
+  // scheduling of a loaded box), granted from stock or "unavailable".
+  std::thread sleeper([&] { srv.command({"DEBUG", "SLEEP", "2"}, 5); });
+  std::this_thread::sleep_for(20ms);
+  std::chrono::steady_clock::duration worst{};
+  int unavailable = 0;
+  for (const auto end = std::chrono::steady_clock::now() + 1500ms; std::chrono::steady_clock::now() < end;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto got = r.reserve_daily("groq", fp, day, limit, chunk);
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+    unavailable += !got;
+    std::this_thread::sleep_for(1ms);
+  }
+  sleeper.join();
+  EXPECT_LT(worst, o.budget_timeout + 100ms)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(worst).count() << " ms";
+  EXPECT_GT(unavailable, 0) << "Redis was stuck: some calls must fall back to local counting";
+  // Back: granted again.
+  EXPECT_TRUE(eventually([&] { return r.reserve_daily("groq", fp, day, limit, chunk).value_or(0) > 0; }, 5s));
+  EXPECT_LE(r.daily_used("groq", fp, day).value_or(limit + 1), limit);
 }

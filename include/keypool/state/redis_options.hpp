@@ -37,6 +37,11 @@ struct redis_options {
   std::chrono::milliseconds connect_timeout{250};
   /// Upper bound of one command; a slower Redis counts as down (reconnect).
   std::chrono::milliseconds command_timeout{250};
+  /// Longest a budget call (reserve_daily, take_daily: a pick of a key with a
+  /// daily limit) waits for Redis when no units are in stock; then it
+  /// answers "unavailable" and local counting decides. Batched callers
+  /// (want > 1) rarely wait at all: the next chunk is fetched ahead.
+  std::chrono::milliseconds budget_timeout{250};
   /// Reconnect backoff doubles from min to max: low min recovers fast, high
   /// max spares a Redis that is struggling.
   std::chrono::milliseconds backoff_min{25};

@@ -33,6 +33,11 @@ struct redis_status {
   /// lockout and disable was re-published and the day's budget units pushed
   /// back.
   std::uint64_t data_losses = 0;
+  /// reserve_daily()/take_daily() calls that found no units in stock and
+  /// waited for Redis (at most redis_options::budget_timeout).
+  std::uint64_t budget_waits = 0;
+  /// Budget chunks fetched ahead, before the caller needed them.
+  std::uint64_t budget_prefetches = 0;
   /// Redis Cluster MOVED replies followed to the node serving the namespace.
   std::uint64_t redirects = 0;
   /// What is wrong now (writer, subscriber and budget connection, "; "

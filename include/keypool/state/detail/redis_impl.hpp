@@ -133,6 +133,33 @@ class redis_impl {
   bool follow_moved(const redisReply* r, redis_connection& conn, std::string& err);
   /// Opens the budget connection when it is closed (not within the backoff).
   bool budget_connect(std::string& err);
+
+  // ---- budget thread (impl/redis_budget.hpp) --------------------------------
+
+  /// Units of one day counter this instance holds: granted by Redis, not yet
+  /// handed to a caller. Guarded by stock_mu_.
+  struct budget_stock {
+    std::string provider, fp;
+    provider_day day{};
+    std::uint32_t limit = 0;
+    long long end_s = 0;
+    std::uint32_t units = 0;   ///< granted by Redis, not yet handed out
+    std::uint32_t chunk = 0;   ///< the callers' batch size (want)
+    std::uint32_t demand = 0;  ///< units waiting callers asked for
+    int waiters = 0;
+    bool fetching = false;  ///< queued for, or in, the budget thread
+    bool spent = false;     ///< Redis granted less than asked: nothing more that day
+    std::uint64_t answers = 0, failures = 0;
+  };
+  void budget_loop();
+  /// Runs one fetch for `key` (on the budget thread), then wakes its waiters.
+  void fetch_budget(const std::string& key);
+  /// Queues a fetch for `s` unless one is queued or running; false once stopped.
+  bool request_fetch(const std::string& key, budget_stock& s);
+  /// The budget script on the budget connection: units granted, or empty
+  /// when Redis could not answer (`err` says why). Caller holds budget_mu_.
+  std::optional<std::uint32_t> run_budget_script(const std::string& key, std::uint32_t limit, std::uint32_t want,
+                                                 long long end_s, std::string& err);
   void wake() noexcept;
   /// Waits `d` or until stop; true when stopping.
   bool sleep_or_stop(std::condition_variable& cv, std::chrono::milliseconds d);
@@ -224,6 +251,16 @@ class redis_impl {
   std::chrono::steady_clock::time_point budget_retry_at_{};
   std::chrono::milliseconds budget_backoff_{};
 
+  // Callers of reserve_daily() take units from the stock and wait (at most
+  // budget_timeout) only when it is empty; the budget thread fetches. A
+  // caller never holds a mutex across I/O.
+  std::mutex stock_mu_;
+  std::condition_variable stock_cv_, fetch_cv_;
+  std::map<std::string, budget_stock> stock_;
+  std::deque<std::string> fetch_queue_;
+  bool budget_stop_ = false;
+  std::atomic<std::uint64_t> budget_waits_{0}, budget_prefetches_{0};
+
   mutable std::mutex error_mu_;
   std::string errors_[static_cast<std::size_t>(error_slot::count)];
 
@@ -261,7 +298,7 @@ class redis_impl {
   std::atomic<std::uint64_t> redirects_{0};
 
   std::mutex join_mu_;
-  std::thread writer_, subscriber_;  // last: started after everything above exists
+  std::thread writer_, subscriber_, budgeter_;  // last: started after everything above exists
 };
 
 }  // namespace keypool::state::detail

@@ -39,6 +39,7 @@ inline redis_impl::redis_impl(redis_options opts) : opts_(std::move(opts)) {
   try {
     writer_ = std::thread([this] { writer_loop(); });
     subscriber_ = std::thread([this] { subscriber_loop(); });
+    budgeter_ = std::thread([this] { budget_loop(); });
   } catch (...) {
     stop();
     ::close(wake_[0]);
@@ -60,12 +61,18 @@ inline void redis_impl::stop() noexcept {
     if (!stopping_) flush_deadline_ = std::chrono::steady_clock::now() + opts_.shutdown_flush;
     stopping_ = true;
   }
+  {
+    std::lock_guard g(stock_mu_);
+    budget_stop_ = true;
+  }
   cv_.notify_all();
   stop_cv_.notify_all();
   idle_cv_.notify_all();
+  fetch_cv_.notify_all();
+  stock_cv_.notify_all();
   wake();
   // A handler must not own the last handle (it would join its own thread).
-  for (std::thread* t : {&writer_, &subscriber_})
+  for (std::thread* t : {&writer_, &subscriber_, &budgeter_})
     if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
 }
 
@@ -153,6 +160,8 @@ inline redis_status redis_impl::status() const {
   s.budget_unavailable = budget_unavailable_.load(std::memory_order_relaxed);
   s.data_losses = data_losses_.load(std::memory_order_relaxed);
   s.redirects = redirects_.load(std::memory_order_relaxed);
+  s.budget_waits = budget_waits_.load(std::memory_order_relaxed);
+  s.budget_prefetches = budget_prefetches_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(error_mu_);
     for (const auto& e : errors_) {
