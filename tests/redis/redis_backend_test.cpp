@@ -618,7 +618,7 @@ TEST(redis_url, parses_the_usual_forms) {
 TEST(redis_url, rejects_bad_urls_without_echoing_the_password) {
   using o = kp::state::redis_options;
   for (const char* bad :
-       {"rediss://u:pw-test-FAKE@host:6379", "redis://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:70000",
+       {"rediss://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:70000",
         "redis://u:pw-test-FAKE@host:port", "redis://u:pw-test-FAKE@host:", "redis://u:pw-test-FAKE@host/db9",
         "redis://u:pw-test-FAKE@[::1", "http://u:pw-test-FAKE@host", "redis://u:pw-test-FAKE@ho st"}) {
     try {

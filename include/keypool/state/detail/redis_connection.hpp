@@ -5,9 +5,13 @@
 /// timeout; an I/O error or timeout closes the connection so the owner
 /// reconnects with backoff instead of reusing a half-dead socket.
 
+#include <keypool/state/detail/redis_tls.hpp>
+
 #include <hiredis/hiredis.h>
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <chrono>
@@ -41,6 +45,7 @@ struct redis_endpoint {
   /// CLIENT SETNAME after connecting (e.g. "keypool:<ns>:writer:<instance>"),
   /// so an operator sees in CLIENT LIST which connection is which; empty: none.
   std::string client_name;
+  tls_settings tls;
 };
 
 /// The error code of a Redis error reply ("WRONGPASS", "NOPERM", "READONLY"):
@@ -59,6 +64,16 @@ inline timeval to_timeval(std::chrono::milliseconds d) noexcept {
   return tv;
 }
 
+/// Blocks SIGPIPE for the calling thread (the backend's own threads call it
+/// first): a write to a connection the server (or the TLS relay) closed must
+/// fail with EPIPE, not kill the process, whatever the application's handler.
+inline void block_sigpipe() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 inline std::string_view reply_text(const redisReply* r) noexcept {
   if (!r || !r->str) return {};
   return {r->str, static_cast<std::size_t>(r->len)};
@@ -75,18 +90,8 @@ class redis_connection {
   /// set, on any failure (the connection is then closed).
   bool open(const redis_endpoint& ep, std::string& error) {
     close();
-    ctx_ = redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout));
-    if (!ctx_) {
-      error = "cannot allocate a redis context";
-      return false;
-    }
-    if (ctx_->err) {
-      error = std::string("connect ") + ep.host + ":" + std::to_string(ep.port) + ": " + ctx_->errstr;
-      close();
-      return false;
-    }
+    if (!connect(ep, error)) return false;
     redisSetTimeout(ctx_, to_timeval(ep.command_timeout));
-    redisEnableKeepAlive(ctx_);
     if (!ep.password.empty()) {
       auto r = ep.username.empty() ? command({"AUTH", ep.password}, error)
                                    : command({"AUTH", ep.username, ep.password}, error);
@@ -131,6 +136,9 @@ class redis_connection {
   void close() noexcept {
     if (ctx_) redisFree(ctx_);
     ctx_ = nullptr;
+#if KEYPOOL_REDIS_TLS
+    tunnel_.reset();
+#endif
   }
 
   /// One command, binary safe. Null on an I/O error or timeout (the
@@ -198,6 +206,38 @@ class redis_connection {
   }
 
  private:
+  /// The TCP (or TLS, through a tls_tunnel) connection itself.
+  bool connect(const redis_endpoint& ep, std::string& error) {
+    if (ep.tls.enabled) {
+#if KEYPOOL_REDIS_TLS
+      tunnel_ = std::make_unique<tls_tunnel>();
+      const int fd = tunnel_->open(ep.host, ep.port, ep.tls, ep.connect_timeout, error);
+      if (fd < 0) {
+        tunnel_.reset();
+        return false;
+      }
+      ctx_ = redisConnectFd(fd);  // owns fd; keep-alive is on the TLS socket
+#else
+      error = "rediss:// (TLS): keypool was built without OpenSSL (KEYPOOL_REDIS_TLS)";
+      return false;
+#endif
+    } else {
+      ctx_ = redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout));
+    }
+    if (!ctx_) {
+      error = "cannot allocate a redis context";
+      close();
+      return false;
+    }
+    if (ctx_->err) {
+      error = std::string("connect ") + ep.host + ":" + std::to_string(ep.port) + ": " + ctx_->errstr;
+      close();
+      return false;
+    }
+    if (!ep.tls.enabled) redisEnableKeepAlive(ctx_);
+    return true;
+  }
+
   /// Closes after an I/O error or timeout; says why in `error`.
   void io_failed(std::string& error) {
     error = ctx_->errstr[0] ? std::string(ctx_->errstr) : std::string("redis I/O error");
@@ -216,6 +256,9 @@ class redis_connection {
   }
 
   redisContext* ctx_ = nullptr;
+#if KEYPOOL_REDIS_TLS
+  std::unique_ptr<tls_tunnel> tunnel_;  // after ctx_: its end closes first
+#endif
 };
 
 }  // namespace keypool::state::detail

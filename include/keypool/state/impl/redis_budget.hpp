@@ -122,6 +122,7 @@ inline bool redis_impl::request_fetch(const std::string& key, budget_stock& s) {
 }
 
 inline void redis_impl::budget_loop() {
+  block_sigpipe();
   for (;;) {
     std::string key;
     {

@@ -27,6 +27,7 @@ inline redis_impl::redis_impl(redis_options opts) : opts_(std::move(opts)) {
   ep_.database = opts_.database;
   ep_.connect_timeout = opts_.connect_timeout;
   ep_.command_timeout = opts_.command_timeout;
+  ep_.tls = {opts_.tls, opts_.ca_file, opts_.tls_verify};
   // Every key under one hash tag, so a Redis Cluster keeps the namespace on
   // one node (one script may touch several of its keys). The channel keeps
   // its untagged name: channels have no slot, and instances of the previous

@@ -20,6 +20,7 @@
 namespace keypool::state::detail {
 
 inline void redis_impl::subscriber_loop() {
+  block_sigpipe();
   redis_connection sub;
   std::chrono::milliseconds backoff{};
   bool ever = false;

@@ -16,6 +16,7 @@
 namespace keypool::state::detail {
 
 inline void redis_impl::writer_loop() {
+  block_sigpipe();
   scripted_connection c;
   std::chrono::milliseconds backoff{};
   bool ever_connected = false;
