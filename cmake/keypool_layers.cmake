@@ -9,7 +9,7 @@
 #          (but not state/*redis*, state/*sqlite*), keypool.hpp
 #   data   providers config classify wire json spend             keypool::json
 #   net    http mock serve                                       keypool::http
-#   redis  state/*redis*                                         keypool::redis
+#   redis  state/*redis*   (+ OpenSSL for rediss://)             keypool::redis
 #   sqlite state/*sqlite*                                        keypool::sqlite
 
 include_guard(GLOBAL)
@@ -35,7 +35,7 @@ set(KEYPOOL_THIRD_PARTY_REGEX "^(boost|openssl|hiredis)/|^sqlite3\\.h$")
 set(KEYPOOL_LAYER_core_THIRD_PARTY "^boost/hana[/.]")
 set(KEYPOOL_LAYER_data_THIRD_PARTY "^boost/(hana|json)[/.]")
 set(KEYPOOL_LAYER_net_THIRD_PARTY "^boost/|^openssl/")
-set(KEYPOOL_LAYER_redis_THIRD_PARTY "^boost/hana[/.]|^hiredis/")
+set(KEYPOOL_LAYER_redis_THIRD_PARTY "^boost/hana[/.]|^hiredis/|^openssl/")
 set(KEYPOOL_LAYER_sqlite_THIRD_PARTY "^boost/hana[/.]|^sqlite3\\.h$")
 
 # keypool_layer_of(<path relative to include/> <out-var>): the layer of a

@@ -257,6 +257,8 @@ int main(int argc, char** argv) {
     std::printf("\n%d check(s) failed\n", failures);
     return 1;
   }
-  std::printf("\nThe two lockouts expire in Redis by themselves after their 30 s; nothing else is stored.\n");
+  std::printf(
+      "\nThe two lockouts expire in Redis by themselves after their 30 s (the namespace keeps only an index of\n"
+      "them and a marker that tells when Redis lost its data).\n");
   return 0;
 }

@@ -126,7 +126,7 @@ TEST(redis, lockout_reaches_other_instance_within_100ms) {
   ASSERT_TRUE(pttl);
   EXPECT_GT(std::stoll(*pttl), 29000);
   EXPECT_LE(std::stoll(*pttl), 30000);
-  EXPECT_EQ(ra.state_key("groq", fp), "keypool:test:state:groq:" + fp);
+  EXPECT_EQ(ra.state_key("groq", fp), "keypool:{test}:state:groq:" + fp);
 
   ASSERT_TRUE(ra.flush(2s));
   EXPECT_TRUE(time_until([&] { return ra.status().own_ignored == 1; }, 1s)) << "own message not seen";
@@ -214,12 +214,13 @@ TEST(redis, stores_no_secrets) {
     const auto nl = all->find('\n', pos);
     const std::string key = all->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     ++n;
-    EXPECT_TRUE(key.starts_with("keypool:test:")) << key;
+    EXPECT_TRUE(key.starts_with("keypool:{test}:")) << key;
     everything += '\n' + srv.command({"GET", key}).value_or("");
+    if (key.ends_with(":index")) everything += '\n' + srv.command({"ZRANGE", key, "0", "-1"}).value_or("");
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }
-  EXPECT_EQ(n, 3u) << *all;
+  EXPECT_EQ(n, 5u) << *all;  // two state keys, the index, a daily counter, the marker
   EXPECT_EQ(everything.find("secret"), std::string::npos) << everything;
   EXPECT_EQ(everything.find("gsk_"), std::string::npos) << everything;
 }
@@ -250,7 +251,7 @@ TEST(redis, daily_budget_is_exact_across_threads_and_instances) {
     for (auto& t : ts) t.join();
     EXPECT_EQ(r1.daily_used("groq", fp, day), 1000u);
     const auto key = r1.daily_key("groq", fp, day);
-    EXPECT_EQ(key, "keypool:test:daily:groq:" + fp + ":" + std::to_string(day.index));
+    EXPECT_EQ(key, "keypool:{test}:daily:groq:" + fp + ":" + std::to_string(day.index));
     // Expires at the provider's day boundary (08:00 UTC here).
     const auto at = srv.command({"EXPIRETIME", key});
     ASSERT_TRUE(at);
@@ -340,7 +341,7 @@ TEST(redis, daily_budget_grants_nothing_for_a_day_already_over) {
 
 /// Instance B's wall clock is `skew` behind (negative: ahead of) A's, which
 /// locks key 1 for 30 s. B must see 30 s, not 30 s + skew. `late`: B starts
-/// after the lockout is stored and loads it (SCAN) instead of hearing it.
+/// after the lockout is stored and loads it instead of hearing it.
 void skewed_reader_sees_the_same_lockout(const keypool_test::redis_server& srv, std::chrono::seconds skew, bool late,
                                          const std::string& ns) {
   kp::state::redis ra(options(srv, ns)), rb(options(srv, ns));
@@ -358,6 +359,11 @@ void skewed_reader_sees_the_same_lockout(const keypool_test::redis_server& srv, 
   };
   if (!late) start_b();
   ASSERT_TRUE(ra.wait_ready(5s)) << ra.status().last_error;
+  // "Published": B has loaded the (empty) stored state before the write, so
+  // it hears the lockout rather than loading it.
+  if (!late) {
+    ASSERT_TRUE(rb.wait_ready(5s)) << rb.status().last_error;
+  }
 
   auto l = lease_of(a, "GROQ_API_KEY_1");
   a.report(l, kp::outcome::rate_limited());
@@ -612,7 +618,7 @@ TEST(redis_url, parses_the_usual_forms) {
 TEST(redis_url, rejects_bad_urls_without_echoing_the_password) {
   using o = kp::state::redis_options;
   for (const char* bad :
-       {"rediss://u:pw-test-FAKE@host:6379", "redis://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:70000",
+       {"rediss://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:0", "redis://u:pw-test-FAKE@host:70000",
         "redis://u:pw-test-FAKE@host:port", "redis://u:pw-test-FAKE@host:", "redis://u:pw-test-FAKE@host/db9",
         "redis://u:pw-test-FAKE@[::1", "http://u:pw-test-FAKE@host", "redis://u:pw-test-FAKE@ho st"}) {
     try {

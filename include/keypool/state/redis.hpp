@@ -10,15 +10,20 @@
 ///   pool_t pool(keys, {.state = shared});
 ///   auto link = shared.attach(pool);   // declare after the pool: detaches first
 ///
-/// Redis keys (never built from secrets, only from 12-hex fingerprints):
-///   keypool:{ns}:state:{provider}:{fingerprint}       lockout/disable, TTL = its end
-///   keypool:{ns}:daily:{provider}:{fingerprint}:{day}  daily counter, EXPIREAT day end
-///   keypool:{ns}:events                                pub/sub channel
+/// Redis keys (never built from secrets, only from 12-hex fingerprints), all
+/// under the hash tag {ns} so a Redis Cluster keeps a namespace on one node:
+///   keypool:{ns}:state:<provider>:<fingerprint>       lockout/disable, TTL = its end
+///   keypool:{ns}:index                                sorted set: state key -> end (server ms)
+///   keypool:{ns}:daily:<provider>:<fingerprint>:<day>  daily counter, EXPIREAT day end
+///   keypool:{ns}:epoch                                 marker: missing or changed = data lost
+///   keypool:<ns>:events                                pub/sub channel
 ///
-/// Threads: one writer (drains the publish queue, retries with backoff) and
-/// one subscriber (applies remote changes, reloads all state after every
-/// (re)connect with SCAN). Redis down or slow never blocks publish() and
-/// never crashes; status() reports the backend as degraded meanwhile.
+/// Threads: one writer (drains the publish queue, retries with backoff),
+/// one subscriber (applies remote changes, reloads the namespace's state
+/// after every (re)connect from its index: one round trip, no SCAN) and one
+/// budget thread (fetches daily budget units, the next chunk ahead for
+/// batched callers). Redis down or slow never blocks publish() and never
+/// crashes; status() reports the backend as degraded meanwhile.
 ///
 /// Copies are handles to one shared backend; the last copy to go stops and
 /// joins the threads (after trying to flush queued writes for up to
@@ -69,11 +74,13 @@ using remote_handler =
 ///    (never across I/O, never waits for Redis); not lock-free, but bounded.
 ///  - attach()/detach: any thread; blocking (waits for a remote change being
 ///    applied at that moment).
-///  - take_daily()/reserve_daily()/daily_used(): any thread; noexcept;
-///    blocking: one Redis round trip (at most command_timeout) under a mutex
-///    shared by all callers of this backend, plus, at most once per backoff
-///    period, a reconnect (connect_timeout + 2 × command_timeout); answer
-///    `unavailable` at once while Redis is down and the backoff runs.
+///  - take_daily()/reserve_daily(): any thread; noexcept; no I/O on the
+///    caller's thread: units come from a local stock the budget thread
+///    fills; when it is empty the call waits at most
+///    redis_options::budget_timeout, then answers `unavailable`.
+///  - daily_used(): any thread; noexcept; blocking: one Redis round trip
+///    (at most command_timeout), plus at most once per backoff period a
+///    reconnect.
 ///  - status(), ready(): any thread; wait-free except a short mutex for the
 ///    queue length and the last error.
 ///  - flush(), wait_ready(): blocking, bounded by their timeout.
@@ -260,5 +267,6 @@ static_assert(state_backend<redis>);
 
 #include <keypool/state/impl/redis_budget.hpp>
 #include <keypool/state/impl/redis_impl.hpp>
+#include <keypool/state/impl/redis_recovery.hpp>
 #include <keypool/state/impl/redis_subscriber.hpp>
 #include <keypool/state/impl/redis_writer.hpp>

@@ -84,6 +84,10 @@ class redis_server {
            "KEYPOOL_REDIS_SERVER): Redis tests skipped";
   }
   int port() const { return port_; }
+  /// Extra command-line arguments for the next start (e.g. {"--replicaof",
+  /// "127.0.0.1", "6379"}, {"--cluster-enabled", "yes"}).
+  std::vector<std::string> extra_args;
+  const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
@@ -110,11 +114,13 @@ class redis_server {
     if (pid < 0) return false;
     if (pid == 0) {
       ::setpgid(0, 0);
-      const char* argv[] = {binary_.c_str(),    "--port",    port.c_str(),   "--bind",      "127.0.0.1",
-                            "--save",           "",          "--appendonly", "no",          "--dir",
-                            dir_.c_str(),       "--logfile", log.c_str(),    "--daemonize", "no",
-                            "--protected-mode", "yes",       nullptr};
-      ::execv(binary_.c_str(), const_cast<char* const*>(argv));
+      std::vector<const char*> argv = {binary_.c_str(),    "--port",    port.c_str(),   "--bind",      "127.0.0.1",
+                                       "--save",           "",          "--appendonly", "no",          "--dir",
+                                       dir_.c_str(),       "--logfile", log.c_str(),    "--daemonize", "no",
+                                       "--protected-mode", "yes"};
+      for (const auto& a : extra_args) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      ::execv(binary_.c_str(), const_cast<char* const*>(argv.data()));
       ::_exit(127);
     }
     pid_ = pid;
@@ -145,8 +151,8 @@ class redis_server {
 
   /// One command on a fresh connection; the reply as text (integers in
   /// decimal, arrays joined by '\n', nil as "(nil)"), empty on failure.
-  std::optional<std::string> command(const std::vector<std::string>& args) const {
-    timeval tv{1, 0};
+  std::optional<std::string> command(const std::vector<std::string>& args, int timeout_s = 1) const {
+    timeval tv{timeout_s, 0};
     redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
     if (!c) return std::nullopt;
     std::optional<std::string> out;

@@ -5,8 +5,13 @@
 /// timeout; an I/O error or timeout closes the connection so the owner
 /// reconnects with backoff instead of reusing a half-dead socket.
 
+#include <keypool/state/detail/redis_tls.hpp>
+
 #include <hiredis/hiredis.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <chrono>
@@ -37,7 +42,19 @@ struct redis_endpoint {
   int database = 0;
   std::chrono::milliseconds connect_timeout{250};
   std::chrono::milliseconds command_timeout{250};
+  /// CLIENT SETNAME after connecting (e.g. "keypool:<ns>:writer:<instance>"),
+  /// so an operator sees in CLIENT LIST which connection is which; empty: none.
+  std::string client_name;
+  tls_settings tls;
 };
+
+/// The error code of a Redis error reply ("WRONGPASS", "NOPERM", "READONLY"):
+/// its leading upper-case word, which never carries an argument we sent.
+inline std::string_view error_code(std::string_view reply) noexcept {
+  std::size_t n = 0;
+  while (n < reply.size() && n < 32 && ((reply[n] >= 'A' && reply[n] <= 'Z') || reply[n] == '_')) ++n;
+  return reply.substr(0, n);
+}
 
 inline timeval to_timeval(std::chrono::milliseconds d) noexcept {
   const auto ms = d.count() < 1 ? 1 : d.count();
@@ -45,6 +62,16 @@ inline timeval to_timeval(std::chrono::milliseconds d) noexcept {
   tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms / 1000);
   tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms % 1000) * 1000);
   return tv;
+}
+
+/// Blocks SIGPIPE for the calling thread (the backend's own threads call it
+/// first): a write to a connection the server (or the TLS relay) closed must
+/// fail with EPIPE, not kill the process, whatever the application's handler.
+inline void block_sigpipe() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 inline std::string_view reply_text(const redisReply* r) noexcept {
@@ -63,38 +90,55 @@ class redis_connection {
   /// set, on any failure (the connection is then closed).
   bool open(const redis_endpoint& ep, std::string& error) {
     close();
-    ctx_ = redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout));
-    if (!ctx_) {
-      error = "cannot allocate a redis context";
-      return false;
-    }
-    if (ctx_->err) {
-      error = std::string("connect ") + ep.host + ":" + std::to_string(ep.port) + ": " + ctx_->errstr;
-      close();
-      return false;
-    }
+    if (!connect(ep, error)) return false;
     redisSetTimeout(ctx_, to_timeval(ep.command_timeout));
-    redisEnableKeepAlive(ctx_);
     if (!ep.password.empty()) {
       auto r = ep.username.empty() ? command({"AUTH", ep.password}, error)
                                    : command({"AUTH", ep.username, ep.password}, error);
-      if (!expect_ok(r, "AUTH", error)) return false;
+      // The server's answer is not repeated: only its error code, so that a
+      // server (or proxy) that echoes what it got cannot leak the password.
+      if (r && r->type == REDIS_REPLY_ERROR) {
+        const auto code = error_code(reply_text(r.get()));
+        error = "authentication refused" + (code.empty() ? std::string() : " (" + std::string(code) + ")");
+        close();
+        return false;
+      }
+      if (!r) return false;
     }
     if (ep.database != 0) {
       const std::string db = std::to_string(ep.database);
       auto r = command({"SELECT", db}, error);
       if (!expect_ok(r, "SELECT", error)) return false;
     }
+    if (!ep.client_name.empty()) {
+      auto r = command({"CLIENT", "SETNAME", ep.client_name}, error);
+      if (!r) return false;  // an error reply (CLIENT not permitted) is harmless
+    }
     return true;
   }
 
   bool ok() const noexcept { return ctx_ && ctx_->err == 0; }
+
+  /// Whether an idle connection (no command outstanding) has been closed by
+  /// the server or reset: its socket then reads as ready (EOF) without our
+  /// having asked anything. Closes it if so. Costs one poll(), no round trip.
+  bool closed_by_peer() noexcept {
+    if (!ok()) return true;
+    pollfd p{ctx_->fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return false;
+    close();
+    return true;
+  }
   int fd() const noexcept { return ctx_ ? ctx_->fd : -1; }
   redisContext* get() const noexcept { return ctx_; }
 
   void close() noexcept {
     if (ctx_) redisFree(ctx_);
     ctx_ = nullptr;
+#if KEYPOOL_REDIS_TLS
+    tunnel_.reset();
+#endif
   }
 
   /// One command, binary safe. Null on an I/O error or timeout (the
@@ -162,6 +206,38 @@ class redis_connection {
   }
 
  private:
+  /// The TCP (or TLS, through a tls_tunnel) connection itself.
+  bool connect(const redis_endpoint& ep, std::string& error) {
+    if (ep.tls.enabled) {
+#if KEYPOOL_REDIS_TLS
+      tunnel_ = std::make_unique<tls_tunnel>();
+      const int fd = tunnel_->open(ep.host, ep.port, ep.tls, ep.connect_timeout, error);
+      if (fd < 0) {
+        tunnel_.reset();
+        return false;
+      }
+      ctx_ = redisConnectFd(fd);  // owns fd; keep-alive is on the TLS socket
+#else
+      error = "rediss:// (TLS): keypool was built without OpenSSL (KEYPOOL_REDIS_TLS)";
+      return false;
+#endif
+    } else {
+      ctx_ = redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout));
+    }
+    if (!ctx_) {
+      error = "cannot allocate a redis context";
+      close();
+      return false;
+    }
+    if (ctx_->err) {
+      error = std::string("connect ") + ep.host + ":" + std::to_string(ep.port) + ": " + ctx_->errstr;
+      close();
+      return false;
+    }
+    if (!ep.tls.enabled) redisEnableKeepAlive(ctx_);
+    return true;
+  }
+
   /// Closes after an I/O error or timeout; says why in `error`.
   void io_failed(std::string& error) {
     error = ctx_->errstr[0] ? std::string(ctx_->errstr) : std::string("redis I/O error");
@@ -180,6 +256,9 @@ class redis_connection {
   }
 
   redisContext* ctx_ = nullptr;
+#if KEYPOOL_REDIS_TLS
+  std::unique_ptr<tls_tunnel> tunnel_;  // after ctx_: its end closes first
+#endif
 };
 
 }  // namespace keypool::state::detail

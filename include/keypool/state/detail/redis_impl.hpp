@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -86,6 +87,8 @@ class redis_impl {
 
   redis_status status() const;
 
+  /// Connected (the writer's connection not known dead), subscribed, and the
+  /// stored state loaded.
   bool ready() const noexcept {
     return writer_up_.load(std::memory_order_acquire) && subscribed_.load(std::memory_order_acquire) &&
            done_sync_.load(std::memory_order_acquire) == want_sync_.load(std::memory_order_acquire);
@@ -107,10 +110,56 @@ class redis_impl {
     stop,   ///< stopping: leave the loop
   };
 
+  /// Which part of the backend an error belongs to: each keeps its own, and
+  /// clears it when it recovers, so status().last_error is what is wrong now.
+  enum class error_slot : std::uint8_t { writer, subscriber, budget, count };
+
   static void validate_namespace(const std::string& ns);
   static std::string make_instance_id();
   std::chrono::milliseconds next_backoff(std::chrono::milliseconds cur) const noexcept;
-  void set_error(const std::string& e);
+  /// Records `e` (with the password scrubbed, in case a server or proxy
+  /// echoed it) as `slot`'s current error.
+  void set_error(error_slot slot, const std::string& e);
+  void clear_error(error_slot slot);
+  /// A connection's endpoint (the node serving the namespace's slot, as
+  /// last learnt from a MOVED) with its CLIENT SETNAME name.
+  redis_endpoint endpoint_for(std::string_view role) const;
+  /// When `r` is a Redis Cluster "MOVED <slot> <host>:<port>" reply: records
+  /// that node as the namespace's (every key is under one hash tag, so one
+  /// node holds them all), closes `conn` so its owner reconnects there, sets
+  /// `err`, and returns true. ASK (the slot is migrating) is not followed:
+  /// the command is retried after the backoff, and the migration's end is a
+  /// MOVED.
+  bool follow_moved(const redisReply* r, redis_connection& conn, std::string& err);
+  /// Opens the budget connection when it is closed (not within the backoff).
+  bool budget_connect(std::string& err);
+
+  // ---- budget thread (impl/redis_budget.hpp) --------------------------------
+
+  /// Units of one day counter this instance holds: granted by Redis, not yet
+  /// handed to a caller. Guarded by stock_mu_.
+  struct budget_stock {
+    std::string provider, fp;
+    provider_day day{};
+    std::uint32_t limit = 0;
+    long long end_s = 0;
+    std::uint32_t units = 0;   ///< granted by Redis, not yet handed out
+    std::uint32_t chunk = 0;   ///< the callers' batch size (want)
+    std::uint32_t demand = 0;  ///< units waiting callers asked for
+    int waiters = 0;
+    bool fetching = false;  ///< queued for, or in, the budget thread
+    bool spent = false;     ///< Redis granted less than asked: nothing more that day
+    std::uint64_t answers = 0, failures = 0;
+  };
+  void budget_loop();
+  /// Runs one fetch for `key` (on the budget thread), then wakes its waiters.
+  void fetch_budget(const std::string& key);
+  /// Queues a fetch for `s` unless one is queued or running; false once stopped.
+  bool request_fetch(const std::string& key, budget_stock& s);
+  /// The budget script on the budget connection: units granted, or empty
+  /// when Redis could not answer (`err` says why). Caller holds budget_mu_.
+  std::optional<std::uint32_t> run_budget_script(const std::string& key, std::uint32_t limit, std::uint32_t want,
+                                                 long long end_s, std::string& err);
   void wake() noexcept;
   /// Waits `d` or until stop; true when stopping.
   bool sleep_or_stop(std::condition_variable& cv, std::chrono::milliseconds d);
@@ -118,6 +167,11 @@ class redis_impl {
   // ---- writer thread (impl/redis_writer.hpp) --------------------------------
 
   void writer_loop();
+  /// Between writes: notices a connection the server closed, and PINGs
+  /// once per ping_interval.
+  void idle_check(scripted_connection& c, std::chrono::milliseconds& backoff,
+                  std::chrono::steady_clock::time_point& last_ping, std::string& err);
+  static constexpr std::chrono::milliseconds idle_check_interval{20};
   /// Connects `c` after a failure (or at start), pausing `backoff` when that
   /// fails.
   link_step reconnect_writer(scripted_connection& c, std::chrono::milliseconds& backoff, bool& ever_connected,
@@ -150,15 +204,32 @@ class redis_impl {
   bool drain(redis_connection& sub, std::string& err);
   void on_message(std::string_view msg);
   void dispatch(const wire_change& c);
-  /// Applies every lockout stored in Redis (SCAN, then GET + PTTL of each
-  /// key pipelined, on a short-lived connection; the subscription keeps
+  // ---- surviving data loss (impl/redis_recovery.hpp) -------------------------
+
+  /// Reads (or sets) the namespace's marker on `conn`. When it differs from
+  /// the one this instance knew, the server lost its data: pushes the day's
+  /// budget units this instance was granted back, re-queues every live
+  /// lockout and disable, and adopts the new marker. False on an I/O error
+  /// (the connection is closed); a refusal (a replica missing the marker)
+  /// is no answer and true.
+  bool check_epoch(redis_connection& conn, std::string& err);
+  /// Remembers a change that is live now (local or remote), to re-publish it
+  /// after a data loss; a release forgets it. Caller holds mu_.
+  void remember_live(const pending_change& w, bool remote);
+  /// Remembers budget units granted under the current marker.
+  void remember_grant(const std::string& key, long long end_s, std::uint32_t units);
+  bool restore_budgets(redis_connection& conn, std::string& err);
+  void republish_live();
+
+  /// Applies every lockout stored in Redis (one read-only script over the
+  /// namespace's index, on a short-lived connection; the subscription keeps
   /// buffering meanwhile). The time left is the key's PTTL, by the server's
   /// clock alone, so a skewed writer or reader cannot stretch or erase it.
   bool load_all(std::string& err);
 
   redis_options opts_;
   redis_endpoint ep_;
-  std::string prefix_, channel_, instance_id_;
+  std::string prefix_, index_key_, channel_, instance_id_;
   int wake_[2] = {-1, -1};
 
   // Queue and lifecycle; never held across I/O.
@@ -180,18 +251,54 @@ class redis_impl {
   std::chrono::steady_clock::time_point budget_retry_at_{};
   std::chrono::milliseconds budget_backoff_{};
 
+  // Callers of reserve_daily() take units from the stock and wait (at most
+  // budget_timeout) only when it is empty; the budget thread fetches. A
+  // caller never holds a mutex across I/O.
+  std::mutex stock_mu_;
+  std::condition_variable stock_cv_, fetch_cv_;
+  std::map<std::string, budget_stock> stock_;
+  std::deque<std::string> fetch_queue_;
+  bool budget_stop_ = false;
+  std::atomic<std::uint64_t> budget_waits_{0}, budget_prefetches_{0};
+
   mutable std::mutex error_mu_;
-  std::string last_error_;
+  std::string errors_[static_cast<std::size_t>(error_slot::count)];
 
   std::atomic<bool> writer_up_{false}, subscribed_{false};
+  /// The server answers our writes with an error (READONLY, NOPERM, MOVED,
+  /// OOM): connected, but nothing reaches the fleet. Cleared by a write that
+  /// succeeds.
+  std::atomic<bool> writes_refused_{false};
   /// ready() once done_sync_ catches up with want_sync_ (bumped by every
   /// (re)connect and attach; the subscriber reloads stored state for it).
   std::atomic<std::uint64_t> want_sync_{0}, done_sync_{0};
   std::atomic<std::uint64_t> published_{0}, written_{0}, expired_{0}, dropped_{0}, write_retries_{0}, reconnects_{0},
       received_{0}, applied_{0}, own_ignored_{0}, malformed_{0}, loaded_{0}, budget_unavailable_{0};
 
+  // What a data loss needs: the namespace's marker as last seen, and the
+  // budget units granted under it (daily key -> units, its EXPIREAT).
+  // Lock order: budget_mu_, then epoch_mu_, then mu_.
+  std::mutex epoch_mu_;
+  std::string epoch_;
+  struct grant {
+    long long end_s = 0;
+    std::uint64_t units = 0;
+  };
+  std::map<std::string, grant> granted_;
+  /// Every live lockout / disable, local or remote, by "provider\nfp"
+  /// (guarded by mu_).
+  std::map<std::string, pending_change> live_;
+  std::atomic<std::uint64_t> data_losses_{0};
+
+  // The node serving the namespace's slot (a Redis Cluster moves it; else
+  // the configured host).
+  mutable std::mutex node_mu_;
+  std::string node_host_;
+  int node_port_ = 0;
+  std::atomic<std::uint64_t> redirects_{0};
+
   std::mutex join_mu_;
-  std::thread writer_, subscriber_;  // last: started after everything above exists
+  std::thread writer_, subscriber_, budgeter_;  // last: started after everything above exists
 };
 
 }  // namespace keypool::state::detail

@@ -17,10 +17,15 @@ namespace keypool::state::detail {
 /// Writes a change: SET with PX (or DEL for a release), never shortening a
 /// longer lockout already stored, then PUBLISH — atomically, one round trip.
 /// The stored key's PTTL is what it has left (by the server's clock alone).
-/// KEYS[1] state key; ARGV: status, body, ttl_ms (-1: never), channel, message.
+/// The namespace's index (a sorted set: state key -> server ms when it ends,
+/// +inf for never) follows every change and drops what has ended, so loading
+/// the namespace reads the index, never SCANs the database.
+/// KEYS[1] state key, KEYS[2] index; ARGV: status, body, ttl_ms (-1: never),
+/// channel, message.
 inline constexpr std::string_view write_script = R"lua(
 if ARGV[1] == 'available' then
   redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], KEYS[1])
 else
   local ttl = tonumber(ARGV[3])
   local keep = false
@@ -34,16 +39,47 @@ else
       keep = true
     end
   end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if not keep then
     if ttl > 0 then
       redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+      redis.call('ZADD', KEYS[2], now + ttl, KEYS[1])
     else
       redis.call('SET', KEYS[1], ARGV[2])
+      redis.call('ZADD', KEYS[2], '+inf', KEYS[1])
     end
+  elseif redis.call('ZSCORE', KEYS[2], KEYS[1]) == false then
+    local left = redis.call('PTTL', KEYS[1])
+    redis.call('ZADD', KEYS[2], left < 0 and '+inf' or now + left, KEYS[1])
   end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
 end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
+)lua";
+
+/// Reads every live lockout / disable of the namespace in one round trip,
+/// O(namespace), read-only (so it runs on a replica too): the index's
+/// members that have not ended, each with its stored body and PTTL.
+/// KEYS[1] index. Returns {body1, pttl1, body2, pttl2, ...}. The state keys
+/// share the index's hash tag, so on a Redis Cluster they are on its node.
+inline constexpr std::string_view load_script = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
+local out = {}
+for _, k in ipairs(keys) do
+  local v = redis.call('GET', k)
+  if v then
+    local left = redis.call('PTTL', k)
+    if left ~= -2 and left ~= 0 then
+      out[#out + 1] = v
+      out[#out + 1] = left
+    end
+  end
+end
+return out
 )lua";
 
 /// Grants up to ARGV[2] units of a daily budget of ARGV[1], atomically, and
@@ -60,6 +96,33 @@ if grant <= 0 then return {0, used} end
 used = redis.call('INCRBY', KEYS[1], grant)
 redis.call('EXPIREAT', KEYS[1], ARGV[3])
 return {grant, used}
+)lua";
+
+/// The namespace's marker: returns its value, setting it to ARGV[1] when it
+/// is missing (a new or emptied server). An instance that sees a value other
+/// than the one it knew has lost the server's data. KEYS[1] marker.
+inline constexpr std::string_view epoch_script = R"lua(
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+)lua";
+
+/// Pushes budget units granted before the server lost its data back onto the
+/// day counters: KEYS daily keys; ARGV pairs (units, EXPIREAT unix s). A day
+/// already over by the server's clock is skipped. Returns the keys restored.
+inline constexpr std::string_view restore_script = R"lua(
+local now = tonumber(redis.call('TIME')[1])
+local n = 0
+for i, k in ipairs(KEYS) do
+  local at = tonumber(ARGV[2 * i])
+  if at > now then
+    redis.call('INCRBY', k, ARGV[2 * i - 1])
+    redis.call('EXPIREAT', k, at)
+    n = n + 1
+  end
+end
+return n
 )lua";
 
 /// A connection plus the SHA1s of our scripts on that server.

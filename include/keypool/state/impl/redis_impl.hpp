@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 namespace keypool::state::detail {
@@ -25,13 +27,20 @@ inline redis_impl::redis_impl(redis_options opts) : opts_(std::move(opts)) {
   ep_.database = opts_.database;
   ep_.connect_timeout = opts_.connect_timeout;
   ep_.command_timeout = opts_.command_timeout;
-  prefix_ = "keypool:" + opts_.name_space + ":";
-  channel_ = prefix_ + "events";
+  ep_.tls = {opts_.tls, opts_.ca_file, opts_.tls_verify};
+  // Every key under one hash tag, so a Redis Cluster keeps the namespace on
+  // one node (one script may touch several of its keys). The channel keeps
+  // its untagged name: channels have no slot, and instances of the previous
+  // version still hear and are heard.
+  prefix_ = "keypool:{" + opts_.name_space + "}:";
+  index_key_ = prefix_ + "index";
+  channel_ = "keypool:" + opts_.name_space + ":events";
   instance_id_ = make_instance_id();
   if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("keypool::state::redis: pipe2 failed");
   try {
     writer_ = std::thread([this] { writer_loop(); });
     subscriber_ = std::thread([this] { subscriber_loop(); });
+    budgeter_ = std::thread([this] { budget_loop(); });
   } catch (...) {
     stop();
     ::close(wake_[0]);
@@ -53,12 +62,18 @@ inline void redis_impl::stop() noexcept {
     if (!stopping_) flush_deadline_ = std::chrono::steady_clock::now() + opts_.shutdown_flush;
     stopping_ = true;
   }
+  {
+    std::lock_guard g(stock_mu_);
+    budget_stop_ = true;
+  }
   cv_.notify_all();
   stop_cv_.notify_all();
   idle_cv_.notify_all();
+  fetch_cv_.notify_all();
+  stock_cv_.notify_all();
   wake();
   // A handler must not own the last handle (it would join its own thread).
-  for (std::thread* t : {&writer_, &subscriber_})
+  for (std::thread* t : {&writer_, &subscriber_, &budgeter_})
     if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
 }
 
@@ -76,6 +91,7 @@ inline void redis_impl::enqueue(const state_change& c) noexcept {
         queue_.pop_front();
         dropped_.fetch_add(1, std::memory_order_relaxed);
       }
+      remember_live(w, false);
       queue_.push_back(std::move(w));
       published_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -125,7 +141,8 @@ inline redis_status redis_impl::status() const {
   s.configured = true;
   s.connected = writer_up_.load(std::memory_order_acquire);
   s.subscribed = subscribed_.load(std::memory_order_acquire);
-  s.degraded = !(s.connected && s.subscribed);
+  s.writes_refused = writes_refused_.load(std::memory_order_acquire);
+  s.degraded = !(s.connected && s.subscribed) || s.writes_refused;
   {
     std::lock_guard g(mu_);
     s.queued = queue_.size() + (in_flight_ ? 1 : 0);
@@ -142,9 +159,17 @@ inline redis_status redis_impl::status() const {
   s.malformed = malformed_.load(std::memory_order_relaxed);
   s.loaded = loaded_.load(std::memory_order_relaxed);
   s.budget_unavailable = budget_unavailable_.load(std::memory_order_relaxed);
+  s.data_losses = data_losses_.load(std::memory_order_relaxed);
+  s.redirects = redirects_.load(std::memory_order_relaxed);
+  s.budget_waits = budget_waits_.load(std::memory_order_relaxed);
+  s.budget_prefetches = budget_prefetches_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(error_mu_);
-    s.last_error = last_error_;
+    for (const auto& e : errors_) {
+      if (e.empty() || s.last_error.find(e) != std::string::npos) continue;  // the same outage seen twice
+      if (!s.last_error.empty()) s.last_error += "; ";
+      s.last_error += e;
+    }
   }
   return s;
 }
@@ -174,9 +199,56 @@ inline std::chrono::milliseconds redis_impl::next_backoff(std::chrono::milliseco
   return std::min(cur * 2, opts_.backoff_max);
 }
 
-inline void redis_impl::set_error(const std::string& e) {
+inline void redis_impl::set_error(error_slot slot, const std::string& e) {
+  std::string clean = e;
+  // Short passwords would blank out ordinary words; AUTH replies are reduced
+  // to their code anyway (redis_connection::open), so this only catches echoes.
+  if (opts_.password.size() >= 4)
+    for (auto at = clean.find(opts_.password); at != std::string::npos; at = clean.find(opts_.password, at))
+      clean.replace(at, opts_.password.size(), "***");
   std::lock_guard g(error_mu_);
-  last_error_ = e;
+  errors_[static_cast<std::size_t>(slot)] = std::move(clean);
+}
+
+inline bool redis_impl::follow_moved(const redisReply* r, redis_connection& conn, std::string& err) {
+  if (!r || r->type != REDIS_REPLY_ERROR) return false;
+  const auto text = reply_text(r);
+  if (!text.starts_with("MOVED ")) return false;
+  const auto space = text.rfind(' '), colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon < space) return false;
+  const auto port = text.substr(colon + 1);
+  int p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc{} || end != port.data() + port.size() || p <= 0 || p > 65535) return false;
+  std::string host(text.substr(space + 1, colon - space - 1));
+  {
+    std::lock_guard g(node_mu_);
+    if (host.empty()) host = node_port_ != 0 ? node_host_ : ep_.host;  // "MOVED 1 :7001": same host
+    node_host_ = host;
+    node_port_ = p;
+  }
+  redirects_.fetch_add(1, std::memory_order_relaxed);
+  err = "the namespace's slot is served by " + host + ":" + std::to_string(p) + " (MOVED): reconnecting there";
+  conn.close();
+  return true;
+}
+
+inline void redis_impl::clear_error(error_slot slot) {
+  std::lock_guard g(error_mu_);
+  errors_[static_cast<std::size_t>(slot)].clear();
+}
+
+inline redis_endpoint redis_impl::endpoint_for(std::string_view role) const {
+  redis_endpoint ep = ep_;
+  {
+    std::lock_guard g(node_mu_);
+    if (node_port_ != 0) {
+      ep.host = node_host_;
+      ep.port = node_port_;
+    }
+  }
+  ep.client_name = prefix_ + std::string(role) + ":" + instance_id_;
+  return ep;
 }
 
 inline void redis_impl::wake() noexcept {

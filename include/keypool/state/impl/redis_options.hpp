@@ -3,6 +3,7 @@
 /// one helper per part of the URL.
 
 #include <keypool/core/detail/percent.hpp>
+#include <keypool/state/detail/redis_tls.hpp>
 #include <keypool/state/redis_options.hpp>
 
 #include <charconv>
@@ -54,7 +55,8 @@ inline void take_url_database(std::string_view& url, redis_options& base) {
   url = url.substr(0, slash);
   if (db.empty()) return;
   const auto v = url_number(db, 0, 65535);
-  if (!v) throw url_error("bad database number '" + std::string(db.substr(0, 16)) + "' (expected 0..65535)");
+  // Not quoted: a misplaced password or a "?password=" query lands here.
+  if (!v) throw url_error("bad database number after '/' (expected 0..65535; the text is not shown)");
   base.database = *v;
 }
 
@@ -84,17 +86,26 @@ namespace keypool::state {
 
 inline redis_options redis_options::from_url(std::string_view url, redis_options base) {
   using detail::url_error;
-  if (url.starts_with("rediss://")) throw url_error("rediss:// (TLS) is not supported; use a TLS tunnel");
-  if (url.starts_with("redis://"))
+  if (url.starts_with("rediss://")) {
+    if (!KEYPOOL_REDIS_TLS) throw url_error("rediss:// (TLS) needs keypool built with OpenSSL (KEYPOOL_REDIS_TLS)");
+    url.remove_prefix(9);
+    base.tls = true;
+  } else if (url.starts_with("redis://")) {
     url.remove_prefix(8);
-  else if (url.find("://") != std::string_view::npos)
-    throw url_error("unsupported scheme (expected redis://)");
+  } else if (url.find("://") != std::string_view::npos) {
+    throw url_error("unsupported scheme (expected redis:// or rediss://)");
+  }
   detail::take_url_userinfo(url, base);
   detail::take_url_database(url, base);
   const auto [host, port] = detail::split_url_host_port(url);
   if (!port.empty()) {
     const auto v = detail::url_number(port, 1, 65535);
-    if (!v) throw url_error("bad port '" + std::string(port.substr(0, 16)) + "' (expected 1..65535)");
+    // Not quoted: "redis://user:password" without '@host' puts the password
+    // here.
+    if (!v)
+      throw url_error(
+          "bad port (expected 1..65535; the text is not shown, as a password without a following '@host' lands "
+          "there)");
     base.port = *v;
   }
   for (const char ch : host) {

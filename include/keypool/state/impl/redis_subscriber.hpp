@@ -20,6 +20,7 @@
 namespace keypool::state::detail {
 
 inline void redis_impl::subscriber_loop() {
+  block_sigpipe();
   redis_connection sub;
   std::chrono::milliseconds backoff{};
   bool ever = false;
@@ -41,7 +42,7 @@ inline void redis_impl::subscriber_loop() {
     if (sync_if_wanted(err)) break;
     // Drain what hiredis already buffered before waiting on the socket.
     if (!drain(sub, err)) {
-      set_error(err);
+      set_error(error_slot::subscriber, err);
       sub.close();
       continue;
     }
@@ -54,7 +55,7 @@ inline void redis_impl::subscriber_loop() {
     }
     if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       if (redisBufferRead(sub.get()) != REDIS_OK) {
-        set_error(sub.get()->errstr[0] ? sub.get()->errstr : "subscriber connection lost");
+        set_error(error_slot::subscriber, sub.get()->errstr[0] ? sub.get()->errstr : "subscriber connection lost");
         sub.close();
         continue;
       }
@@ -71,7 +72,7 @@ inline redis_impl::link_step redis_impl::reconnect_subscriber(redis_connection& 
                                                               bool& ever, std::string& err) {
   subscribed_.store(false, std::memory_order_release);
   if (!connect_subscriber(sub, err)) {
-    set_error(err);
+    set_error(error_slot::subscriber, err);
     backoff = next_backoff(backoff);
     return sleep_or_stop(stop_cv_, backoff) ? link_step::stop : link_step::retry;
   }
@@ -89,9 +90,10 @@ inline bool redis_impl::sync_if_wanted(std::string& err) {
   if (gen == done_sync_.load(std::memory_order_acquire)) return false;
   if (load_all(err)) {
     done_sync_.store(gen, std::memory_order_release);
+    clear_error(error_slot::subscriber);
     return false;
   }
-  set_error(err);
+  set_error(error_slot::subscriber, err);
   return sleep_or_stop(stop_cv_, opts_.backoff_min);
 }
 
@@ -99,7 +101,7 @@ inline void redis_impl::keep_alive(redis_connection& sub, std::chrono::steady_cl
                                    bool& ping_sent) {
   const auto idle = std::chrono::steady_clock::now() - last_rx;
   if (ping_sent && idle > 2 * opts_.ping_interval + opts_.command_timeout) {
-    set_error("subscriber: no answer to PING");
+    set_error(error_slot::subscriber, "subscriber: no answer to PING");
     sub.close();
   } else if (!ping_sent && idle > opts_.ping_interval) {
     ping_sent = send_ping(sub);
@@ -108,7 +110,7 @@ inline void redis_impl::keep_alive(redis_connection& sub, std::chrono::steady_cl
 }
 
 inline bool redis_impl::connect_subscriber(redis_connection& sub, std::string& err) {
-  if (!sub.open(ep_, err)) return false;
+  if (!sub.open(endpoint_for("subscriber"), err)) return false;
   auto r = sub.command({"SUBSCRIBE", channel_}, err);
   if (!r) return false;
   if (r->type != REDIS_REPLY_ARRAY) {
@@ -164,6 +166,11 @@ inline void redis_impl::dispatch(const wire_change& c) {
   if (c.status == key_status::probing) return;
   std::optional<std::chrono::milliseconds> left;
   if (c.ttl_ms >= 0) left = std::chrono::milliseconds(c.ttl_ms);
+  {
+    const long long until = c.ttl_ms < 0 ? -1 : to_wall_ms(std::chrono::system_clock::now()) + c.ttl_ms;
+    std::lock_guard g(mu_);
+    remember_live({c.provider, c.fingerprint, c.status, c.reason, until}, true);
+  }
   std::lock_guard g(registry_mu_);
   for (auto& h : handlers_) {
     if (h.provider != c.provider) continue;
@@ -181,45 +188,27 @@ inline bool redis_impl::load_all(std::string& err) {
     if (handlers_.empty()) return true;  // nobody to tell; attach() asks again
   }
   redis_connection q;
-  if (!q.open(ep_, err)) return false;
-  const std::string pattern = prefix_ + "state:*";
-  std::string cursor = "0";
-  do {
-    auto r = q.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}, err);
-    if (!r) return false;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-      err = "SCAN: unexpected reply";
-      return false;
+  if (!q.open(endpoint_for("loader"), err)) return false;
+  auto r = q.command({"EVAL", load_script, "1", index_key_}, err);
+  if (!r || follow_moved(r.get(), q, err)) return false;  // reloaded from the right node after a pause
+  if (r->type != REDIS_REPLY_ARRAY) {
+    err = "loading state: " + std::string(reply_text(r.get()));
+    return false;
+  }
+  const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
+  for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+    const redisReply* val = r->element[i];
+    const redisReply* pttl = r->element[i + 1];
+    if (val->type != REDIS_REPLY_STRING || pttl->type != REDIS_REPLY_INTEGER) continue;
+    auto c = wire_change::parse(reply_text(val), now_ms);
+    if (!c) {
+      malformed_.fetch_add(1, std::memory_order_relaxed);
+      continue;
     }
-    cursor = std::string(reply_text(r->element[0]));
-    const redisReply* keys = r->element[1];
-    if (keys->elements == 0) continue;
-    std::vector<std::vector<std::string_view>> cmds;
-    cmds.reserve(2 * keys->elements);
-    for (std::size_t i = 0; i < keys->elements; ++i) {
-      cmds.push_back({"GET", reply_text(keys->element[i])});
-      cmds.push_back({"PTTL", reply_text(keys->element[i])});
-    }
-    const auto replies = q.pipeline(cmds, err);
-    if (replies.empty()) return false;
-    const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
-    for (std::size_t i = 0; i + 1 < replies.size(); i += 2) {
-      const redisReply* val = replies[i].get();
-      const redisReply* pttl = replies[i + 1].get();
-      // Expired between SCAN and GET, or between GET and PTTL (-2).
-      if (val->type != REDIS_REPLY_STRING || pttl->type != REDIS_REPLY_INTEGER || pttl->integer == -2 ||
-          pttl->integer == 0)
-        continue;
-      auto c = wire_change::parse(reply_text(val), now_ms);
-      if (!c) {
-        malformed_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      c->ttl_ms = pttl->integer < 0 ? -1 : pttl->integer;
-      loaded_.fetch_add(1, std::memory_order_relaxed);
-      dispatch(*c);
-    }
-  } while (cursor != "0");
+    c->ttl_ms = pttl->integer < 0 ? -1 : pttl->integer;
+    loaded_.fetch_add(1, std::memory_order_relaxed);
+    dispatch(*c);
+  }
   return true;
 }
 

@@ -16,28 +16,31 @@
 namespace keypool::state::detail {
 
 inline void redis_impl::writer_loop() {
+  block_sigpipe();
   scripted_connection c;
   std::chrono::milliseconds backoff{};
   bool ever_connected = false;
   std::string err;
+  auto last_ping = std::chrono::steady_clock::now();
   for (;;) {
     if (!c.conn.ok()) {
       const auto step = reconnect_writer(c, backoff, ever_connected, err);
       if (step == link_step::stop) break;
       if (step == link_step::retry) continue;
+      last_ping = std::chrono::steady_clock::now();
     }
     pending_change w;
     {
       std::unique_lock lk(mu_);
-      cv_.wait_for(lk, opts_.ping_interval, [&] { return stopping_ || !queue_.empty(); });
+      // Short slices: between them an idle connection is checked (one
+      // poll(), no round trip), so ready() turns false as soon as the server
+      // closes it rather than at the next PING.
+      cv_.wait_for(lk, std::min(opts_.ping_interval, idle_check_interval),
+                   [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {
         if (stopping_) break;
         lk.unlock();
-        // Idle: check the connection is still alive, so status() is true.
-        if (auto r = c.conn.command({"PING"}, err); !r)
-          set_error(err);
-        else if (r->type != REDIS_REPLY_ERROR)
-          backoff = {};
+        idle_check(c, backoff, last_ping, err);
         continue;
       }
       if (stopping_ && std::chrono::steady_clock::now() > flush_deadline_) break;
@@ -46,6 +49,7 @@ inline void redis_impl::writer_loop() {
       in_flight_ = true;
     }
     const bool ok = write(c, w, err);
+    if (!c.conn.ok()) writer_up_.store(false, std::memory_order_release);
     finish_write(w, ok);
     idle_cv_.notify_all();
     if (ok) {
@@ -54,13 +58,33 @@ inline void redis_impl::writer_loop() {
       // An I/O error closed the connection (reconnect after the pause); a
       // refusal (READONLY replica, OOM, NOPERM) leaves it usable. Either
       // way the same write is tried again, so pause first.
-      set_error(err);
+      set_error(error_slot::writer, err);
       backoff = next_backoff(backoff);
       retry_pause(backoff);
     }
   }
   writer_up_.store(false, std::memory_order_release);
   idle_cv_.notify_all();
+}
+
+inline void redis_impl::idle_check(scripted_connection& c, std::chrono::milliseconds& backoff,
+                                   std::chrono::steady_clock::time_point& last_ping, std::string& err) {
+  if (c.conn.closed_by_peer()) {
+    writer_up_.store(false, std::memory_order_release);
+    set_error(error_slot::writer, "writer: connection closed by the server");
+    return;
+  }
+  if (std::chrono::steady_clock::now() - last_ping < opts_.ping_interval) return;
+  last_ping = std::chrono::steady_clock::now();
+  // Idle: check the connection is still alive (so status() is true) and
+  // the server still holds our data (a FLUSHALL keeps connections).
+  if (!check_epoch(c.conn, err)) {
+    writer_up_.store(false, std::memory_order_release);
+    set_error(error_slot::writer, err);
+  } else {
+    backoff = {};
+    if (!writes_refused_.load(std::memory_order_acquire)) clear_error(error_slot::writer);
+  }
 }
 
 inline redis_impl::link_step redis_impl::reconnect_writer(scripted_connection& c, std::chrono::milliseconds& backoff,
@@ -70,8 +94,9 @@ inline redis_impl::link_step redis_impl::reconnect_writer(scripted_connection& c
     std::lock_guard g(mu_);
     if (stopping_) return link_step::stop;  // nothing can be flushed without Redis
   }
-  if (!c.open(ep_, err)) {
-    set_error(err);
+  if (!c.open(endpoint_for("writer"), err) || !check_epoch(c.conn, err)) {
+    c.conn.close();
+    set_error(error_slot::writer, err);
     backoff = next_backoff(backoff);
     return sleep_or_stop(cv_, backoff) ? link_step::stop : link_step::retry;
   }
@@ -80,6 +105,10 @@ inline redis_impl::link_step redis_impl::reconnect_writer(scripted_connection& c
   // be retried at connect speed.
   if (ever_connected) reconnects_.fetch_add(1, std::memory_order_relaxed);
   ever_connected = true;
+  if (!writes_refused_.load(std::memory_order_acquire)) clear_error(error_slot::writer);
+  // The budget connection's error was most likely the same outage; its next
+  // call sets it again if not.
+  clear_error(error_slot::budget);
   writer_up_.store(true, std::memory_order_release);
   return link_step::up;
 }
@@ -123,13 +152,19 @@ inline bool redis_impl::write(scripted_connection& c, const pending_change& w, s
   const std::string body = out.body();
   const std::string msg = instance_id_ + "|" + body;
   const std::string ttl_s = std::to_string(ttl);
-  auto r = c.eval(c.write_sha, write_script, {"1", key, status_name(w.status), body, ttl_s, channel_, msg}, err);
+  auto r =
+      c.eval(c.write_sha, write_script, {"2", key, index_key_, status_name(w.status), body, ttl_s, channel_, msg}, err);
   if (!r) return false;
+  if (follow_moved(r.get(), c.conn, err)) return false;  // retried on the right node, after the pause
   if (r->type == REDIS_REPLY_ERROR) {
-    // A server-side refusal (e.g. OOM, read-only replica) is worth retrying too.
-    err = "write script: " + std::string(reply_text(r.get()));
+    // A server-side refusal (OOM, read-only replica, missing ACL permission,
+    // a key owned by another cluster node) is retried too, but reported:
+    // nothing reaches the fleet meanwhile.
+    err = "write refused: " + std::string(reply_text(r.get()));
+    writes_refused_.store(true, std::memory_order_release);
     return false;
   }
+  if (writes_refused_.exchange(false, std::memory_order_acq_rel)) clear_error(error_slot::writer);
   written_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
