@@ -3,6 +3,8 @@
 
 #include <keypool/classify/classifier.hpp>
 #include <keypool/classify/retry_hint.hpp>
+#include <keypool/clock/manual.hpp>
+#include <keypool/core/pool.hpp>
 #include <keypool/providers/builtin.hpp>
 
 #include <gtest/gtest.h>
@@ -465,6 +467,76 @@ TEST(Classifier, GarbageNeverThrows) {
         }) << p.id
            << " " << status;
       }
+}
+
+// ---- issue 28 item 7: the default pool follows the provider's time ---------------
+
+using manual_pool = keypool::pool<keypool::runtime_provider>::with<keypool::policy::clock<keypool::clock::manual>>;
+
+/// How long one key of `provider` sits out after this response, under the default lockout.
+std::optional<milliseconds> locked_for(const char* provider, const headers& h, const std::string& body) {
+  const auto* d = providers::find_builtin(provider);
+  manual_pool p(d->info(), {{"KEY_1", "secret-one"}});
+  const auto c = classify::classify(*d, 429, h, body, now);
+  p.report(*p.acquire(), c.result);
+  return p.snapshot().keys[0].available_in;
+}
+
+const std::string plain_429 =
+    R"({"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}})";
+
+TEST(DefaultLockout, FollowsRetryAfterInEveryFormAndSixtySecondsWithout) {
+  EXPECT_EQ(locked_for("openai", {{"retry-after", "300"}}, plain_429), 300s);
+  EXPECT_EQ(locked_for("openai", {{"retry-after", "15"}}, plain_429), 15s);
+  EXPECT_EQ(locked_for("openai", {}, plain_429), 60s);
+  EXPECT_EQ(locked_for("openai", {{"retry-after", "999999999"}}, plain_429), 24h);  // clamped
+  EXPECT_EQ(locked_for("openai", {{"retry-after", "0"}}, plain_429), 1s);           // at least 1 s
+  EXPECT_EQ(locked_for("openai", {{"retry-after-ms", "2500"}}, plain_429), 2500ms);
+  EXPECT_EQ(locked_for("openai", {{"x-ratelimit-remaining-requests", "0"}, {"x-ratelimit-reset-requests", "1m30s"}},
+                       plain_429),
+            90s);
+  EXPECT_EQ(locked_for("openai", {},
+                       R"({"error":{"message":"Rate limit reached. Please try again in 1m30s.","type":"requests"}})"),
+            90s);
+  EXPECT_EQ(locked_for("google", {}, gemini_per_minute), 36s);  // RetryInfo.retryDelay
+}
+
+TEST(DefaultLockout, GroqPerDayLimitWithSecondsInItsHeadersFreesInSeconds) {
+  // Groq documents x-ratelimit-*-requests as its requests-per-day limit.
+  const std::string rpd =
+      R"({"error":{"message":"Rate limit reached for model `qwen/qwen3.6-27b` in organization `org_test` service tier `on_demand` on requests per day (RPD): Limit 14400, Used 14400, Requested 1.","type":"requests","code":"rate_limit_exceeded"}})";
+  const headers h{{"x-ratelimit-remaining-requests", "0"}, {"x-ratelimit-reset-requests", "2.5s"}};
+  EXPECT_EQ(locked_for("groq", h, rpd), 2500ms);
+  // Its x-ratelimit-*-tokens are per minute: on a tokens-per-day 429 they say nothing about the day.
+  const std::string tpd =
+      R"({"error":{"message":"Rate limit reached for model `qwen/qwen3.6-27b` in organization `org_test` service tier `on_demand` on tokens per day (TPD): Limit 500000, Used 500000, Requested 900.","type":"tokens","code":"rate_limit_exceeded"}})";
+  EXPECT_EQ(locked_for("groq", {{"x-ratelimit-reset-tokens", "7.66s"}}, tpd), 14h);  // to UTC midnight
+}
+
+TEST(DefaultLockout, OpenAIPerMinuteResetHeadersDoNotFreeAPerDayLimit) {
+  const std::string rpd =
+      R"({"error":{"message":"Rate limit reached for gpt-4o in organization org-test on requests per day (RPD): Limit 10000, Used 10000, Requested 1.","type":"requests","code":"rate_limit_exceeded"}})";
+  const headers h{{"x-ratelimit-remaining-requests", "0"}, {"x-ratelimit-reset-requests", "2.5s"}};
+  const auto c = classify::classify(*providers::find_builtin("openai"), 429, h, rpd, now);
+  EXPECT_EQ(c.result.kind, outcome_kind::quota_exhausted);
+  EXPECT_EQ(c.result.retry_after, milliseconds(14h));  // UTC midnight, not the RPM window
+}
+
+TEST(DefaultLockout, GeminiPerDayQuotaWaitsForItsResetWhateverRetryDelaySays) {
+  const std::string per_day =
+      R"({"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"30s"}]}})";
+  EXPECT_EQ(locked_for("google", {}, per_day), 22h);  // midnight Pacific = 08:00 UTC
+}
+
+TEST(HintAuthority, EveryDialectHasARowWithItsSource) {
+  using enum providers::error_dialect;
+  for (auto d : {openai, anthropic, gemini, zai, mistral, groq, nvidia}) {
+    EXPECT_EQ(authority_for(d).dialect, d);
+    EXPECT_TRUE(authority_for(d).source.starts_with("https://"));
+  }
+  EXPECT_EQ(authority_for(groq).reset_requests, limit_window::per_day);
+  EXPECT_EQ(authority_for(openai).reset_requests, limit_window::per_minute);
+  EXPECT_FALSE(authority_for(gemini).retry_hint_frees_daily);
 }
 
 }  // namespace

@@ -65,16 +65,16 @@ TEST_F(fixture, FirstProviderFirstThenFailoverInOrder) {
 TEST_F(fixture, CombinedErrorListsEveryProvider) {
   for (int i = 0; i < 2; ++i) c.report(*c.acquire(), kp::outcome::rate_limited());
   c.report(*c.acquire(), kp::outcome::invalid_key());
-  c.report(*c.acquire(), kp::outcome::rate_limited(30s));
+  c.report(*c.acquire(), kp::outcome::rate_limited(30s));  // the default lockout follows the hint
   clock.advance(10s);
   auto r = c.acquire();
   ASSERT_FALSE(r);
   ASSERT_EQ(r.error().providers().size(), 3u);
-  EXPECT_EQ(r.error().next_available(), 50s);
+  EXPECT_EQ(r.error().next_available(), 20s);
   EXPECT_EQ(r.error().message(),
             "No provider available: All GROQ API keys are rate limited; next available in 50 s. "
             "All NVIDIA API keys are invalid; next available in 14 min 50 s. "
-            "All OPENAI API keys are rate limited; next available in 50 s");
+            "All OPENAI API keys are rate limited; next available in 20 s");
 }
 
 TEST_F(fixture, SkipSetAndLookupByProvider) {

@@ -153,6 +153,55 @@ TEST(Lockout, RetryAfterUsesHintClampsAndFallsBack) {
   EXPECT_EQ(r.lockout_for(kp::outcome::quota_exhausted(20h), {}), 20h);
 }
 
+// Issue 28 item 7: the default pool follows the provider's time.
+TEST(Lockout, DefaultPoolFollowsTheProvidersHintAndSixtySecondsWithout) {
+  using pool = kp::pool<groq>::with<kp::policy::clock<kp::clock::manual>>;
+  auto locked_for = [](kp::outcome o) {
+    pool p(keys(1));
+    p.report(*p.acquire(), o);
+    return p.snapshot().keys[0].available_in;
+  };
+  EXPECT_EQ(locked_for(kp::outcome::rate_limited(300s)), 300s);  // not back early into another 429
+  EXPECT_EQ(locked_for(kp::outcome::rate_limited(15s)), 15s);    // not 45 s wasted
+  EXPECT_EQ(locked_for(kp::outcome::rate_limited()), 60s);       // no hint: the documented 60 s
+  EXPECT_EQ(locked_for(kp::outcome::rate_limited(2500ms)), 2500ms);
+  EXPECT_EQ(locked_for(kp::outcome::rate_limited(1ms)), 1s);  // clamped to [1 s, 24 h]
+  EXPECT_EQ(locked_for(kp::outcome::rate_limited(std::chrono::hours(24 * 365))), 24h);
+  EXPECT_EQ(locked_for(kp::outcome::quota_exhausted(20h)), 20h);
+  EXPECT_EQ(locked_for(kp::outcome::quota_exhausted(std::chrono::hours(24 * 365))), std::chrono::hours(31 * 24));
+}
+
+TEST(Lockout, DefaultPoolHintExtendsACurrentLockoutNeverShortens) {
+  using pool = kp::pool<groq>::with<kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(1));
+  auto a = *p.acquire();
+  auto b = *p.acquire();
+  auto c = *p.acquire();
+  p.report(a, kp::outcome::rate_limited(15s));
+  p.report(b, kp::outcome::rate_limited(300s));
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 300s);
+  p.report(c, kp::outcome::rate_limited());  // 60 s: shorter, leaves it
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 300s);
+}
+
+TEST(Lockout, FixedStillGivesExactlySixtySeconds) {
+  using fixed_pool =
+      kp::basic_pool<groq, kp::policy::lockout<kp::lockout::fixed>, kp::policy::clock<kp::clock::manual>>;
+  for (auto o : {kp::outcome::rate_limited(300s), kp::outcome::rate_limited(15s), kp::outcome::rate_limited()}) {
+    fixed_pool p(keys(1));
+    p.report(*p.acquire(), o);
+    EXPECT_EQ(p.snapshot().keys[0].available_in, 60s);
+  }
+  // A default pool given lockout::fixed keeps fixed's behaviour.
+  using pool = kp::pool<groq>::with<kp::policy::clock<kp::clock::manual>>;
+  pool p(keys(1), {.lockout = kp::lockout::fixed{30s}});
+  p.report(*p.acquire(), kp::outcome::rate_limited(300s));
+  EXPECT_EQ(p.snapshot().keys[0].available_in, 30s);
+  pool r(keys(1), {.lockout = kp::lockout::retry_after{.max = 2min}});
+  r.report(*r.acquire(), kp::outcome::rate_limited(300s));
+  EXPECT_EQ(r.snapshot().keys[0].available_in, 2min);
+}
+
 TEST(Lockout, ExponentialDoublesUpToCapWithBoundedJitter) {
   kp::lockout::exponential e{.base = 1s, .cap = 60s, .jitter_percent = 0};
   EXPECT_EQ(e.lockout_for(kp::outcome::rate_limited(), {.ejections = 0}), 1s);
@@ -625,7 +674,7 @@ TEST(Compose, PolicyTagsAreOrderIndependentAndRebindable) {
   static_assert(std::is_same_v<a::selection_type, b::selection_type>);
   static_assert(std::is_same_v<a::lockout_type, kp::lockout::none>);
   static_assert(std::is_same_v<kp::pool<groq>::selection_type, kp::selection::round_robin>);
-  static_assert(std::is_same_v<kp::pool<groq>::lockout_type, kp::lockout::fixed>);
+  static_assert(std::is_same_v<kp::pool<groq>::lockout_type, kp::lockout::hinted>);
   using c = kp::pool<groq>::with<kp::policy::clock<kp::clock::manual>>;
   static_assert(std::is_same_v<c::clock_type, kp::clock::manual>);
   static_assert(std::is_same_v<c::selection_type, kp::selection::round_robin>);

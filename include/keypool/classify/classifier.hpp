@@ -15,6 +15,7 @@
 /// to keys the user said share one.
 
 #include <keypool/classify/headers.hpp>
+#include <keypool/classify/hint_authority.hpp>
 #include <keypool/classify/retry_hint.hpp>
 #include <keypool/core/outcome.hpp>
 #include <keypool/providers/descriptor.hpp>
@@ -184,14 +185,16 @@ inline std::optional<milliseconds> header_hint(const context& c) {
 
 /// OpenAI-style x-ratelimit-reset-{requests,tokens}: the one for the
 /// exhausted dimension (remaining == 0), else requests, else tokens.
+inline std::optional<milliseconds> reset_header(const context& c, std::string_view name) {
+  const auto v = c.h(name);
+  if (!v) return std::nullopt;
+  if (auto d = parse_duration(*v)) return d;
+  // Some OpenAI-compatible servers (Azure) send bare seconds here.
+  return parse_retry_after_ms(*v) ? parse_retry_after(*v, c.now) : std::nullopt;
+}
+
 inline std::optional<milliseconds> openai_reset_hint(const context& c, bool tokens_first) {
-  auto dur = [&](std::string_view name) -> std::optional<milliseconds> {
-    const auto v = c.h(name);
-    if (!v) return std::nullopt;
-    if (auto d = parse_duration(*v)) return d;
-    // Some OpenAI-compatible servers (Azure) send bare seconds here.
-    return parse_retry_after_ms(*v) ? parse_retry_after(*v, c.now) : std::nullopt;
-  };
+  auto dur = [&](std::string_view name) { return reset_header(c, name); };
   auto exhausted = [&](std::string_view name) {
     auto v = c.h(name);
     return v && iequals(trim(*v), "0");
@@ -258,6 +261,21 @@ inline bool mentions_per_day(std::string_view msg) {
   return contains_icase(msg, "per day") || contains(msg, "(RPD)") || contains(msg, "(TPD)");
 }
 
+/// When a per-day limit an OpenAI-style 429 names frees: only the hints its
+/// provider documents for that limit (hint_authority.hpp), else the day
+/// boundary. Groq's x-ratelimit-reset-requests counts down its RPD, OpenAI's
+/// its RPM (which says nothing about the day).
+inline milliseconds per_day_hint(const context& c, std::string_view msg) {
+  const hint_authority& a = authority_for(c.provider.errors);
+  const bool tokens = contains_icase(msg, "tokens per day") || contains(msg, "(TPD)");
+  std::optional<milliseconds> hint;
+  if (a.retry_hint_frees_daily) hint = header_hint(c);
+  if (!hint && (tokens ? a.reset_tokens : a.reset_requests) == limit_window::per_day)
+    hint = reset_header(c, tokens ? "x-ratelimit-reset-tokens" : "x-ratelimit-reset-requests");
+  if (!hint && a.retry_hint_frees_daily) hint = duration_in_message(msg);
+  return hint ? *hint : until_day_boundary(c);
+}
+
 // ---- OpenAI and OpenAI-compatible (also Groq's base) -----------------------
 
 inline bool openai_out_of_credit(const error_info& e) {
@@ -275,13 +293,12 @@ inline classification openai_like(const context& c, const error_info& e) {
   if (c.status == 429) {
     if (openai_out_of_credit(e)) return {outcome::out_of_credit().with_account_wide(), status_reason(429, what)};
     // Limits are per organisation/project: every key of the account waits.
+    if (mentions_per_day(e.message))
+      return quota_until(c, per_day_hint(c, e.message),
+                         status_reason(429, what.empty() ? "per-day limit" : what + " per-day"), true);
     auto hint = header_hint(c);
     if (!hint) hint = openai_reset_hint(c, e.type == "tokens" || contains_icase(e.message, "tokens per"));
     if (!hint) hint = duration_in_message(e.message);
-    if (mentions_per_day(e.message)) {
-      if (!hint) hint = until_day_boundary(c);
-      return quota_until(c, hint, status_reason(429, what.empty() ? "per-day limit" : what + " per-day"), true);
-    }
     return rate_limited(c, hint, status_reason(429, what), true);
   }
   if ((c.status == 404 || c.status == 400) && mentions_model_gone(e))
@@ -389,6 +406,7 @@ inline classification gemini(const context& c, const error_info& e) {
       return {outcome::out_of_credit().with_account_wide(), "429 RESOURCE_EXHAUSTED prepayment credits depleted"};
     if (contains(e.message, "limit: 0"))  // this model has no quota on this project's tier
       return {outcome::model_unavailable().with_account_wide(), "429 RESOURCE_EXHAUSTED limit 0"};
+    // retryDelay is for the per-minute quotas (hint_authority.hpp): a day's waits for its reset.
     if (per_day) return quota_until(c, until_day_boundary(c), "429 RESOURCE_EXHAUSTED per-day quota", true);
     std::optional<milliseconds> hint = header_hint(c);
     if (!hint && e.retry_delay) hint = parse_proto_duration(*e.retry_delay);

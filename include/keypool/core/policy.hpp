@@ -7,6 +7,7 @@
 
 #include <keypool/clock/steady.hpp>
 #include <keypool/lockout/fixed.hpp>
+#include <keypool/lockout/hinted.hpp>
 #include <keypool/selection/round_robin.hpp>
 #include <keypool/state/concept.hpp>
 
@@ -33,8 +34,10 @@ struct selection {
 
 /// How long a key sits out after a rate limit or a spent quota.
 /// Concept: keypool::lockout_policy (keypool/lockout/concept.hpp).
-/// Default: lockout::fixed (60 s).
-/// Shipped: lockout::fixed, exponential, retry_after, none.
+/// Default: lockout::hinted (the provider's time when it gives one, clamped
+/// to [1 s, 24 h], quotas to 31 days; 60 s when it gives none).
+/// Shipped: lockout::hinted, fixed (exactly 60 s), exponential, retry_after,
+/// none.
 template <class L>
 struct lockout {
   using type = L;
@@ -61,7 +64,7 @@ struct state {
 };
 
 using default_selection = keypool::selection::round_robin;
-using default_lockout = keypool::lockout::fixed;
+using default_lockout = keypool::lockout::hinted;
 using default_clock = keypool::clock::steady;
 using default_state = keypool::state::local;
 

@@ -8,9 +8,10 @@
 /// `std::chrono::milliseconds lockout_for(const outcome&, const
 /// lockout_context&) const noexcept`; zero means "do not lock".
 ///
-/// Default: `lockout::fixed` (60 s).
+/// Default: `lockout::hinted`: the provider's time when it gives one,
+/// clamped to [1 s, 24 h] (quotas: 31 days), else 60 s.
 ///
-/// Shipped: `fixed` (a set time; a quota reset hint wins), `exponential`
+/// Shipped: `hinted`, `fixed` (a set time; a quota reset hint wins), `exponential`
 /// (doubling per lockout, decayed by successes, jittered), `retry_after`
 /// (the provider's hint, clamped) and `none`, each in
 /// `keypool/lockout/<name>.hpp`.
