@@ -5,6 +5,7 @@
 #include "support/test_server.hpp"
 
 #include <keypool/chain/chain.hpp>
+#include <keypool/core/key.hpp>
 #include <keypool/core/pool.hpp>
 #include <keypool/http/client.hpp>
 #include <keypool/providers/builtin.hpp>
@@ -13,6 +14,7 @@
 #include <boost/json/parse.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <stdexcept>
 #include <thread>
 
@@ -528,6 +530,93 @@ TEST(Client, MaxDeadlineMeansNoDeadline) {
   auto r = c.chat(vision());
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->response.text, "ok");
+}
+
+// ======================================================= echoed secrets
+
+/// A fake key of `n` characters after `prefix`, the same on every run.
+std::string long_fake_key(std::string_view prefix, std::size_t n) {
+  static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string k(prefix);
+  std::uint32_t x = 2463534242u + static_cast<std::uint32_t>(n);
+  while (k.size() < n) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    k += alphabet[x % alphabet.size()];
+  }
+  return k;
+}
+
+/// No run of 8 consecutive characters of `key` is left in `text`, once the
+/// key's redacted form (which may quote a vendor prefix) is set aside.
+void expect_no_key_run(std::string text, const std::string& key, std::string_view where) {
+  const std::string mask = keypool::redact(key);
+  for (auto at = text.find(mask); at != std::string::npos; at = text.find(mask, at)) text.erase(at, mask.size());
+  for (std::size_t j = 0; j + 8 <= key.size(); ++j)
+    if (text.find(key.substr(j, 8)) != std::string::npos) {
+      ADD_FAILURE() << where << ": '" << key.substr(j, 8) << "' of the key is left in: " << text;
+      return;
+    }
+}
+
+/// A server that echoes the key it was sent, cut at every position: a
+/// prefix as the error code (the classifier keeps 48 characters of it), the
+/// rest in the message and a header, and in a 2xx error body whose message
+/// the decoder cuts at 200 bytes so that only the key's first characters
+/// stay. No run of 8 of the key's characters may reach the caller.
+TEST(Client, KeysEchoedCutAtAnyPositionNeverReachTheCaller) {
+  std::atomic<std::size_t> cut{0};
+  std::atomic<bool> two_xx{false};
+  test_server s([&](const received_request& rq) {
+    const std::string key = rq.header("Authorization").substr(7);
+    const std::size_t p = cut.load();
+    if (two_xx.load()) {
+      const std::string pad(p < 200 ? 200 - p : 0, 'x');
+      return scripted_reply::json(R"({"error":{"message":")" + pad + key + R"("}})", 200);
+    }
+    auto r = scripted_reply::json(R"({"error":{"message":"invalid header )" + std::string(150, 'm') + key.substr(p) +
+                                      R"(","type":"invalid_request_error","code":")" + key.substr(0, p) + R"("}})",
+                                  400);
+    r.headers = {{"x-echo", key.substr(p / 2)}};
+    return r;
+  });
+  http::transport t(fast_options());
+  for (const auto& key : {long_fake_key("sk-proj-", 40), long_fake_key("gsk_", 120), long_fake_key("", 200)}) {
+    for (std::size_t p = 1; p <= key.size(); ++p) {
+      cut = p;
+      for (bool ok_status : {false, true}) {
+        two_xx = ok_status;
+        groq_pool gp({{"GROQ_API_KEY_1", key}});
+        auto chain = keypool::make_chain(gp);
+        http::client c(chain, t, {groq_route(s)});
+        auto r = c.chat(vision());
+        ASSERT_FALSE(r);
+        const std::string where = std::to_string(key.size()) + "-character key cut at " + std::to_string(p);
+        expect_no_key_run(r.error().message, key, where + ", message");
+        expect_no_key_run(r.error().body, key, where + ", body");
+        ASSERT_FALSE(r.error().attempts.empty());
+        for (const auto& a : r.error().attempts) expect_no_key_run(a.reason, key, where + ", attempt");
+      }
+    }
+  }
+}
+
+/// The response is scrubbed as it arrives: its header values and body no
+/// longer hold the key, whole or cut.
+TEST(Client, ScrubResponseMasksHeadersAndBody) {
+  const std::string key = long_fake_key("sk-", 64);
+  const std::string mask = keypool::redact(key);
+  http::response r;
+  r.status = 401;
+  r.headers.set("x-echo", "Bearer " + key.substr(0, 30));
+  r.headers.insert("x-other", "fine");
+  r.body = "{\"code\":\"" + key.substr(10, 48) + "\",\"message\":\"" + key + "\"}";
+  http::scrub_response(r, key, mask);
+  expect_no_key_run(r.body, key, "body");
+  expect_no_key_run(std::string(*r.header("x-echo")), key, "header");
+  EXPECT_EQ(r.header("x-other"), "fine");
+  EXPECT_EQ(r.body, "{\"code\":\"" + mask + "\",\"message\":\"" + mask + "\"}");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <keypool/wire/detail/openai_answer.hpp>
 #include <keypool/wire/gemini_generate_content.hpp>
 #include <keypool/wire/openai_chat.hpp>
+#include <keypool/wire/provider_text.hpp>
 #include <keypool/wire/sse.hpp>
 
 #include <gtest/gtest.h>
@@ -858,6 +859,64 @@ TEST(Streaming, GeminiChunkWithoutCandidatesStillFails) {
       "data: {\"modelVersion\":\"gemini-2.0-flash\"}\n\n");
   ASSERT_FALSE(empty.first);
   EXPECT_EQ(empty.first.error().code, wire::decode_errc::no_output);
+}
+
+// ================================================== provider text (docs/security.md)
+
+TEST(ProviderText, ScrubMasksTheWholeKeyAndEveryRunOfEightOfItsCharacters) {
+  const std::string key = "sk-proj-Q7vX2mLp9RtZ4wKc8NbY3hJd6FgS1aEu";
+  const std::string mask =
+      "sk-proj-\xE2\x80\xA6"
+      "aEu";
+  EXPECT_EQ(wire::scrub_secret("key " + key + " end", key, mask), "key " + mask + " end");
+  // Cut at every position, from either side, and a run from the middle.
+  for (std::size_t p = 0; p <= key.size(); ++p) {
+    const auto head = wire::scrub_secret("code " + key.substr(0, p) + "|", key, mask);
+    const auto tail = wire::scrub_secret("|" + key.substr(p) + " tail", key, mask);
+    for (std::size_t j = 0; j + 8 <= key.size(); ++j) {
+      const auto run = key.substr(j, 8);
+      if (run == "sk-proj-") continue;  // the vendor prefix the mask quotes itself
+      EXPECT_EQ(head.find(run), std::string::npos) << p << ": " << head;
+      EXPECT_EQ(tail.find(run), std::string::npos) << p << ": " << tail;
+    }
+  }
+  EXPECT_EQ(wire::scrub_secret("x" + key.substr(9, 8) + "y", key, mask), "x" + mask + "y");
+  EXPECT_EQ(wire::scrub_secret("x" + key.substr(9, 7) + "y", key, mask), "x" + key.substr(9, 7) + "y");
+  // The mask is not an echo: scrubbing twice changes nothing.
+  const auto once = wire::scrub_secret(key + " and " + key.substr(3), key, mask);
+  EXPECT_EQ(wire::scrub_secret(once, key, mask), once);
+  EXPECT_EQ(wire::scrub_secret("abc short abc", "abc", "***"), "*** short ***");
+  EXPECT_EQ(wire::scrub_secret("text", "", "***"), "text");
+}
+
+TEST(ProviderText, PrintableTextReplacesControlsAndCutsAtACharacterBoundary) {
+  const std::string rep = "\xEF\xBF\xBD";
+  EXPECT_EQ(wire::printable_text("a\x1b]0;title\x07z"), "a" + rep + "]0;title" + rep + "z");
+  EXPECT_EQ(wire::printable_text("\x1b[2J\x7f"), rep + "[2J" + rep);
+  EXPECT_EQ(wire::printable_text("c1 \xC2\x9B"
+                                 "31m, nbsp \xC2\xA0"),
+            "c1 " + rep + "31m, nbsp \xC2\xA0");
+  EXPECT_EQ(wire::printable_text("bad \xFF\xC3 end"), "bad " + rep + rep + " end");
+  EXPECT_EQ(wire::printable_text("caf\xC3\xA9", 4), "caf...");
+  EXPECT_EQ(wire::printable_text("caf\xC3\xA9", 5), "caf\xC3\xA9");
+  EXPECT_EQ(wire::printable_text("abc", 3), "abc");
+  EXPECT_EQ(wire::printable_text("abcd", 3), "abc...");
+}
+
+/// The decoders cut a provider's message at 200 bytes: never inside a
+/// character (the JSON output must stay UTF-8), and with no control
+/// character left for a terminal to act on.
+TEST(ProviderText, DecodedProviderMessagesAreCutAtCharacterBoundariesAndPrintable) {
+  for (std::size_t pad = 190; pad < 205; ++pad) {
+    const std::string body = R"({"error":{"message":")" + std::string(pad, 'a') + "\xC3\xA9\xE2\x82\xAC" +
+                             R"(\u001b]0;pwned\u0007\u001b[2J"}})";
+    auto d = wire::openai_chat::decode(body);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().code, wire::decode_errc::provider_error);
+    const auto& m = d.error().message;
+    EXPECT_EQ(wire::detail::invalid_utf8_at(m), std::string::npos) << pad;
+    for (char c : m) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f) << pad << ": " << m;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 /// and that no secret ever reaches its output.
 
 #include "../../tools/keypool/cli.hpp"
+#include "http/support/test_server.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -996,6 +997,80 @@ TEST(CliUsage, DocsNameOnlyCommandsThatExist) {
           std::find(keypool::cli::commands.begin(), keypool::cli::commands.end(), name) != keypool::cli::commands.end();
       EXPECT_TRUE(known) << entry.path().filename() << ": `keypool " << name << "`";
     }
+  }
+}
+
+// ============================================ hostile servers (docs/security.md)
+
+/// A .env with one Groq key, and the --base-url that sends it to `s`.
+std::vector<std::string> hostile_args(const scratch& dir, const keypool::test::test_server& s, const std::string& key,
+                                      std::vector<std::string> args) {
+  const auto env = dir.write(".env", "GROQ_API_KEY_1=" + key + "\n");
+  for (const auto& a : {std::string("--env"), env, std::string("--ignore-environment"), std::string("--base-url"),
+                        "groq=" + s.base_url() + "/openai/v1"})
+    args.push_back(a);
+  return args;
+}
+
+void expect_no_key_run(std::string text, const std::string& key, std::string_view where) {
+  const std::string mask = keypool::redact(key);
+  for (auto at = text.find(mask); at != std::string::npos; at = text.find(mask, at)) text.erase(at, mask.size());
+  for (std::size_t j = 0; j + 8 <= key.size(); ++j)
+    if (text.find(key.substr(j, 8)) != std::string::npos) {
+      ADD_FAILURE() << where << ": '" << key.substr(j, 8) << "' of the key is left in: " << text;
+      return;
+    }
+}
+
+/// probe scrubs what the server sends: a 401 whose code is the key (the
+/// classifier keeps 48 characters of it) and whose message echoes it cut.
+TEST(CliProbe, KeyEchoedByTheServerIsMaskedInTextAndJson) {
+  std::string key = "gsk_";
+  for (int i = 0; key.size() < 120; ++i) key += "Zq8Xw3Rt5Yp1Lk7Vn2Bc9Md4"[i % 24];
+  keypool::test::test_server s([](const keypool::test::received_request& rq) {
+    const std::string k = rq.header("Authorization").substr(7);
+    return keypool::test::scripted_reply::json(
+        R"({"error":{"message":"bad key )" + k.substr(0, 50) + R"(","code":")" + k + R"("}})", 401);
+  });
+  scratch dir;
+  auto j = run(hostile_args(dir, s, key, {"probe", "groq", "--json"}));
+  EXPECT_EQ(j.code, keypool::cli::exit_failed) << j.err;
+  expect_no_key_run(j.out, key, "probe --json stdout");
+  expect_no_key_run(j.err, key, "probe --json stderr");
+  const auto keys = bj::parse(j.out).as_object().at("keys").as_array();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].as_object().at("outcome").as_string(), "invalid_key");
+  auto t = run(hostile_args(dir, s, key, {"probe", "groq"}));
+  expect_no_key_run(t.out, key, "probe stdout");
+  expect_no_key_run(t.err, key, "probe stderr");
+}
+
+/// ask's attempt lines carry no terminal control sequence from the server,
+/// and --json stays valid UTF-8 wherever the 200-byte cut of the provider's
+/// message falls.
+TEST(CliAsk, ProviderTextIsPrintableAndCutAtCharacterBoundaries) {
+  std::atomic<std::size_t> pad{0};
+  keypool::test::test_server s([&](const keypool::test::received_request&) {
+    return keypool::test::scripted_reply::json(R"({"error":{"message":"\u001b]0;pwned\u0007\u001b[2J)" +
+                                               std::string(pad.load(), 'a') +
+                                               "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x94\x91 tail\"}}");
+  });
+  scratch dir;
+  const std::string key = "gsk_test_FAKE_cli_control_characters_0001";
+  for (std::size_t p = 170; p < 200; ++p) {
+    pad = p;
+    auto t = run(hostile_args(dir, s, key, {"ask", "--chain", "groq", "Hi"}));
+    EXPECT_NE(t.code, keypool::cli::exit_ok);
+    EXPECT_NE(t.out.find("attempts:"), std::string::npos) << t.out;
+    for (const auto* text : {&t.out, &t.err}) {
+      EXPECT_EQ(text->find('\x1b'), std::string::npos) << p << ": " << *text;
+      EXPECT_EQ(text->find('\x07'), std::string::npos) << p << ": " << *text;
+    }
+    auto j = run(hostile_args(dir, s, key, {"ask", "--json", "--chain", "groq", "Hi"}));
+    boost::system::error_code ec;
+    const auto root = bj::parse(j.out, ec);
+    ASSERT_FALSE(ec) << p << ": --json output is not valid JSON (UTF-8): " << ec.message();
+    EXPECT_FALSE(root.as_object().at("ok").as_bool());
   }
 }
 

@@ -39,6 +39,7 @@
 #include <keypool/http/transport.hpp>
 #include <keypool/http/wire_request.hpp>
 #include <keypool/spend/spend.hpp>
+#include <keypool/wire/provider_text.hpp>
 #include <keypool/wire/request.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -269,14 +270,11 @@ class client {
   verdict give_up_on_provider(chat_state& st, chain_lease& cl, attempt a);
 
   /// Some gateways echo the request's credentials in error bodies: the
-  /// caller never gets the secret back, only its redacted form.
+  /// caller never gets the secret back, only its redacted form. The response
+  /// is scrubbed as it arrives (scrub_response); this second pass covers
+  /// what was decoded from it (a JSON-escaped echo) and transport messages.
   static std::string scrub(std::string text, const keypool::lease& l) {
-    const std::string_view secret = l.secret();
-    if (secret.empty()) return text;
-    const std::string_view shown = l.redacted();
-    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + shown.size()))
-      text.replace(at, secret.size(), shown);
-    return text;
+    return wire::scrub_secret(std::move(text), l.secret(), l.redacted());
   }
 
   static std::string last_reason(const std::vector<attempt>& attempts) {
@@ -299,6 +297,23 @@ class client {
   std::mutex call_mu_;  ///< serializes hook calls; guards last_hook_
   std::optional<clock::time_point> last_hook_;
 };
+
+/// Masks `secret` (whole, and any run of 8 or more of its characters) in
+/// every byte a server sent: header values and body, before anything
+/// classifies, decodes or cuts them (docs/security.md).
+inline void scrub_response(response& r, std::string_view secret, std::string_view mask) {
+  if (secret.empty()) return;
+  r.body = wire::scrub_secret(std::move(r.body), secret, mask);
+  bool changed = false;
+  bhttp::fields clean;
+  for (const auto& f : r.headers) {
+    const auto v = f.value();
+    auto s = wire::scrub_secret(std::string(v.data(), v.size()), secret, mask);
+    changed = changed || s.size() != v.size() || s != std::string_view(v.data(), v.size());
+    clean.insert(f.name_string(), s);
+  }
+  if (changed) r.headers = std::move(clean);
+}
 
 namespace detail {
 

@@ -10,6 +10,7 @@
 #include <keypool/classify/classifier.hpp>
 #include <keypool/config/env_keys.hpp>
 #include <keypool/core/pool.hpp>
+#include <keypool/http/client.hpp>
 #include <keypool/http/codec.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/url.hpp>
@@ -18,6 +19,7 @@
 #include <keypool/json/stats_json.hpp>
 #include <keypool/providers/builtin.hpp>
 #include <keypool/report/text.hpp>
+#include <keypool/wire/provider_text.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -77,13 +79,14 @@ inline probe_result probe_key(http::transport& t, const providers::provider_desc
     for (const auto& [n, v] : provider.extra_headers)
       if (hreq.headers.find(n) == hreq.headers.end()) hreq.headers.set(n, v);
     const auto start = std::chrono::steady_clock::now();
-    const auto resp = t.send(std::move(hreq));
+    auto resp = t.send(std::move(hreq));
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     if (!resp) {
       r.result = outcome::transient();
       r.reason = resp.error().message;
       break;
     }
+    http::scrub_response(*resp, lease.secret(), lease.redacted());
     r.status = resp->status;
     const http::response& res = *resp;
     const auto lookup = [&res](std::string_view n) { return res.header(n); };
@@ -97,6 +100,7 @@ inline probe_result probe_key(http::transport& t, const providers::provider_desc
     }
     if (r.result.kind != outcome_kind::model_unavailable) break;
   }
+  r.reason = wire::scrub_secret(std::move(r.reason), lease.secret(), lease.redacted());
   pool.report(lease, r.result);
   r.key = pool.snapshot().keys.at(0);
   return r;

@@ -145,6 +145,7 @@ boost::asio::awaitable<typename client<Chain>::verdict> client<Chain>::attempt_m
   }
   const auto start = clock::now();
   auto resp = co_await transport_.co_send(std::move(hreq));  // this coroutine runs on its strand
+  if (resp) scrub_response(*resp, cl.lease.secret(), cl.lease.redacted());
   attempt a{rt.provider.id,
             st.req.model,
             std::string(cl.lease.variable()),

@@ -2,6 +2,7 @@
 /// Shared, non-throwing JSON helpers for the codecs.
 
 #include <keypool/wire/base64.hpp>
+#include <keypool/wire/provider_text.hpp>
 #include <keypool/wire/request.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -116,12 +117,9 @@ inline std::uint64_t count_field(const json::object* o, std::string_view key) no
   return 0;
 }
 
-/// At most `limit` characters of a provider-supplied message, for errors.
-inline std::string clip(std::string_view s, std::size_t limit = 200) {
-  std::string out(s.substr(0, limit));
-  if (s.size() > limit) out += "...";
-  return out;
-}
+/// At most `limit` bytes of a provider-supplied message, for errors: cut at
+/// a character boundary, control characters and invalid UTF-8 replaced.
+inline std::string clip(std::string_view s, std::size_t limit = 200) { return printable_text(s, limit); }
 
 /// The common {"error": {"message": ...}} / {"error": "..."} shape.
 inline std::optional<decode_error> error_object(const json::object& root, std::string_view format) {
