@@ -74,8 +74,9 @@ inline bool is_ipv4_literal(std::string_view h) noexcept {
 }
 
 /// What a message may show of a rejected URL: the scheme, when it is one,
-/// and the host name, nothing else. Never a port or a path (`user:secret`
-/// reads as host "user", port "secret"), nor any text before the last '@'
+/// and the host name, nothing else. Never a port or a path, nor a host
+/// followed by a port that is no number (`user:secret` reads as host
+/// "user", port "secret"), nor any text before the last '@'
 /// (a userinfo, whose unencoded password may hold '/', '?' or '#'), nor a
 /// query or fragment (a token). Without "://" the text may be anything (a
 /// pasted key, "user:secret@host") and only a host after a last '@' is shown.
@@ -102,7 +103,11 @@ inline std::string quote_prefix(std::string_view s) {
       const auto end = rest.find_first_not_of("0123456789abcdefABCDEF:.", 1);
       shown.append(rest.substr(0, end != npos && rest[end] == ']' ? end + 1 : end));
     } else {
-      shown.append(rest.substr(0, rest.find_first_not_of(host_chars)));
+      // "user:secret" (its '@' lost) reads as host "user", port "secret":
+      // a host whose port is not a number is not shown either.
+      const auto end = std::min(rest.find_first_not_of(host_chars), rest.size());
+      const auto port = rest.substr(end).substr(0, rest.substr(end).find_first_of("/?#"));
+      if (port.empty() || port.substr(1).find_first_not_of("0123456789") == npos) shown.append(rest.substr(0, end));
     }
   }
   if (shown.empty()) return "(not shown)";
