@@ -79,7 +79,8 @@ TEST(CliKeys, BaseUrlQueryIsPrintedRedacted) {
   EXPECT_EQ(json.code, keypool::cli::exit_ok) << json.err;
   EXPECT_EQ((json.out + json.err).find("QuErYtOkEn"), std::string::npos) << json.out;
   bool saw = false;
-  for (const auto& p : bj::parse(json.out).at("providers").as_array())
+  const auto root = bj::parse(json.out);
+  for (const auto& p : root.at("providers").as_array())
     if (p.at("id").as_string() == "groq") {
       saw = true;
       EXPECT_EQ(p.at("base_url").as_string(), "https://api.example.com/v1?<redacted>");
