@@ -132,14 +132,24 @@ namespace detail {
 
 inline bool known_provider(std::string_view id) { return providers::find_builtin(id) != nullptr; }
 
+/// How a usage error quotes `v`: a --base-url argument may hold credentials
+/// (`openai=user:secret@host/v1`), so of it only what http::parse_url's
+/// errors show; a provider id only when it reads as one.
+inline std::string quoted_argument(const std::string& flag, std::string_view v, bool is_id = false) {
+  if (is_id && v.size() <= 24 && v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos)
+    return "'" + std::string(v) + "'";
+  if (flag == "--base-url") return http::detail::quote_prefix(v);
+  return "'" + std::string(v.substr(0, 60)) + "'";
+}
+
 inline std::pair<std::string, std::string> split_assignment(const std::string& flag, const std::string& v) {
   const auto eq = v.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
-    throw usage_error(flag + " expects PROVIDER=VALUE, got '" + v.substr(0, 60) + "'");
+    throw usage_error(flag + " expects PROVIDER=VALUE, got " + quoted_argument(flag, v));
   auto id = v.substr(0, eq);
   if (!known_provider(id))
-    throw usage_error(flag + ": unknown provider '" + id +
-                      "' (expected zai nvidia groq mistral anthropic openai google)");
+    throw usage_error(flag + ": unknown provider " + quoted_argument(flag, id, true) +
+                      " (expected zai nvidia groq mistral anthropic openai google)");
   return {id, v.substr(eq + 1)};
 }
 
@@ -195,16 +205,23 @@ inline std::chrono::milliseconds duration_option(const std::string& flag, const 
   return std::chrono::milliseconds(total);
 }
 
-/// --base-url's PROVIDER=URL: a URL the transport accepts, and plain http://
-/// only to a loopback host, since the key would cross the network in clear
-/// text (the transport refuses it too, but only later, as a failed request).
+/// Why `url` cannot be a provider's base URL, or empty: it must be a URL the
+/// transport accepts, and plain http:// only to a loopback host, since the
+/// key would cross the network in clear text (the transport refuses it too,
+/// but only later, as a failed request). The reason never quotes a
+/// userinfo, port or query (http::parse_url).
+inline std::string base_url_problem(const std::string& url) {
+  auto parsed = http::parse_url(url);
+  if (!parsed) return parsed.error().message;
+  if (parsed->scheme == http::scheme::http && !http::is_loopback_host(parsed->host))
+    return "plain http:// is accepted for loopback hosts only, not " + parsed->host.substr(0, 60) + " (use https://)";
+  return {};
+}
+
+/// --base-url's PROVIDER=URL, checked by base_url_problem.
 inline std::pair<std::string, std::string> base_url_option(const std::string& flag, const std::string& v) {
   auto [id, url] = split_assignment(flag, v);
-  auto parsed = http::parse_url(url);
-  if (!parsed) throw usage_error("--base-url " + id + ": " + parsed.error().message);
-  if (parsed->scheme == http::scheme::http && !http::is_loopback_host(parsed->host))
-    throw usage_error("--base-url " + id + ": plain http:// is accepted for loopback hosts only, not " +
-                      parsed->host.substr(0, 60) + " (use https://)");
+  if (const auto why = base_url_problem(url); !why.empty()) throw usage_error("--base-url " + id + ": " + why);
   return {std::move(id), std::move(url)};
 }
 

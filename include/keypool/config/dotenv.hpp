@@ -97,6 +97,23 @@ inline bool is_name_char(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
+/// How a diagnostic names the variable of a line: whole when it reads as a
+/// variable name (letters, digits and `_`, not starting with a digit, at most
+/// 64 characters, and not mixing lower-case letters with digits as generated
+/// keys do: `GROQ_API_KEY_1` and `https_proxy` are shown), else its first 4
+/// characters and its length, since a key pasted in front of a '=' (
+/// `sk-proj-...="...`) is no name to quote.
+inline std::string shown_name(std::string_view name) {
+  bool lower = false, digit = false, plain = !name.empty() && name.size() <= 64 && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) {
+    lower = lower || (c >= 'a' && c <= 'z');
+    digit = digit || (c >= '0' && c <= '9');
+    plain = plain && (c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+  }
+  if (name.empty() || (plain && !(lower && digit))) return std::string(name);
+  return std::string(name.substr(0, 4)) + "... (a " + std::to_string(name.size()) + "-character name)";
+}
+
 inline void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -297,7 +314,7 @@ class dotenv_parser {
   };
 
   void report(std::size_t line, std::string variable, std::string message, severity level = severity::error) {
-    doc_.diagnostics.push_back({std::string(file_), line, std::move(variable), std::move(message), level});
+    doc_.diagnostics.push_back({std::string(file_), line, shown_name(variable), std::move(message), level});
   }
 
   std::size_t line_end(std::size_t from) const noexcept {

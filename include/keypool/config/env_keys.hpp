@@ -308,7 +308,18 @@ struct pending_key {
   std::map<setting, std::pair<std::string, sourced_value>> settings;
 };
 
-/// Applies `P_BASE_URL` to `pc` when it is an http(s) URL without spaces.
+/// Whether the authority of URL `v` ("scheme://authority/...") holds a
+/// userinfo ("user:password@"). The last '@' before the query counts: an
+/// unencoded password may hold '/'.
+inline bool has_userinfo(std::string_view v) {
+  const auto start = v.find("://");
+  if (start == std::string_view::npos) return false;
+  const auto at = v.substr(0, v.find_first_of("?#")).rfind('@');
+  return at != std::string_view::npos && at > start;
+}
+
+/// Applies `P_BASE_URL` to `pc` when it is an http(s) URL without spaces or
+/// credentials (the tools check the rest, as for --base-url).
 inline void apply_base_url(provider_config& pc, const std::string& name, const sourced_value& sv,
                            std::vector<diagnostic>& diagnostics) {
   const std::string_view v = sv.value;
@@ -317,6 +328,10 @@ inline void apply_base_url(provider_config& pc, const std::string& name, const s
       std::none_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
   if (!scheme || !clean) {
     add_diagnostic(diagnostics, sv.source, name, "must be an http:// or https:// URL without spaces; ignored");
+  } else if (has_userinfo(v)) {
+    add_diagnostic(diagnostics, sv.source, name,
+                   "credentials (user:password@) are not allowed in a base URL: the key goes in the "
+                   "P_API_KEY variables; ignored");
   } else {
     pc.provider = pc.provider.with_base_url(sv.value);
     pc.base_url_overridden = true;
@@ -352,9 +367,40 @@ inline std::map<key_slot, pending_key> collect_keys(const providers::provider_de
   return by_slot;
 }
 
+/// Whether an account name looks like a pasted key, which `keypool keys`
+/// would print: it equals a key variable's value (of any provider), or it
+/// is 20 or more characters of a key's alphabet (letters, digits, `_`, `-`,
+/// `.`) starting with a provider's key prefix (sk-, gsk_, nvapi-, AIza,
+/// xai-, csk-, hf_, pplx-).
+inline bool looks_like_key(std::string_view v, const std::vector<std::string>& key_values) {
+  if (std::find(key_values.begin(), key_values.end(), v) != key_values.end()) return true;
+  if (v.size() < 20) return false;
+  const bool alphabet = std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+  constexpr std::array<std::string_view, 8> prefixes{"sk-", "gsk_", "nvapi-", "AIza", "xai-", "csk-", "hf_", "pplx-"};
+  return alphabet && std::any_of(prefixes.begin(), prefixes.end(), [&](auto p) { return v.starts_with(p); });
+}
+
+/// The values of every variable read as a key, by any provider.
+inline std::vector<std::string> key_values(const std::map<std::string, sourced_value>& vars,
+                                           std::span<const providers::provider_descriptor> provider_list) {
+  std::vector<std::string> out;
+  for (const auto& [name, sv] : vars)
+    for (const auto& p : provider_list) {
+      std::size_t prefix_index = 0;
+      if (parse_for(name, p, prefix_index).what == parsed_name::kind::key) {
+        out.push_back(sv.value);
+        break;
+      }
+    }
+  return out;
+}
+
 /// Applies one per-key setting (`sname` = `sv`) to `ck`, or reports why not.
 inline void apply_setting(configured_key& ck, setting which, const std::string& sname, const sourced_value& sv,
-                          std::vector<diagnostic>& diagnostics) {
+                          const std::vector<std::string>& key_values, std::vector<diagnostic>& diagnostics) {
   switch (which) {
     case setting::weight: {
       const auto v = parse_uint(sv.value);
@@ -381,6 +427,9 @@ inline void apply_setting(configured_key& ck, setting which, const std::string& 
         add_diagnostic(diagnostics, sv.source, sname,
                        "must be 1 to 128 printable characters without leading or trailing "
                        "spaces; ignored");
+      else if (looks_like_key(v, key_values))
+        add_diagnostic(diagnostics, sv.source, sname,
+                       "looks like an API key, not an account name (docs/configuration.md); ignored");
       else
         ck.spec.account = sv.value;
       break;
@@ -399,7 +448,7 @@ using accepted_secrets = std::vector<std::pair<std::string, std::string>>;
 /// kept with a warning.
 inline void accept_keys(const providers::provider_descriptor& desc, provider_config& pc,
                         std::map<key_slot, pending_key>& by_slot, accepted_secrets& all_secrets,
-                        std::vector<diagnostic>& diagnostics) {
+                        const std::vector<std::string>& key_values, std::vector<diagnostic>& diagnostics) {
   const auto prefixes = key_prefixes(desc);
   accepted_secrets seen;  // in this provider
   for (auto& [slot, p] : by_slot) {
@@ -442,7 +491,8 @@ inline void accept_keys(const providers::provider_descriptor& desc, provider_con
     ck.spec.secret = secret;
     ck.number = n;
     ck.source = src;
-    for (const auto& [which, named] : p.settings) apply_setting(ck, which, named.first, named.second, diagnostics);
+    for (const auto& [which, named] : p.settings)
+      apply_setting(ck, which, named.first, named.second, key_values, diagnostics);
     pc.keys.push_back(std::move(ck));
   }
 }
@@ -518,11 +568,12 @@ inline key_config build_key_config(
   cfg.diagnostics = file.diagnostics;
   const auto vars = detail::merge_variables(file, env, provider_list, options, cfg.diagnostics);
   detail::accepted_secrets all_secrets;  // across providers
+  const auto key_values = detail::key_values(vars, provider_list);
   for (const auto& desc : provider_list) {
     provider_config pc;
     pc.provider = desc;
     auto by_slot = detail::collect_keys(desc, pc, vars, cfg.diagnostics);
-    detail::accept_keys(desc, pc, by_slot, all_secrets, cfg.diagnostics);
+    detail::accept_keys(desc, pc, by_slot, all_secrets, key_values, cfg.diagnostics);
     cfg.providers.push_back(std::move(pc));
   }
   detail::suggest_prefixes(vars, provider_list, cfg.diagnostics);

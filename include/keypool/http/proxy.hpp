@@ -93,8 +93,10 @@ inline ::keypool::result<std::optional<proxy_endpoint>, url_error> select_proxy(
                                                      ::keypool::detail::bad_escape::keep);
     text.erase(scheme_end, at - scheme_end + 1);
   }
-  auto u = parse_url(text);
-  if (!u) return ::keypool::unexpected<url_error>{{"HTTPS_PROXY: " + u.error().message}};
+  // No part of the setting is quoted: "user:secret" reads as host "user",
+  // port "secret", and a typo may have cut the '@' of its userinfo.
+  auto u = detail::parse_url_reason(text);
+  if (!u) return ::keypool::unexpected<url_error>{{"HTTPS_PROXY: invalid proxy URL (not shown): " + u.error()}};
   if (u->scheme != scheme::http)
     return ::keypool::unexpected<url_error>{
         {"HTTPS_PROXY: only http:// proxies (CONNECT over plain TCP) are supported"}};

@@ -53,6 +53,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace keypool::http {
 
@@ -237,11 +238,17 @@ struct connect_phases {
   }
 };
 
-/// Resolves `host` (the proxy's when there is one) before `deadline`.
-inline asio::awaitable<result<tcp::resolver::results_type>> resolve(const asio::any_io_executor& ex,
-                                                                    const std::string& host, std::uint16_t port,
-                                                                    clock::time_point deadline,
-                                                                    const connect_phases& ph) {
+/// Resolves `host` (the proxy's when there is one) before `deadline`. A
+/// localhost name is not asked of DNS (a resolver may answer anything for
+/// "foo.localhost"): it is 127.0.0.1 and ::1, as in curl, so the plain-http
+/// loopback test made on its text holds for where the request goes.
+inline asio::awaitable<result<std::vector<tcp::endpoint>>> resolve(const asio::any_io_executor& ex,
+                                                                   const std::string& host, std::uint16_t port,
+                                                                   clock::time_point deadline,
+                                                                   const connect_phases& ph) {
+  if (is_localhost_name(host))
+    co_return std::vector<tcp::endpoint>{{asio::ip::address_v4::loopback(), port},
+                                         {asio::ip::address_v6::loopback(), port}};
   auto rr = std::make_shared<resolve_race>(ex);
   rr->timer.expires_at(deadline);
   rr->resolver.async_resolve(host, std::to_string(port), tcp::resolver::numeric_service,
@@ -260,7 +267,9 @@ inline asio::awaitable<result<tcp::resolver::results_type>> resolve(const asio::
     co_return ph.timed_out("resolving");
   }
   if (rr->ec) co_return fail(errc::resolve_failed, "cannot resolve " + ph.hop + ": " + rr->ec.message(), rr->ec);
-  co_return std::move(rr->results);
+  std::vector<tcp::endpoint> out;
+  for (const auto& entry : rr->results) out.push_back(entry.endpoint());
+  co_return out;
 }
 
 /// Opens a tunnel to `peer` through the proxy `c` is connected to (CONNECT).

@@ -73,65 +73,76 @@ inline bool is_ipv4_literal(std::string_view h) noexcept {
   return parts == 4;
 }
 
-/// Cuts long or hostile input in messages (a URL may carry a token in its
-/// query string: never echo it whole).
+/// What a message may show of a rejected URL: the scheme, when it is one,
+/// and the host name, nothing else. Never a port or a path, nor a host
+/// followed by a port that is no number (`user:secret` reads as host
+/// "user", port "secret"), nor any text before the last '@'
+/// (a userinfo, whose unencoded password may hold '/', '?' or '#'), nor a
+/// query or fragment (a token). Without "://" the text may be anything (a
+/// pasted key, "user:secret@host") and only a host after a last '@' is shown.
 inline std::string quote_prefix(std::string_view s) {
-  std::string shown;
+  constexpr std::string_view scheme_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.";
+  constexpr std::string_view host_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
+  constexpr auto npos = std::string_view::npos;
   const auto sep = s.find("://");
-  const auto at = sep == std::string_view::npos ? std::string_view::npos : s.rfind('@');
-  // Nothing from a query or fragment (a token) is ever shown: the text is cut
-  // at the first '?' or '#', wherever it is.
   const auto qf = s.find_first_of("?#");
-  if (at != std::string_view::npos && at > sep) {
-    // Never echo userinfo ("user:password@"): show it as "***@". An unencoded
-    // password may hold '/', '?' or '#', so everything up to the last '@'
-    // goes, and after it only what can be a host and port, and only when no
-    // '?' or '#' came before that '@' (else it may be a query's '@').
-    shown.append(s.substr(0, std::min({sep, qf, std::string_view::size_type{81}})));
-    if (qf > sep) {
-      shown += "://***@";
-      if (qf > at) {
-        const auto rest = s.substr(at + 1);
-        const auto end = rest.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:[]");
-        shown.append(rest.substr(0, end < 81 ? end : 81));
-      }
+  const auto at = s.rfind('@');
+  const bool has_scheme = sep != npos && sep > 0 && sep <= 16 && (qf == npos || sep < qf) && (at == npos || sep < at) &&
+                          s.substr(0, sep).find_first_not_of(scheme_chars) == npos;
+  std::string shown;
+  if (has_scheme) shown.append(s.substr(0, sep)).append("://");
+  auto host_from = has_scheme ? sep + 3 : npos;
+  if (at != npos) {
+    // A '@' after a '?' or '#' may be a query's: what follows is no host.
+    shown += "***@";
+    host_from = (qf == npos || qf > at) ? at + 1 : npos;
+  }
+  if (host_from != npos) {
+    const auto rest = s.substr(host_from);
+    if (!rest.empty() && rest.front() == '[') {
+      const auto end = rest.find_first_not_of("0123456789abcdefABCDEF:.", 1);
+      shown.append(rest.substr(0, end != npos && rest[end] == ']' ? end + 1 : end));
+    } else {
+      // "user:secret" (its '@' lost) reads as host "user", port "secret":
+      // a host whose port is not a number is not shown either.
+      const auto end = std::min(rest.find_first_not_of(host_chars), rest.size());
+      const auto port = rest.substr(end).substr(0, rest.substr(end).find_first_of("/?#"));
+      if (port.empty() || port.substr(1).find_first_not_of("0123456789") == npos) shown.append(rest.substr(0, end));
     }
-  } else {
-    shown.append(s.substr(0, std::min(qf, std::string_view::size_type{81})));
   }
-  // The scheme part is clipped and cleaned too: no raw CR/LF in a message.
-  std::string out = "'";
-  for (std::size_t i = 0; i < shown.size() && i < 80; ++i) {
-    const auto c = static_cast<unsigned char>(shown[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  }
-  if (shown.size() > 80) out += "...";
+  if (shown.empty()) return "(not shown)";
+  std::string out = "'" + shown.substr(0, 80);
+  if (shown.size() > 80 || shown != s) out += "...";
   return out + "'";
 }
 
 }  // namespace detail
 
-/// Host names that can only mean this machine: "localhost" (and names under
-/// ".localhost", RFC 6761), 127.0.0.0/8 and ::1. Decided on the text alone, so
+/// "localhost" and names under ".localhost" (RFC 6761). The transport never
+/// asks DNS about them: it connects to 127.0.0.1 and ::1 directly, as curl
+/// does, so they are loopback whatever a resolver would answer.
+inline bool is_localhost_name(std::string_view host) noexcept {
+  if (host.size() < 9) return false;
+  const std::string lower = ::keypool::detail::to_lower(host);
+  return lower == "localhost" || lower == "localhost." || (lower.size() > 10 && lower.ends_with(".localhost")) ||
+         (lower.size() > 11 && lower.ends_with(".localhost."));
+}
+
+/// Host names that can only mean this machine: localhost names (see
+/// is_localhost_name), 127.0.0.0/8 and ::1. Decided on the text alone, so
 /// no DNS answer can turn a remote host into a "loopback" one.
 inline bool is_loopback_host(std::string_view host) noexcept {
-  if (host.size() >= 9) {
-    const std::string lower = ::keypool::detail::to_lower(host);
-    if (lower == "localhost" || lower == "localhost." || (lower.size() > 10 && lower.ends_with(".localhost")))
-      return true;
-  }
+  if (is_localhost_name(host)) return true;
   if (host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
   return detail::is_ipv4_literal(host) && host.substr(0, 4) == "127.";
 }
 
-/// Parses "scheme://host[:port][/path][?query]". Rejects: other schemes,
-/// userinfo ("user:pass@", credentials belong in headers), empty hosts, bad
-/// ports, fragments, whitespace and control characters.
-inline ::keypool::result<url, url_error> parse_url(std::string_view text) {
+namespace detail {
+
+/// parse_url, with the reason alone (no part of `text`) as the error.
+inline ::keypool::result<url, std::string> parse_url_reason(std::string_view text) {
   using ::keypool::unexpected;
-  auto fail = [&](std::string why) {
-    return unexpected<url_error>{{"invalid URL " + detail::quote_prefix(text) + ": " + std::move(why)}};
-  };
+  auto fail = [](std::string why) { return unexpected<std::string>{std::move(why)}; };
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     if (c <= 0x20 || c == 0x7f) return fail("contains whitespace or a control character");
@@ -203,6 +214,18 @@ inline ::keypool::result<url, url_error> parse_url(std::string_view text) {
   u.host.assign(host);
   ::keypool::detail::to_lower_in_place(u.host);
   return u;
+}
+
+}  // namespace detail
+
+/// Parses "scheme://host[:port][/path][?query]". Rejects: other schemes,
+/// userinfo ("user:pass@", credentials belong in headers), empty hosts, bad
+/// ports, fragments, whitespace and control characters.
+/// The error says why and shows only what detail::quote_prefix allows.
+inline ::keypool::result<url, url_error> parse_url(std::string_view text) {
+  auto r = detail::parse_url_reason(text);
+  if (!r) return ::keypool::unexpected<url_error>{{"invalid URL " + detail::quote_prefix(text) + ": " + r.error()}};
+  return std::move(*r);
 }
 
 /// The codecs' path join (wire/path.hpp), under its old name.

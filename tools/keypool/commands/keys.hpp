@@ -30,20 +30,32 @@ inline std::string key_label(std::string_view variable, std::string_view redacte
   return s;
 }
 
+/// A base URL as `keys` prints it: a query may carry a token
+/// (`?api_key=...`), so it reads `?<redacted>`. Userinfo never gets this far
+/// (refused at load).
+inline std::string shown_base_url(std::string_view url) {
+  const auto q = url.find('?');
+  return q == std::string_view::npos ? std::string(url) : std::string(url.substr(0, q)) + "?<redacted>";
+}
+
 /// The configuration document of json/config_json.hpp, plus the counts.
 inline void print_keys_json(std::ostream& out, const config::key_config& cfg, std::size_t rejected) {
   auto v = json::config_to_json(cfg);
   auto& root = v.as_object();
   // Every key object carries the same fields as in `probe`: a fresh
   // process has used no key yet.
-  for (auto& p : root["providers"].as_array())
-    for (auto& k : p.as_object()["keys"].as_array()) {
+  for (auto& p : root["providers"].as_array()) {
+    auto& po = p.as_object();
+    if (const auto* url = po.if_contains("base_url"); url && url->is_string())
+      po["base_url"] = shown_base_url(url->as_string());
+    for (auto& k : po["keys"].as_array()) {
       auto& ko = k.as_object();
       ko["state"] = "available";
       ko["available_in_ms"] = 0;
       ko["requests"] = 0;
       ko["failures"] = 0;
     }
+  }
   root["key_count"] = cfg.key_count();
   root["rejected"] = rejected;
   root["ok"] = rejected == 0;
@@ -58,7 +70,7 @@ inline void print_keys_text(std::ostream& out, std::ostream& err, const config::
       << " provider" << (with_keys == 1 ? "" : "s") << "\n";
   for (const auto& p : cfg.providers) {
     if (p.keys.empty()) continue;
-    out << "\n\xF0\x9F\x94\x91 " << p.provider.display_name << "  " << p.provider.base_url
+    out << "\n\xF0\x9F\x94\x91 " << p.provider.display_name << "  " << shown_base_url(p.provider.base_url)
         << (p.base_url_overridden ? "  (overridden)" : "") << "\n";
     for (const auto& k : p.keys) {
       out << "   " << key_label(k.spec.variable, redact(k.spec.secret), fingerprint(k.spec.secret));

@@ -70,6 +70,7 @@ inline std::string no_keys_hint(const options& o, const config::key_config& cfg)
 
 /// Reads the key configuration: --env FILE (must exist), else ./.env when
 /// present, plus the process environment unless --ignore-environment.
+/// Throws file_error for a P_BASE_URL that --base-url would refuse.
 inline config::key_config load_keys(const options& o) {
   config::env_options eo;
   eo.use_process_environment = !o.ignore_environment;
@@ -86,6 +87,11 @@ inline config::key_config load_keys(const options& o) {
     if (auto it = o.base_urls.find(p.provider.id); it != o.base_urls.end()) {
       p.provider = p.provider.with_base_url(it->second);
       p.base_url_overridden = true;
+    } else if (p.base_url_overridden) {
+      // P_BASE_URL is held to --base-url's rules, refused here rather than
+      // listed by `keys` and failing at the first request.
+      if (const auto why = base_url_problem(p.provider.base_url); !why.empty())
+        throw file_error(p.provider.env_prefix + "_BASE_URL: " + why);
     }
   return cfg;
 }
