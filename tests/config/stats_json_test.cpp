@@ -51,3 +51,20 @@ TEST(StatsJson, ProviderObjectCountsMisusedLeases) {
   EXPECT_EQ(v.at("providers").at(0).at("misuse").to_number<long>(), 1);
   EXPECT_EQ(v.at("providers").at(0).at("requests").to_number<long>(), 1);
 }
+
+TEST(StatsJson, AnAttemptNotedOnALeaseIsARequestWithItsOutcome) {
+  kp::basic_pool<zai, kp::policy::clock<kp::clock::manual>> p({{"ZAI_API_KEY_1", "zai-fake-json-secret-1"}});
+  auto lease = *p.acquire();
+  p.note_attempt(lease, kp::outcome::model_unavailable());  // a retired model, then the next one
+  p.report(lease, kp::outcome::success());
+  const auto snap = p.snapshot();
+  const bj::value v = bj::parse(bj::serialize(kp::json::to_json(std::span(&snap, 1))));
+  const auto& prov = v.at("providers").at(0);
+  EXPECT_EQ(prov.at("requests").to_number<long>(), 2);
+  EXPECT_EQ(prov.at("failures").to_number<long>(), 1);
+  EXPECT_EQ(prov.at("misuse").to_number<long>(), 0);
+  const auto& k = prov.at("keys").at(0);
+  EXPECT_EQ(k.at("requests").to_number<long>(), 2);
+  EXPECT_EQ(k.at("successes").to_number<long>(), 1);
+  EXPECT_EQ(k.at("failures_by_kind").at("model_unavailable").to_number<long>(), 1);
+}

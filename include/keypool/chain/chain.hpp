@@ -123,6 +123,12 @@ class chain {
     visit(l.index, [&](auto& pool) { pool.report(l.lease, o); });
   }
 
+  /// An attempt with the lease ended with `o`; the lease goes on to another
+  /// (basic_pool::note_attempt). Lock-free.
+  void note_attempt(const chain_lease& l, const outcome& o) {
+    visit(l.index, [&](auto& pool) { pool.note_attempt(l.lease, o); });
+  }
+
   /// Position of a provider by id ("groq"), if it is in the chain.
   std::optional<std::size_t> find(std::string_view provider_id) const {
     std::optional<std::size_t> found;

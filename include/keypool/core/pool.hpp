@@ -219,6 +219,14 @@ class basic_pool {
     report_slow(l, o);
   }
 
+  /// One attempt made with the lease ended with `o` and the lease goes on to
+  /// another attempt on the same key (a retired model, then the next one):
+  /// counts `o` and one more request against the key without ending the
+  /// lease, so the statistics count HTTP requests, not leases. Lock-free;
+  /// changes no key state. A lease of another pool or one reported already
+  /// counts as misuse.
+  void note_attempt(const lease& l, const outcome& o);
+
   /// Put a disabled or locked key back into rotation now. Returns false when
   /// no key of that variable is configured.
   bool enable(std::string_view variable);

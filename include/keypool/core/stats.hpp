@@ -30,7 +30,7 @@ struct key_snapshot {
   /// available, or disabled with no automatic re-check.
   std::optional<std::chrono::milliseconds> available_in;
 
-  std::uint64_t requests = 0;                                ///< leases handed out
+  std::uint64_t requests = 0;                                ///< HTTP attempts (leases and note_attempt)
   std::array<std::uint64_t, outcome_kind_count> outcomes{};  ///< reports by kind
   std::uint32_t consecutive_failures = 0;                    ///< reset by a success
   std::uint32_t daily_used = 0;                              ///< today's requests (keys with a daily limit)

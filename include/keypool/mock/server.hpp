@@ -11,6 +11,12 @@
 /// thread but an I/O thread. stop() closes the listening socket and every
 /// live connection (each on its own strand), so clients see EOF at once and
 /// new connections are refused.
+///
+/// Bounded under load: out of file descriptors it waits accept_backoff
+/// before the next accept instead of spinning; beyond max_connections a new
+/// connection is accepted and closed at once; request bodies buffered across
+/// all connections stay within max_buffered (a request that would go over
+/// gets 503), and a body over max_body gets 413 before it is read.
 
 #include <keypool/http/status_text.hpp>
 #include <keypool/mock/certificate.hpp>
@@ -64,6 +70,15 @@ struct server_options {
   std::size_t max_header = 32u << 10;
   /// An idle keep-alive connection is closed after this (as real APIs do).
   std::chrono::milliseconds idle_timeout{60'000};
+  /// Live connections at most; more are accepted and closed at once.
+  std::size_t max_connections = 256;
+  /// Request bodies buffered at once across all connections at most; a
+  /// request whose body would go over gets 503 without being read.
+  std::size_t max_buffered = 256u << 20;
+  /// The wait before the next accept when the process or system is out of
+  /// file descriptors (EMFILE / ENFILE): the pending connection stays in
+  /// the backlog, so accepting again at once would spin.
+  std::chrono::milliseconds accept_backoff{50};
 };
 
 /// One parsed request as the handler sees it.
@@ -153,6 +168,15 @@ class server {
   /// The CA certificate clients must trust for TLS (empty without TLS).
   const std::string& ca_pem() const noexcept { return cert_.ca_pem; }
   std::uint64_t connections_accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+  /// Connections closed at once because max_connections were live.
+  std::uint64_t connections_refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
+  /// Accepts that failed (out of file descriptors, ...): each one is
+  /// followed by accept_backoff, so this stays small while the fds last out.
+  std::uint64_t accept_errors() const noexcept { return accept_errors_.load(std::memory_order_relaxed); }
+  /// Request body bytes reserved now, and the most ever reserved at once
+  /// (never over max_buffered).
+  std::size_t buffered_bytes() const noexcept { return buffered_.load(std::memory_order_relaxed); }
+  std::size_t peak_buffered_bytes() const noexcept { return peak_buffered_.load(std::memory_order_relaxed); }
 
  private:
   boost::asio::awaitable<void> accept_loop() {
@@ -171,13 +195,23 @@ class server {
           co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-        continue;  // e.g. too many open files: keep serving the others
+        // E.g. too many open files: keep serving the others, and give them
+        // time to close some before trying again.
+        accept_errors_.fetch_add(1, std::memory_order_relaxed);
+        asio::steady_timer t(acceptor_.get_executor(), opts_.accept_backoff);
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
       }
       {
         std::lock_guard lock(mu_);
         if (closing_) {
           sock.close(ec);
           co_return;
+        }
+        if (sessions_.size() + starting_ >= opts_.max_connections) {
+          refused_.fetch_add(1, std::memory_order_relaxed);
+          sock.close(ec);
+          continue;
         }
         ++starting_;
       }
@@ -262,11 +296,20 @@ class server {
     auto& tcp = beast::get_lowest_layer(stream);
     for (;;) {
       boost::system::error_code ec;
+      body_reservation held(*this);  // released after the parser's body is freed
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(opts_.max_body);
       parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opts_.max_header, UINT32_MAX)));
       tcp.expires_after(opts_.idle_timeout);
-      co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      // The head first: a declared body over max_body is refused here, and
+      // one the buffer budget cannot hold is refused before it is read.
+      co_await bhttp::async_read_header(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !held.take(parser.content_length().value_or(parser.chunked() ? opts_.max_body : 0))) {
+        co_await refuse(stream, bhttp::status::service_unavailable, "The server is overloaded, try again later");
+        break;
+      }
+      if (!ec && !parser.is_done())
+        co_await bhttp::async_read(stream, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
         co_await refuse_too_large(stream, ec == bhttp::error::body_limit);
         break;
@@ -285,15 +328,23 @@ class server {
   /// 413 or 431, answered, then closed: the rest of the request is never parsed.
   template <class Stream>
   boost::asio::awaitable<void> refuse_too_large(Stream& stream, bool body) {
+    namespace bhttp = boost::beast::http;
+    co_await refuse(stream, body ? bhttp::status::payload_too_large : bhttp::status::request_header_fields_too_large,
+                    body ? "Request Entity Too Large" : "Request Header Fields Too Large");
+  }
+
+  /// An error answered, then the connection closed unread.
+  template <class Stream>
+  boost::asio::awaitable<void> refuse(Stream& stream, boost::beast::http::status status, std::string_view message) {
     namespace asio = boost::asio;
     namespace bhttp = boost::beast::http;
     auto& tcp = boost::beast::get_lowest_layer(stream);
     boost::system::error_code ec;
-    bhttp::response<bhttp::string_body> res{
-        body ? bhttp::status::payload_too_large : bhttp::status::request_header_fields_too_large, 11};
+    bhttp::response<bhttp::string_body> res{status, 11};
     res.set(bhttp::field::content_type, "application/json");
-    res.body() = body ? R"({"error":{"message":"Request Entity Too Large","type":"invalid_request_error"}})"
-                      : R"({"error":{"message":"Request Header Fields Too Large","type":"invalid_request_error"}})";
+    const bool client_error = static_cast<unsigned>(status) < 500;
+    res.body() = R"({"error":{"message":")" + std::string(message) + R"(","type":")" +
+                 (client_error ? "invalid_request_error" : "server_error") + R"("}})";
     res.keep_alive(false);
     res.prepare_payload();
     co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
@@ -365,6 +416,34 @@ class server {
     co_return ec || !res.keep_alive() ? after_reply::close : after_reply::next_request;
   }
 
+  /// Body bytes one request holds of the max_buffered budget, until the
+  /// request is done with.
+  class body_reservation {
+   public:
+    explicit body_reservation(server& srv) noexcept : srv_(srv) {}
+    body_reservation(const body_reservation&) = delete;
+    body_reservation& operator=(const body_reservation&) = delete;
+    ~body_reservation() {
+      if (n_ != 0) srv_.buffered_.fetch_sub(n_, std::memory_order_relaxed);
+    }
+    /// False when n more bytes would go over the budget (nothing taken).
+    bool take(std::size_t n) noexcept {
+      std::size_t cur = srv_.buffered_.load(std::memory_order_relaxed);
+      do {
+        if (n > srv_.opts_.max_buffered || cur > srv_.opts_.max_buffered - n) return false;
+      } while (!srv_.buffered_.compare_exchange_weak(cur, cur + n, std::memory_order_relaxed));
+      n_ += n;
+      for (std::size_t peak = srv_.peak_buffered_.load(std::memory_order_relaxed);
+           peak < cur + n && !srv_.peak_buffered_.compare_exchange_weak(peak, cur + n, std::memory_order_relaxed);) {
+      }
+      return true;
+    }
+
+   private:
+    server& srv_;
+    std::size_t n_ = 0;
+  };
+
   struct live_session {
     boost::asio::any_io_executor executor;  // the connection's strand
     boost::beast::tcp_stream* tcp;          // in the session's coroutine frame
@@ -387,6 +466,10 @@ class server {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> accept_errors_{0};
+  std::atomic<std::size_t> buffered_{0};
+  std::atomic<std::size_t> peak_buffered_{0};
   std::atomic<bool> stopped_{false};
   std::vector<std::thread> threads_;
 };

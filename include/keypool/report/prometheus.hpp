@@ -46,7 +46,7 @@ inline std::string seconds(std::chrono::milliseconds ms) {
 /// read the same fields (or register a callback on the HTTP client).
 inline std::string prometheus(std::span<const pool_snapshot> pools) {
   std::string out;
-  out += "# HELP keypool_requests_total Leases handed out per key.\n";
+  out += "# HELP keypool_requests_total Requests per key: each attempt made with one of its leases.\n";
   out += "# TYPE keypool_requests_total counter\n";
   for (const auto& p : pools)
     for (const auto& k : p.keys)

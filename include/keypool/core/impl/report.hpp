@@ -15,6 +15,19 @@ void basic_pool<Provider, Policies...>::count_without_shard(std::uint32_t slot, 
   detail::count_report(sh, slot, kind, stamp, /*own_shard=*/false);
 }
 
+/// Counted into the caller's shard (made on first use, or the overflow
+/// shard) like a report, off the pick and report paths.
+template <class Provider, class... Policies>
+void basic_pool<Provider, Policies...>::note_attempt(const lease& l, const outcome& o) {
+  const std::uint32_t slot = l.slot();
+  if (l.pool_ != this || slot >= capacity_) [[unlikely]]
+    return count_misuse();
+  const auto stamp = static_cast<std::uint64_t>(clock_.coarse_now().count());
+  shard& sh = shard_of(detail::this_thread_slot());
+  detail::bump(sh, detail::counters_of(sh, slot)[detail::counter_requests], /*own_shard=*/false);
+  detail::count_report(sh, slot, o.kind, stamp, /*own_shard=*/false);
+}
+
 /// The lease's outcome changes the key's record: a failure, a probe's
 /// verdict, or the first success after failures.
 template <class Provider, class... Policies>

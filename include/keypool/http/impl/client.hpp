@@ -91,6 +91,7 @@ boost::asio::awaitable<chat_outcome> client<Chain>::run_attempts(wire::chat_requ
     const std::string_view account = account_of(cl.lease);  // the lease outlives its uses
     // One lease may serve several models (model_unavailable keeps the key);
     // it is reported exactly once.
+    bool again = false;
     for (std::size_t m = next_model(p, 0, account);;) {
       if (m >= routes_[p].models.size()) {
         chain_.report(cl, keypool::outcome::model_unavailable());
@@ -102,9 +103,13 @@ boost::asio::awaitable<chat_outcome> client<Chain>::run_attempts(wire::chat_requ
         chain_.report(cl, keypool::outcome::transient());
         break;
       }
+      // The previous attempt on this lease (a retired model) counts as a
+      // request of its own, with its outcome.
+      if (again) chain_.note_attempt(cl, st.attempts.back().outcome);
       verdict v = co_await attempt_model(st, cl, m);
       if (v.kind == verdict::done) co_return std::move(*v.outcome);
       if (v.kind == verdict::next_model) {
+        again = true;
         m = next_model(p, m + 1, account);
         continue;  // same key, next model (or report and leave above)
       }
