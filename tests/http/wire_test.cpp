@@ -864,7 +864,7 @@ TEST(Streaming, GeminiChunkWithoutCandidatesStillFails) {
 // ================================================== provider text (docs/security.md)
 
 TEST(ProviderText, ScrubMasksTheWholeKeyAndEveryRunOfEightOfItsCharacters) {
-  const std::string key = "sk-proj-Q7vX2mLp9RtZ4wKc8NbY3hJd6FgS1aEu";
+  const std::string key = "sk-proj-FAKEtestKEYnotREAL0123456789xaEu";
   const std::string mask =
       "sk-proj-\xE2\x80\xA6"
       "aEu";
