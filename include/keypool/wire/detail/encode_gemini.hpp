@@ -171,12 +171,11 @@ inline check_result gemini_support(const chat_request& r, std::string_view forma
   for (std::size_t i = 0; i < r.messages.size(); ++i)
     for (std::size_t j = 0; j < r.messages[i].content.size(); ++j) {
       const auto k = r.messages[i].content[j].kind;
-      const std::string at = at_message(i) + ".content[" + std::to_string(j) + "]";
       if (k == content_part::kind_t::image_url)
-        return unsupported(format, "an image by URL (" + at + "; Gemini takes inline bytes)");
+        return unsupported(format, "an image by URL (" + at_part(i, j) + "; Gemini takes inline bytes)");
       const auto rl = r.messages[i].role;
       if (k == content_part::kind_t::image && (rl == role::system || rl == role::developer || rl == role::tool))
-        return unsupported(format, "an image in a " + std::string(to_string(rl)) + " turn (" + at + ")");
+        return unsupported(format, "an image in a " + std::string(to_string(rl)) + " turn (" + at_part(i, j) + ")");
     }
   if (!r.user.empty()) return unsupported(format, "user");
   if (r.parallel_tool_calls && !*r.parallel_tool_calls) return unsupported(format, "parallel_tool_calls false");

@@ -263,24 +263,24 @@ inline check_result openai_extra_collision(const chat_request& r, const openai_b
 /// What this provider's dialect (and the image form) cannot express.
 inline check_result openai_support(const chat_request& r, const openai_body& b, std::string_view format) {
   const auto& d = b.dialect;
-  const std::string label = openai_label(format, d);
+  const auto label = [&] { return openai_label(format, d); };  // built only for an error
   for (std::size_t i = 0; i < r.messages.size(); ++i)
     for (std::size_t j = 0; j < r.messages[i].content.size(); ++j) {
       const auto k = r.messages[i].content[j].kind;
       if (k == content_part::kind_t::text) continue;
-      const std::string at = at_message(i) + ".content[" + std::to_string(j) + "]";
-      if (r.messages[i].role != role::user) return unsupported(label, "an image in a non-user turn (" + at + ")");
+      if (r.messages[i].role != role::user)
+        return unsupported(label(), "an image in a non-user turn (" + at_part(i, j) + ")");
       if (k == content_part::kind_t::image_url && b.images == openai_image_form::inline_img_tag)
-        return unsupported(label, "an image URL with the <img> tag image form (" + at + ")");
+        return unsupported(label(), "an image URL with the <img> tag image form (" + at_part(i, j) + ")");
     }
-  if (r.seed && d.seed_field.empty()) return unsupported(label, "seed");
-  if (!r.user.empty() && d.user_field.empty()) return unsupported(label, "user");
+  if (r.seed && d.seed_field.empty()) return unsupported(label(), "seed");
+  if (!r.user.empty() && d.user_field.empty()) return unsupported(label(), "user");
   if (r.response_format && r.response_format->kind == response_format_kind::json_schema && !d.json_schema)
-    return unsupported(label, "response_format json_schema");
+    return unsupported(label(), "response_format json_schema");
   if (r.tool_choice && r.tool_choice->mode != tool_choice_mode::automatic && !d.tool_choice_beyond_auto)
-    return unsupported(label, "tool_choice other than auto");
-  if (r.parallel_tool_calls && !d.parallel_tool_calls) return unsupported(label, "parallel_tool_calls");
-  if (!r.extra.empty()) return openai_extra_collision(r, b, label);
+    return unsupported(label(), "tool_choice other than auto");
+  if (r.parallel_tool_calls && !d.parallel_tool_calls) return unsupported(label(), "parallel_tool_calls");
+  if (!r.extra.empty()) return openai_extra_collision(r, b, label());
   return std::nullopt;
 }
 

@@ -51,12 +51,27 @@ inline check_result check_utf8(std::string_view format, std::string_view what, s
   return std::nullopt;
 }
 
+/// check_utf8 with the place named by `where()`, built only on failure (the
+/// checks run on every encode: valid requests build no strings).
+template <class Where>
+check_result check_utf8_at(std::string_view format, Where&& where, std::string_view text) {
+  if (invalid_utf8_at(text) == std::string_view::npos) return std::nullopt;
+  return check_utf8(format, where(), text);
+}
+
 /// `text` is a JSON object, else an invalid_json error naming `what`.
 inline check_result check_object(std::string_view format, std::string_view what, std::string_view text) {
   const auto kind = json_kind_of(text);
   if (kind == json_kind::object) return std::nullopt;
   return encode_fail(format, encode_errc::invalid_json,
                      std::string(what) + (kind == json_kind::invalid ? " is not valid JSON" : " is not a JSON object"));
+}
+
+/// check_object with the place built only on failure.
+template <class Where>
+check_result check_object_at(std::string_view format, Where&& where, std::string_view text) {
+  if (json_kind_of(text) == json_kind::object) return std::nullopt;
+  return check_object(format, where(), text);
 }
 
 /// The secret, the model and the short form (prompt, images, system).
@@ -84,41 +99,59 @@ inline check_result check_basics(const chat_request& r, std::string_view secret,
                          "image " + std::to_string(i + 1) + " has MIME type '" + clip(r.images[i].mime_type, 40) +
                              "' (expected image/<type>)");
   for (std::size_t i = 0; i < r.stop.size(); ++i)
-    if (auto e = check_utf8(format, "stop[" + std::to_string(i) + "]", r.stop[i])) return e;
+    if (auto e = check_utf8_at(
+            format, [i] { return "stop[" + std::to_string(i) + "]"; }, r.stop[i]))
+      return e;
   return std::nullopt;
 }
 
-/// One content part of messages[i].
-inline check_result check_part(std::string_view format, const content_part& p, const std::string& where) {
+/// "messages[i].content[j]".
+inline std::string at_part(std::size_t i, std::size_t j) {
+  return at_message(i) + ".content[" + std::to_string(j) + "]";
+}
+
+/// One content part, messages[i].content[j].
+inline check_result check_part(std::string_view format, const content_part& p, std::size_t i, std::size_t j) {
   using kind = content_part::kind_t;
-  if (p.kind == kind::text) return check_utf8(format, where + ".text", p.text);
+  if (p.kind == kind::text)
+    return check_utf8_at(
+        format, [&] { return at_part(i, j) + ".text"; }, p.text);
   if (p.kind == kind::image) {
     if (valid_image_mime(p.image.mime_type)) return std::nullopt;
     return encode_fail(format, encode_errc::invalid_mime_type,
-                       where + " has MIME type '" + clip(p.image.mime_type, 40) + "' (expected image/<type>)");
+                       at_part(i, j) + " has MIME type '" + clip(p.image.mime_type, 40) + "' (expected image/<type>)");
   }
   if (!p.mime_type.empty() && !valid_image_mime(p.mime_type))
-    return encode_fail(format, encode_errc::invalid_mime_type, where + ".mime_type is not image/<type>");
+    return encode_fail(format, encode_errc::invalid_mime_type, at_part(i, j) + ".mime_type is not image/<type>");
   if (p.url.substr(0, 8) != "https://" || p.url.size() == 8)
-    return encode_fail(format, encode_errc::invalid_url,
-                       where + ".url '" + clip(p.url, 60) + "' is not an https:// URL (keypool downloads nothing)");
+    return encode_fail(
+        format, encode_errc::invalid_url,
+        at_part(i, j) + ".url '" + clip(p.url, 60) + "' is not an https:// URL (keypool downloads nothing)");
   for (char c : p.url)
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>')
-      return encode_fail(format, encode_errc::invalid_url, where + ".url contains a space, quote or control character");
-  return check_utf8(format, where + ".url", p.url);
+      return encode_fail(format, encode_errc::invalid_url,
+                         at_part(i, j) + ".url contains a space, quote or control character");
+  return check_utf8_at(
+      format, [&] { return at_part(i, j) + ".url"; }, p.url);
 }
 
-/// An assistant turn's tool calls: ids and names present, arguments a JSON object.
-inline check_result check_calls(std::string_view format, const message& m, const std::string& where) {
+/// messages[i]'s tool calls: ids and names present, arguments a JSON object.
+inline check_result check_calls(std::string_view format, const message& m, std::size_t i) {
   for (std::size_t k = 0; k < m.tool_calls.size(); ++k) {
     const auto& c = m.tool_calls[k];
-    const std::string at = where + ".tool_calls[" + std::to_string(k) + "]";
-    if (c.id.empty()) return encode_fail(format, encode_errc::invalid_message, at + ".id is empty");
-    if (c.name.empty()) return encode_fail(format, encode_errc::invalid_message, at + ".name is empty");
-    if (auto e = check_utf8(format, at + ".id", c.id)) return e;
-    if (auto e = check_utf8(format, at + ".name", c.name)) return e;
+    const auto at = [&] { return at_message(i) + ".tool_calls[" + std::to_string(k) + "]"; };
+    if (c.id.empty()) return encode_fail(format, encode_errc::invalid_message, at() + ".id is empty");
+    if (c.name.empty()) return encode_fail(format, encode_errc::invalid_message, at() + ".name is empty");
+    if (auto e = check_utf8_at(
+            format, [&] { return at() + ".id"; }, c.id))
+      return e;
+    if (auto e = check_utf8_at(
+            format, [&] { return at() + ".name"; }, c.name))
+      return e;
     if (!c.arguments.empty())
-      if (auto e = check_object(format, at + ".arguments", c.arguments)) return e;
+      if (auto e = check_object_at(
+              format, [&] { return at() + ".arguments"; }, c.arguments))
+        return e;
   }
   return std::nullopt;
 }
@@ -136,40 +169,43 @@ inline const tool_call* find_call(const chat_request& r, std::size_t upto, std::
 /// answering a call made earlier.
 inline check_result check_message(const chat_request& r, std::size_t i, std::string_view format) {
   const message& m = r.messages[i];
-  const std::string where = at_message(i);
-  if (m.role > role::tool) return encode_fail(format, encode_errc::invalid_message, where + ".role is not a role");
+  const auto fail = [&](std::string what) {
+    return encode_fail(format, encode_errc::invalid_message, at_message(i) + what);
+  };
+  if (m.role > role::tool) return fail(".role is not a role");
   for (std::size_t j = 0; j < m.content.size(); ++j)
-    if (auto e = check_part(format, m.content[j], where + ".content[" + std::to_string(j) + "]")) return e;
+    if (auto e = check_part(format, m.content[j], i, j)) return e;
   if (!m.tool_calls.empty() && m.role != role::assistant)
-    return encode_fail(
-        format, encode_errc::invalid_message,
-        where + ".tool_calls on a " + std::string(to_string(m.role)) + " turn (only assistant turns make calls)");
-  if (auto e = check_calls(format, m, where)) return e;
+    return fail(".tool_calls on a " + std::string(to_string(m.role)) + " turn (only assistant turns make calls)");
+  if (auto e = check_calls(format, m, i)) return e;
   if (m.role == role::tool) {
-    if (m.tool_call_id.empty())
-      return encode_fail(format, encode_errc::invalid_message, where + ".tool_call_id is empty");
+    if (m.tool_call_id.empty()) return fail(".tool_call_id is empty");
     if (!find_call(r, i, m.tool_call_id))
-      return encode_fail(
-          format, encode_errc::invalid_message,
-          where + ".tool_call_id '" + clip(m.tool_call_id, 40) + "' answers no tool call of an earlier assistant turn");
+      return fail(".tool_call_id '" + clip(m.tool_call_id, 40) + "' answers no tool call of an earlier assistant turn");
   } else if (!m.tool_call_id.empty()) {
-    return encode_fail(format, encode_errc::invalid_message, where + ".tool_call_id on a non-tool turn");
+    return fail(".tool_call_id on a non-tool turn");
   }
-  if (m.content.empty() && m.tool_calls.empty() && m.role != role::tool)
-    return encode_fail(format, encode_errc::invalid_message, where + " has no content");
-  return check_utf8(format, where + ".name", m.name);
+  if (m.content.empty() && m.tool_calls.empty() && m.role != role::tool) return fail(" has no content");
+  return check_utf8_at(
+      format, [&] { return at_message(i) + ".name"; }, m.name);
 }
 
 /// Tools, tool_choice, response_format, extra and the sampling numbers.
 inline check_result check_options(const chat_request& r, std::string_view format) {
   for (std::size_t i = 0; i < r.tools.size(); ++i) {
     const auto& t = r.tools[i];
-    const std::string at = "tools[" + std::to_string(i) + "]";
-    if (t.name.empty()) return encode_fail(format, encode_errc::invalid_tool, at + ".name is empty");
-    if (auto e = check_utf8(format, at + ".name", t.name)) return e;
-    if (auto e = check_utf8(format, at + ".description", t.description)) return e;
+    const auto at = [i] { return "tools[" + std::to_string(i) + "]"; };
+    if (t.name.empty()) return encode_fail(format, encode_errc::invalid_tool, at() + ".name is empty");
+    if (auto e = check_utf8_at(
+            format, [&] { return at() + ".name"; }, t.name))
+      return e;
+    if (auto e = check_utf8_at(
+            format, [&] { return at() + ".description"; }, t.description))
+      return e;
     if (!t.parameters.empty())
-      if (auto e = check_object(format, at + ".parameters", t.parameters)) return e;
+      if (auto e = check_object_at(
+              format, [&] { return at() + ".parameters"; }, t.parameters))
+        return e;
   }
   if (r.tool_choice && r.tool_choice->mode != tool_choice_mode::none &&
       r.tool_choice->mode != tool_choice_mode::automatic) {
