@@ -17,6 +17,9 @@
 ///  - a provider whose spend cap is reached (spend/spend.hpp) is skipped
 ///    before any attempt; the result/error lists it in `skipped` with the
 ///    reason.
+///  - a provider that cannot express the request (wire::encode_errc::
+///    unsupported: an image URL for Gemini, a seed for Anthropic) is skipped
+///    the same way, before any key is taken.
 ///
 /// Every success adds its usage × price to the client's spend_ledger, and an
 /// application hook (on_statistics) can print the statistics after requests.
@@ -259,6 +262,7 @@ class client {
   boost::asio::awaitable<verdict> attempt_model(chat_state& st, chain_lease& cl, std::size_t m);
   std::optional<chat_outcome> out_of_budget(chat_state& st) const;
   void skip_capped(chat_state& st);
+  void skip_unsupported(chat_state& st);
   static chat_outcome every_provider_skipped(chat_state& st);
   static chat_outcome no_key(chat_state& st, const chain_error& why);
   verdict transport_failed(chat_state& st, chain_lease& cl, attempt a, const error& e,

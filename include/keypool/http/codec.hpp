@@ -9,6 +9,7 @@
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/request.hpp>
 
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -33,13 +34,35 @@ inline wire::encode_result encode_chat(const providers::provider_descriptor& pro
         using C = typename decltype(codec)::type;
         typename C::options w;
         if (!o.base_path.empty()) w.base_path = o.base_path;
-        if constexpr (std::is_same_v<C, wire::openai_chat>) w.images = o.images;
+        if constexpr (std::is_same_v<C, wire::openai_chat>) {
+          w.images = o.images;
+          w.dialect = wire::openai_dialect::of(provider.id);
+        }
         w.stream = o.stream;
         return C::encode(req, secret, w);
       },
       []() -> wire::encode_result {
         return ::keypool::unexpected<wire::encode_error>{{wire::encode_errc::invalid_model, "unknown wire format"}};
       });
+}
+
+/// What the provider cannot express in `req` (an image URL for Gemini, a
+/// seed for Anthropic, json_schema for Z.AI), if anything: the failover
+/// client skips such a provider for this request instead of failing it.
+inline std::optional<wire::encode_error> unsupported_by(const providers::provider_descriptor& provider,
+                                                        const wire::chat_request& req, const codec_options& o = {}) {
+  return wire::visit_format(
+      provider.wire,
+      [&](auto codec) -> std::optional<wire::encode_error> {
+        using C = typename decltype(codec)::type;
+        typename C::options w;
+        if constexpr (std::is_same_v<C, wire::openai_chat>) {
+          w.images = o.images;
+          w.dialect = wire::openai_dialect::of(provider.id);
+        }
+        return C::unsupported(req, w);
+      },
+      []() -> std::optional<wire::encode_error> { return std::nullopt; });
 }
 
 /// Decodes a (non-streamed) 2xx body in the provider's wire format.

@@ -79,7 +79,8 @@ struct attempt {
 };
 
 /// A provider left out of a request without an attempt, and why
-/// ("OPENAI spend cap of $5.00 reached ($5.02 spent)").
+/// ("OPENAI spend cap of $5.00 reached ($5.02 spent)", "google:
+/// gemini_generate_content: user is not supported by this provider").
 struct skipped_provider {
   std::string provider;  ///< provider id
   std::string reason;
@@ -92,7 +93,7 @@ struct chat_result {
   std::string key_variable;
   std::vector<attempt> attempts;            ///< every attempt, the successful one last
   double cost_usd = 0;                      ///< usage × price of this answer (0: free or unpriced)
-  std::vector<skipped_provider> skipped{};  ///< providers skipped for their spend cap
+  std::vector<skipped_provider> skipped{};  ///< providers skipped (spend cap, unsupported feature)
 };
 
 enum class failover_errc : std::uint8_t {
@@ -125,7 +126,8 @@ struct failover_error {
   /// For bad_request: the provider's status and the start of its body.
   unsigned status = 0;
   std::string body{};
-  /// Providers skipped for their spend cap (also named in `message`).
+  /// Providers skipped for their spend cap or for a feature they cannot
+  /// express (also named in `message`).
   std::vector<skipped_provider> skipped{};
 };
 

@@ -1,10 +1,10 @@
 #pragma once
 /// Anthropic Messages: POST {base}/messages with x-api-key and
-/// anthropic-version. Images go before the text, as Anthropic recommends.
+/// anthropic-version. The body is written by detail/encode_anthropic.hpp.
 
 #include <keypool/wire/base64.hpp>
+#include <keypool/wire/detail/encode_anthropic.hpp>
 #include <keypool/wire/detail/json.hpp>
-#include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/path.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
@@ -27,30 +27,18 @@ struct anthropic_messages {
 
   static encode_result encode(const chat_request& r, std::string_view secret, const options& o) {
     if (auto e = detail::check_request(r, secret, name)) return ::keypool::unexpected<encode_error>{*e};
-    std::string body;
-    body.reserve(detail::size_hint(r));
-    detail::json_writer w(body);
-    w.begin_object().key("model").value(r.model).key("max_tokens").value(r.max_tokens);
-    w.key("messages").begin_array().begin_object().key("role").value("user").key("content").begin_array();
-    for (const auto& img : r.images) {
-      w.begin_object().key("type").value("image").key("source").begin_object();
-      w.key("type").value("base64").key("media_type").value(img.mime_type);
-      w.key("data").begin_string().base64(img.bytes).end_string().end_object().end_object();
-    }
-    // An empty text block is a 400 ("text content blocks must be non-empty").
-    if (!r.prompt.empty()) w.begin_object().key("type").value("text").key("text").value(r.prompt).end_object();
-    w.end_array().end_object().end_array();
-    if (!r.system.empty()) w.key("system").value(r.system);
-    if (r.temperature) w.key("temperature").value(*r.temperature);
-    if (o.stream) w.key("stream").value(true);
-    w.end_object();
+    if (auto e = detail::anthropic_support(r, name)) return ::keypool::unexpected<encode_error>{*e};
     encoded_request out;
     out.path = join_path(o.base_path, endpoint);
     out.headers = {{"Content-Type", "application/json", false},
                    {"x-api-key", std::string(secret), true},
                    {"anthropic-version", o.version, false}};
-    out.body = std::move(body);
+    out.body = detail::anthropic_body_of(r, o.stream);
     return out;
+  }
+  /// What the Messages API cannot express in `r`, if anything.
+  static std::optional<encode_error> unsupported(const chat_request& r, const options&) {
+    return detail::anthropic_support(r, name);
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
 

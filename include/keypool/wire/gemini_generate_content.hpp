@@ -4,8 +4,8 @@
 /// never lands in a URL or an access log). Sends and reads camelCase.
 
 #include <keypool/wire/base64.hpp>
+#include <keypool/wire/detail/encode_gemini.hpp>
 #include <keypool/wire/detail/json.hpp>
-#include <keypool/wire/detail/json_writer.hpp>
 #include <keypool/wire/path.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
@@ -23,6 +23,10 @@ struct gemini_generate_content {
     /// Use :streamGenerateContent?alt=sse (decode with
     /// chat_stream<gemini_generate_content>).
     bool stream = false;
+    /// How tool parameters and response schemas are sent: as JSON Schema
+    /// (parametersJsonSchema, responseJsonSchema) or as the OpenAPI subset
+    /// (parameters, responseSchema), which older models and Vertex take.
+    gemini_schema_fields schema_fields = gemini_schema_fields::json_schema;
   };
 
   /// "models/{model}:generateContent"; a "models/" prefix on the model is
@@ -44,30 +48,16 @@ struct gemini_generate_content {
       return ::keypool::unexpected<encode_error>{
           {encode_errc::invalid_model, std::string(name) + ": model '" + detail::clip(r.model, 60) +
                                            "' has characters not allowed in a model name"}};
-    std::string body;
-    body.reserve(detail::size_hint(r));
-    detail::json_writer w(body);
-    w.begin_object().key("contents").begin_array().begin_object().key("role").value("user");
-    w.key("parts").begin_array();
-    if (!r.prompt.empty()) w.begin_object().key("text").value(r.prompt).end_object();  // no empty part
-    for (const auto& img : r.images) {
-      w.begin_object().key("inlineData").begin_object().key("mimeType").value(img.mime_type);
-      w.key("data").begin_string().base64(img.bytes).end_string().end_object().end_object();
-    }
-    w.end_array().end_object().end_array();
-    w.key("generationConfig").begin_object().key("maxOutputTokens").value(r.max_tokens);
-    if (r.temperature) w.key("temperature").value(*r.temperature);
-    w.end_object();
-    if (!r.system.empty()) {
-      w.key("systemInstruction").begin_object().key("parts").begin_array();
-      w.begin_object().key("text").value(r.system).end_object().end_array().end_object();
-    }
-    w.end_object();
+    if (auto e = detail::gemini_support(r, name)) return ::keypool::unexpected<encode_error>{*e};
     encoded_request out;
     out.path = join_path(o.base_path, ep);
     out.headers = {{"Content-Type", "application/json", false}, {"x-goog-api-key", std::string(secret), true}};
-    out.body = std::move(body);
+    out.body = detail::gemini_body_of(r, o.schema_fields);
     return out;
+  }
+  /// What generateContent cannot express in `r`, if anything.
+  static std::optional<encode_error> unsupported(const chat_request& r, const options&) {
+    return detail::gemini_support(r, name);
   }
   static encode_result encode(const chat_request& r, std::string_view secret) { return encode(r, secret, options{}); }
 

@@ -70,6 +70,7 @@ boost::asio::awaitable<chat_outcome> client<Chain>::run_attempts(wire::chat_requ
   chat_state st{std::move(req), std::move(sink),
                 skipped,        streaming,
                 false,          detail::deadline_after(clock::now(), opts_.deadline)};  // max(): no deadline
+  skip_unsupported(st);
   for (;;) {
     if (auto end = out_of_budget(st)) co_return std::move(*end);
     skip_capped(st);
@@ -184,6 +185,19 @@ void client<Chain>::skip_capped(chat_state& st) {
         st.skip.set(i);
         st.skipped.push_back({routes_[i].provider.id, std::move(*why)});
       }
+}
+
+/// A provider that cannot express the request (wire::encode_errc::unsupported:
+/// an image URL for Gemini, a seed for Anthropic) is skipped before any key
+/// is taken, with the encoder's reason.
+template <class Chain>
+void client<Chain>::skip_unsupported(chat_state& st) {
+  for (std::size_t i = 0; i < routes_.size(); ++i)
+    if (auto why =
+            unsupported_by(routes_[i].provider, st.req, {bases_[i].target, routes_[i].image_form, st.streaming})) {
+      st.skip.set(i);
+      st.skipped.push_back({routes_[i].provider.id, routes_[i].provider.id + ": " + std::move(why->message)});
+    }
 }
 
 template <class Chain>

@@ -43,14 +43,6 @@ class scratch {
   json::monotonic_resource mr_;
 };
 
-/// About the size of `r` encoded (what an encoder reserves): its texts and
-/// base64 images plus room for the JSON around them and for escapes.
-inline std::size_t size_hint(const chat_request& r) noexcept {
-  std::size_t n = 512 + r.model.size() + r.system.size() + r.prompt.size() + r.prompt.size() / 8;
-  for (const auto& img : r.images) n += 64 + img.mime_type.size() + base64::encoded_size(img.bytes.size());
-  return n;
-}
-
 /// Parses a whole body, telling a cut-off document from a malformed one. The
 /// value lives in `sp` (default: the heap); the parser's own stack starts on
 /// this function's.
@@ -185,33 +177,6 @@ inline std::size_t invalid_utf8_at(std::string_view s) noexcept {
     i += len;
   }
   return std::string_view::npos;
-}
-
-/// Checks what every codec needs; the secret is checked for presence only.
-inline std::optional<encode_error> check_request(const chat_request& r, std::string_view secret,
-                                                 std::string_view format) {
-  if (r.model.empty()) return encode_error{encode_errc::empty_model, std::string(format) + ": no model given"};
-  if (secret.empty()) return encode_error{encode_errc::empty_secret, std::string(format) + ": empty API key"};
-  // Defence in depth against header injection: pools reject such keys at
-  // load, but an encoder may be called with any string.
-  for (char c : secret)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
-      return encode_error{encode_errc::invalid_secret,
-                          std::string(format) + ": API key contains whitespace or a control character"};
-  if (r.prompt.empty() && r.images.empty())
-    return encode_error{encode_errc::empty_request, std::string(format) + ": nothing to send: no prompt and no image"};
-  for (auto [what, text] : {std::pair<const char*, std::string_view>{"prompt", r.prompt},
-                            {"system prompt", r.system},
-                            {"model name", r.model}})
-    if (const auto at = invalid_utf8_at(text); at != std::string_view::npos)
-      return encode_error{encode_errc::invalid_text, std::string(format) + ": the " + what +
-                                                         " is not valid UTF-8 (byte " + std::to_string(at) + ")"};
-  for (std::size_t i = 0; i < r.images.size(); ++i)
-    if (!valid_image_mime(r.images[i].mime_type))
-      return encode_error{encode_errc::invalid_mime_type, std::string(format) + ": image " + std::to_string(i + 1) +
-                                                              " has MIME type '" + clip(r.images[i].mime_type, 40) +
-                                                              "' (expected image/<type>)"};
-  return std::nullopt;
 }
 
 }  // namespace keypool::wire::detail

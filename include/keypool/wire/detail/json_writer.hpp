@@ -49,6 +49,36 @@ class json_writer {
     out_.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
     return done();
   }
+  template <std::signed_integral T>
+  json_writer& value(T n) {
+    comma();
+    char buf[24];
+    out_.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+    return done();
+  }
+  json_writer& null() {
+    comma();
+    out_ += "null";
+    return done();
+  }
+  /// A value given as JSON text the caller has validated (a tool's schema,
+  /// a call's arguments): copied as is.
+  json_writer& raw(std::string_view json) {
+    comma();
+    out_ += json;
+    return done();
+  }
+  /// The members of a JSON object text `{...}` the caller has validated,
+  /// spliced into the object being written (openai_chat's `extra`).
+  json_writer& raw_members(std::string_view object_json) {
+    const auto open = object_json.find('{'), close = object_json.rfind('}');
+    const auto inner = object_json.substr(open + 1, close - open - 1);
+    if (inner.find_first_not_of(" \t\r\n") == std::string_view::npos) return *this;
+    comma();
+    out_ += inner;
+    return done();
+  }
+
   /// The shortest text that reads back as the same double; NaN and the
   /// infinities, which JSON cannot express, as null.
   json_writer& value(double d) {
