@@ -10,12 +10,13 @@
 ///   /openai/v1/chat/completions            /anthropic/v1/messages
 ///   /groq/openai/v1/chat/completions       /mistral/v1/chat/completions
 ///   /nvidia/v1/chat/completions            /zai/api/paas/v4/chat/completions
-///   /google/v1beta/models/{model}:generateContent
+///   /google/v1beta/models/{model}:generateContent   (and :streamGenerateContent[?alt=sse])
 /// so `base_path(id)` appended to the server's origin is a drop-in base URL.
 ///
 /// The pieces, in detail/: the request-shape checks (one per wire format),
 /// the error replies (one per error dialect), the success bodies, the
-/// rate-limit headers. This header holds the fleet that runs them in order;
+/// rate-limit headers; the answers (answer_plan.hpp: text, a tool call, JSON
+/// output) and their streamed forms (stream_body.hpp). This header holds the fleet that runs them in order;
 /// its out-of-line bodies are in impl/providers.hpp.
 ///
 /// Thread safety: handle() and every control function may be called from any
@@ -201,6 +202,12 @@ class provider_fleet {
     std::optional<reply> refusal{};
   };
 
+  /// What the path says beyond the provider: Gemini's model and streaming.
+  struct route_found {
+    std::string model;
+    detail::stream_mode stream = detail::stream_mode::none;
+  };
+
   /// The counter of one request's key, its windows brought up to date.
   struct window {
     counter* count = nullptr;
@@ -240,9 +247,9 @@ class provider_fleet {
 
   // The steps of handle_locked(), in their order.
   std::optional<reply> inject_fault(runtime& r, std::uint64_t seq);
-  checked<std::string> check_route(runtime& r, std::string_view method, std::string_view rest);
+  checked<route_found> check_route(runtime& r, std::string_view method, std::string_view rest, std::string_view query);
   checked<const key_behavior*> authenticate(runtime& r, const header_lookup& h, std::string_view query);
-  checked<detail::parsed_request> check_request(runtime& r, std::string_view body, std::string path_model);
+  checked<detail::parsed_request> check_request(runtime& r, std::string_view body, route_found route);
   window open_window(runtime& r, const key_behavior& key);
   std::optional<reply> check_limits(runtime& r, const key_behavior& key, const window& w, const std::string& model);
   reply answer(runtime& r, const key_behavior& key, const window& w, const detail::parsed_request& req,

@@ -1,7 +1,11 @@
 #pragma once
 /// The request-shape check of Anthropic's Messages format. Its messages name
 /// the field's path ("messages.0.content.1.source.type: ..."), as the API's do.
+/// The conversation as a whole (turn order, tool_use / tool_result pairs,
+/// tools, structured output, streaming) is checked in
+/// anthropic_conversation.hpp and anthropic_options.hpp.
 
+#include <keypool/mock/detail/anthropic_options.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 
 #include <boost/json/object.hpp>
@@ -39,6 +43,27 @@ inline std::optional<shape_error> anthropic_image(const boost::json::object& blo
   return std::nullopt;
 }
 
+/// A tool_use block (id, name, an input object) or a tool_result block
+/// (tool_use_id, content a string or a list of blocks); which turn may hold
+/// which is checked in anthropic_conversation.hpp.
+inline std::optional<shape_error> anthropic_tool_block(const boost::json::object& block, const std::string& at) {
+  if (block.at("type").get_string() == "tool_use") {
+    const auto* id = block.if_contains("id");
+    const auto* name = block.if_contains("name");
+    const auto* input = block.if_contains("input");
+    if (!id || !id->is_string()) return shape_error{at + ".id: Field required"};
+    if (!name || !name->is_string()) return shape_error{at + ".name: Field required"};
+    if (!input || !input->is_object()) return shape_error{at + ".input: Input should be a valid dictionary"};
+    return std::nullopt;
+  }
+  const auto* id = block.if_contains("tool_use_id");
+  if (!id || !id->is_string()) return shape_error{at + ".tool_use_id: Field required"};
+  const auto* content = block.if_contains("content");
+  if (content && !content->is_string() && !content->is_array())
+    return shape_error{at + ".content: Input should be a valid list"};
+  return std::nullopt;
+}
+
 inline std::optional<shape_error> anthropic_block(const boost::json::value& b, const std::string& at,
                                                   parsed_request& r) {
   if (!b.is_object()) return shape_error{at + ": Input should be a valid dictionary"};
@@ -52,6 +77,7 @@ inline std::optional<shape_error> anthropic_block(const boost::json::value& b, c
     return std::nullopt;
   }
   if (type->get_string() == "image") return anthropic_image(bo, at, r);
+  if (type->get_string() == "tool_use" || type->get_string() == "tool_result") return anthropic_tool_block(bo, at);
   return shape_error{at + ".type: unsupported content block type"};
 }
 
@@ -93,6 +119,7 @@ inline check_result anthropic_shape(std::string_view body) {
   std::size_t i = 0;
   for (const auto& m : messages->get_array())
     if (auto e = anthropic_message(m, "messages." + std::to_string(i++), r)) return {std::move(e), r};
+  if (auto e = anthropic_conversation(o, messages->get_array(), r.chat)) return {std::move(e), r};
   return {std::nullopt, r};
 }
 

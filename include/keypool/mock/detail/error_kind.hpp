@@ -33,6 +33,7 @@ enum class error_kind : std::uint8_t {
 
 struct error_context {
   std::string message;  ///< bad_request, no_route
+  std::string param;    ///< bad_request: the field OpenAI's error.param names (empty: null)
   std::string model;
   std::string redacted;  ///< invalid_key: the key as the provider would quote it (redacted)
   std::chrono::milliseconds retry{0};

@@ -1,8 +1,12 @@
 #pragma once
 /// The request-shape check of Gemini's generateContent format (contents of
 /// parts, text or inline image data, camelCase or snake_case field names).
-/// The model is not in the body but in the path: the fleet sets it.
+/// The model is not in the body but in the path: the fleet sets it, and
+/// streaming (streamGenerateContent). The conversation as a whole (roles,
+/// functionCall / functionResponse turns, tools, toolConfig, JSON output) is
+/// checked in gemini_conversation.hpp and gemini_options.hpp.
 
+#include <keypool/mock/detail/gemini_options.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 
 #include <boost/json/object.hpp>
@@ -15,6 +19,28 @@
 
 namespace keypool::mock::detail {
 
+/// A functionCall part ({name, args object}) or a functionResponse part
+/// ({name, response object}); which turn may hold which is checked in
+/// gemini_conversation.hpp.
+inline std::optional<shape_error> gemini_function_part(const boost::json::object& po) {
+  const bool call = po.contains("functionCall") || po.contains("function_call");
+  const auto* f =
+      gemini_field(po, call ? "functionCall" : "functionResponse", call ? "function_call" : "function_response");
+  const std::string at = call ? "contents.parts.function_call" : "contents.parts.function_response";
+  if (!f->is_object())
+    return shape_error{"Invalid value at '" + at +
+                       "' (type.googleapis.com/google.ai.generativelanguage.v1beta.Function" +
+                       (call ? "Call" : "Response") + ")"};
+  const auto* name = f->get_object().if_contains("name");
+  if (!name || !name->is_string() || name->get_string().empty())
+    return shape_error{"* GenerateContentRequest." + at + ".name: Name cannot be empty."};
+  const auto* value = f->get_object().if_contains(call ? "args" : "response");
+  if (value && !value->is_object())
+    return shape_error{"Invalid value at '" + at + (call ? ".args" : ".response") +
+                       "' (type.googleapis.com/google.protobuf.Struct)"};
+  return std::nullopt;
+}
+
 inline std::optional<shape_error> gemini_part(const boost::json::value& p, parsed_request& r) {
   if (!p.is_object()) return shape_error{"Invalid JSON payload received. Invalid value at 'contents.parts'"};
   const auto& po = p.get_object();
@@ -23,6 +49,9 @@ inline std::optional<shape_error> gemini_part(const boost::json::value& p, parse
     r.prompt += std::string(t->get_string());
     return std::nullopt;
   }
+  if (po.contains("functionCall") || po.contains("function_call") || po.contains("functionResponse") ||
+      po.contains("function_response"))
+    return gemini_function_part(po);
   const auto* inline_data = po.if_contains("inlineData");
   if (!inline_data) inline_data = po.if_contains("inline_data");
   if (!inline_data || !inline_data->is_object())
@@ -56,6 +85,7 @@ inline check_result gemini_shape(std::string_view body) {
     for (const auto& p : parts->get_array())
       if (auto e = gemini_part(p, r)) return {std::move(e), r};
   }
+  if (auto e = gemini_conversation(v.get_object(), contents->get_array(), r.chat)) return {std::move(e), r};
   return {std::nullopt, r};
 }
 

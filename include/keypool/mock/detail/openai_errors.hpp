@@ -17,9 +17,11 @@
 namespace keypool::mock::detail {
 
 inline boost::json::object openai_error_body(std::string_view message, std::string_view type,
-                                             const boost::json::value& code) {
+                                             const boost::json::value& code, std::string_view param = {}) {
+  boost::json::value p = nullptr;
+  if (!param.empty()) p = param;
   return boost::json::object{
-      {"error", boost::json::object{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
+      {"error", boost::json::object{{"message", message}, {"type", type}, {"param", std::move(p)}, {"code", code}}}};
 }
 
 /// "Rate limit reached for <model> in organization ... Please try again in 6.5s."
@@ -95,7 +97,8 @@ inline reply openai_error_reply(error_kind k, const error_context& c, bool groq)
                         openai_error_body("The server had an error while processing your request. Sorry about that!",
                                           "server_error", nullptr));
     case bad_request:
-      return json_reply(c.bad_request_status(400), openai_error_body(c.message, "invalid_request_error", nullptr));
+      return json_reply(c.bad_request_status(400),
+                        openai_error_body(c.message, "invalid_request_error", nullptr, c.param));
     case model_retired:
     case model_not_found: return openai_unknown_model(c, k == model_retired, groq);
     case no_route: return json_reply(404, openai_error_body(c.message, "invalid_request_error", nullptr));

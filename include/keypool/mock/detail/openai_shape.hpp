@@ -2,8 +2,11 @@
 /// The request-shape check of the OpenAI chat-completions format (OpenAI,
 /// Groq, Mistral, NVIDIA, Z.AI), with each provider's variants: Mistral's
 /// string image_url, Z.AI's raw base64 images, NVIDIA's inline <img> tags,
-/// Groq's and Mistral's image counts. The messages are theirs.
+/// Groq's and Mistral's image counts. The messages are theirs. The
+/// conversation as a whole (tool calls and results, tools, structured
+/// output, streaming) is checked in openai_options.hpp.
 
+#include <keypool/mock/detail/openai_options.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 #include <keypool/providers/descriptor.hpp>
 
@@ -78,9 +81,11 @@ inline std::optional<shape_error> openai_message(const boost::json::value& m, st
   const auto* role = mo.if_contains("role");
   if (!role || !role->is_string()) return shape_error{"each message needs a 'role'"};
   const std::string_view rs = role->get_string();
-  if (rs != "system" && rs != "user" && rs != "assistant" && rs != "tool")
+  if (rs != "system" && rs != "developer" && rs != "user" && rs != "assistant" && rs != "tool")
     return shape_error{"invalid role '" + std::string(rs.substr(0, 20)) + "'"};
   const auto* content = mo.if_contains("content");
+  if ((!content || content->is_null()) && rs == "assistant" && mo.contains("tool_calls"))
+    return std::nullopt;  // a tool-calling turn needs no text
   if (!content) return shape_error{"each message needs 'content'"};
   if (content->is_string()) {
     const std::string_view text = content->get_string();
@@ -116,6 +121,7 @@ inline check_result openai_shape(std::string_view body, const providers::provide
   if (d.id == "groq" && r.images > 5)
     return {shape_error{"Too many images provided. This model supports up to 5 images"}, r};
   if (d.id == "mistral" && r.images > 8) return {shape_error{"Too many images in request. Max is 8.", 422}, r};
+  if (auto e = openai_conversation(o, messages->get_array(), d.id, r.chat)) return {std::move(e), r};
   return {std::nullopt, r};
 }
 

@@ -4,6 +4,8 @@
 /// every wire format needs. The checks themselves, one per wire format, are
 /// in openai_shape.hpp, anthropic_shape.hpp and gemini_shape.hpp.
 
+#include <keypool/mock/detail/conversation.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <optional>
@@ -19,11 +21,13 @@ struct parsed_request {
   std::string prompt;
   std::size_t images = 0;
   std::size_t image_bytes = 0;
+  conversation chat{};  ///< turns, tools, structured output, streaming
 };
 
 struct shape_error {
   std::string message;
   unsigned status = 400;
+  std::string param{};  ///< OpenAI's error.param ("messages.[2].role"), when the API names one
 };
 
 using check_result = std::pair<std::optional<shape_error>, parsed_request>;

@@ -9,6 +9,7 @@
 #include <keypool/mock/detail/gemini_shape.hpp>
 #include <keypool/mock/detail/openai_shape.hpp>
 #include <keypool/mock/detail/rate_limit_headers.hpp>
+#include <keypool/mock/detail/stream_body.hpp>
 #include <keypool/mock/detail/success_body.hpp>
 #include <keypool/mock/detail/text.hpp>
 #include <keypool/providers/builtin.hpp>
@@ -155,21 +156,39 @@ inline std::optional<reply> provider_fleet::inject_fault(runtime& r, std::uint64
   return std::nullopt;
 }
 
-/// The path after the base path, and the method; Gemini's path names the model.
-inline auto provider_fleet::check_route(runtime& r, std::string_view method, std::string_view rest)
-    -> checked<std::string> {
+/// Gemini's path: the model and the verb (generateContent, or
+/// streamGenerateContent: server-sent events with alt=sse, else a JSON array).
+inline bool gemini_route(std::string_view rest, std::string_view query, std::string& model, detail::stream_mode& mode) {
+  static constexpr std::string_view models = "/models/", verb = ":generateContent", stream = ":streamGenerateContent";
+  if (rest.substr(0, models.size()) != models) return false;
+  rest.remove_prefix(models.size());
+  const auto ends = [&](std::string_view v) {
+    return rest.size() > v.size() && rest.substr(rest.size() - v.size()) == v;
+  };
+  if (ends(verb)) {
+    model = std::string(rest.substr(0, rest.size() - verb.size()));
+    return true;
+  }
+  if (!ends(stream)) return false;
+  model = std::string(rest.substr(0, rest.size() - stream.size()));
+  const bool sse = ("&" + std::string(query) + "&").find("&alt=sse&") != std::string::npos;
+  mode = sse ? detail::stream_mode::sse : detail::stream_mode::json_array;
+  return true;
+}
+
+/// The path after the base path, and the method; Gemini's path names the
+/// model and says whether to stream.
+inline auto provider_fleet::check_route(runtime& r, std::string_view method, std::string_view rest,
+                                        std::string_view query) -> checked<route_found> {
   using enum detail::error_kind;
   detail::error_context ec;
-  std::string model;
+  route_found found;
   const auto wire = r.desc.wire;
   if (wire == providers::wire_format::gemini_generate_content) {
-    static constexpr std::string_view models = "/models/", verb = ":generateContent";
-    if (rest.substr(0, models.size()) != models || rest.size() <= models.size() + verb.size() ||
-        rest.substr(rest.size() - verb.size()) != verb) {
+    if (!gemini_route(rest, query, found.model, found.stream)) {
       ec.message = "Requested entity was not found.";
       return {{}, refuse(r, no_route, ec)};
     }
-    model = std::string(rest.substr(models.size(), rest.size() - models.size() - verb.size()));
   } else {
     const std::string_view expect =
         wire == providers::wire_format::anthropic_messages ? "/messages" : "/chat/completions";
@@ -183,7 +202,7 @@ inline auto provider_fleet::check_route(runtime& r, std::string_view method, std
     ec.status = 405;
     return {{}, refuse(r, bad_request, ec)};
   }
-  return {std::move(model), std::nullopt};
+  return {std::move(found), std::nullopt};
 }
 
 /// The fleet's key the request carries (revoked keys are unknown keys).
@@ -209,7 +228,7 @@ inline auto provider_fleet::authenticate(runtime& r, const header_lookup& h, std
 }
 
 /// The body's shape in the provider's wire format, then the model it names.
-inline auto provider_fleet::check_request(runtime& r, std::string_view body, std::string path_model)
+inline auto provider_fleet::check_request(runtime& r, std::string_view body, route_found route)
     -> checked<detail::parsed_request> {
   using enum detail::error_kind;
   detail::error_context ec;
@@ -222,10 +241,14 @@ inline auto provider_fleet::check_request(runtime& r, std::string_view body, std
   auto [shape, req] = wire == providers::wire_format::openai_chat          ? detail::openai_shape(body, r.desc)
                       : wire == providers::wire_format::anthropic_messages ? detail::anthropic_shape(body)
                                                                            : detail::gemini_shape(body);
-  if (wire == providers::wire_format::gemini_generate_content) req.model = std::move(path_model);
+  if (wire == providers::wire_format::gemini_generate_content) {
+    req.model = std::move(route.model);
+    req.chat.stream = route.stream;
+  }
   if (shape) {
     ec.message = shape->message;
     ec.status = shape->status;
+    ec.param = shape->param;
     return {{}, refuse(r, bad_request, ec)};
   }
   ec.model = req.model;
@@ -291,7 +314,13 @@ inline reply provider_fleet::answer(runtime& r, const key_behavior& key, const w
                                     const detail::parsed_request& req, std::uint64_t seq) {
   r.stats.images += req.images;
   reply out;
-  out.body = detail::success_body(r.desc, req, seq, w.wall);
+  const auto plan = detail::plan_answer(r.desc, req);
+  if (req.chat.stream == detail::stream_mode::none) {
+    out.body = detail::success_body(r.desc, req, plan, seq, w.wall);
+  } else {
+    out.body = detail::stream_body(r.desc, req, plan, seq, w.wall);
+    if (req.chat.stream == detail::stream_mode::sse) out.content_type = "text/event-stream";
+  }
   out.delay = latency(r);
   add_limit_headers(r, out, key, *w.count, false, w.minute_reset);
   const auto& f = r.cfg.faults;
@@ -312,13 +341,13 @@ inline reply provider_fleet::handle_locked(runtime& r, std::string_view method, 
   ++r.stats.requests;
   const std::uint64_t seq = ++r.seq;
   if (auto fault = inject_fault(r, seq)) return std::move(*fault);
-  auto [model, bad_route] = check_route(r, method, rest);
+  auto [route, bad_route] = check_route(r, method, rest, query);
   if (bad_route) return std::move(*bad_route);
   auto [key, bad_key] = authenticate(r, h, query);
   if (bad_key) return std::move(*bad_key);
   // Provider-wide overload: not the key's fault.
   if (r.cfg.overloaded || dice(r, r.cfg.overload_rate)) return refuse(r, detail::error_kind::overloaded, {});
-  auto [req, bad_shape] = check_request(r, body, std::move(model));
+  auto [req, bad_shape] = check_request(r, body, std::move(route));
   if (bad_shape) return std::move(*bad_shape);
   // The key's own standing.
   detail::error_context ec;
