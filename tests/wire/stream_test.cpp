@@ -182,6 +182,17 @@ TEST(OpenaiStream, CallsWithoutIndexAreSeparatedById) {
   EXPECT_EQ(s.result->tool_calls[1], (wire::tool_call{"b", "g", "[]"}));
 }
 
+TEST(OpenaiStream, ToolCallWithoutNameIsAnError) {
+  const std::string sse =
+      "data: "
+      "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"arguments\":\"{}\"}}]}}]}"
+      "\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";
+  const seen s = stream<wire::openai_chat>(sse, 0);
+  ASSERT_FALSE(s.result);
+  EXPECT_EQ(s.result.error().message, "openai_chat: streamed tool call 0 has no function.name");
+}
+
 TEST(ChatStream, TextOnlyCallersCompileUnchanged) {
   wire::chat_stream<wire::openai_chat> s;
   std::string text;

@@ -5,6 +5,7 @@
 #include <keypool/wire/response.hpp>
 #include <keypool/wire/tool_call_delta.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -31,22 +32,28 @@ class sse_parser {
   /// grew past the limit (then overflowed() is true).
   template <class OnEvent>
   bool feed(std::string_view bytes, OnEvent&& on_event) {
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-      const char c = bytes[i];
+    std::size_t i = 0;
+    while (i < bytes.size()) {
       if (skip_lf_) {
         skip_lf_ = false;
-        if (c == '\n') continue;
+        if (bytes[i] == '\n') {
+          ++i;
+          continue;
+        }
       }
-      if (c == '\r' || c == '\n') {
-        skip_lf_ = c == '\r';
-        if (!line(on_event)) return false;
-        continue;
+      // The rest of the line, appended in one piece (most of a stream's bytes).
+      const std::size_t end = std::min(bytes.find_first_of("\r\n", i), bytes.size());
+      if (end > i) {
+        line_.append(bytes.data() + i, end - i);
+        if (line_.size() + ev_.data.size() > max_) {
+          overflowed_ = true;
+          return false;
+        }
       }
-      line_.push_back(c);
-      if (line_.size() + ev_.data.size() > max_) {
-        overflowed_ = true;
-        return false;
-      }
+      if (end == bytes.size()) return true;
+      skip_lf_ = bytes[end] == '\r';
+      i = end + 1;
+      if (!line(on_event)) return false;
     }
     return true;
   }

@@ -156,6 +156,9 @@ class anthropic_stream_decoder {
       return decode_fail(anthropic_name, decode_errc::truncated_stream, "the stream ended before message_stop");
     chat_response out = r_;
     for (std::size_t i = 0; i < out.tool_calls.size(); ++i) {
+      if (out.tool_calls[i].id.empty() || out.tool_calls[i].name.empty())
+        return decode_fail(anthropic_name, decode_errc::unexpected_shape,
+                           "streamed tool call " + std::to_string(i) + " (tool_use) has no id or name");
       auto& args = out.tool_calls[i].arguments;
       auto canonical = canonical_json(args.empty() ? std::string_view("{}") : std::string_view(args), anthropic_name);
       if (!canonical)

@@ -159,9 +159,13 @@ class openai_stream_decoder {
       return decode_fail(openai_name, decode_errc::truncated_stream,
                          "the stream ended before a finish_reason or [DONE]");
     chat_response out = r_;
-    for (std::size_t i = 0; i < out.tool_calls.size(); ++i)
-      if (out.tool_calls[i].id.empty())
-        out.tool_calls[i].id = synthesized_call_id(i, out.tool_calls[i].name, out.tool_calls[i].arguments);
+    for (std::size_t i = 0; i < out.tool_calls.size(); ++i) {
+      auto& t = out.tool_calls[i];
+      if (t.name.empty())
+        return decode_fail(openai_name, decode_errc::unexpected_shape,
+                           "streamed tool call " + std::to_string(i) + " has no function.name");
+      if (t.id.empty()) t.id = synthesized_call_id(i, t.name, t.arguments);
+    }
     settle_finish(out, openai_finish);
     return out;
   }
