@@ -78,6 +78,16 @@ TEST(OpenaiDecode, LegacyFunctionCallAndObjectArguments) {
   EXPECT_EQ(object->finish, finish_kind::tool_calls) << "a normal stop with tool calls is a tool_calls stop";
 }
 
+TEST(OpenaiDecode, CallsOfAnotherTypeAreNotTheCallers) {
+  // Z.AI lists the MCP calls it ran itself next to the function calls.
+  const auto r = wire::openai_chat::decode(
+      R"({"choices":[{"message":{"tool_calls":[{"id":"m","type":"mcp","mcp":{"id":"m","type":"mcp_call"}},)"
+      R"({"id":"f1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->tool_calls.size(), 1u);
+  EXPECT_EQ(r->tool_calls[0].id, "f1");
+}
+
 TEST(OpenaiDecode, ToolCallWithoutNameIsAnErrorNamingThePlace) {
   const auto r = wire::openai_chat::decode(
       R"({"choices":[{"message":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{}"}},)"

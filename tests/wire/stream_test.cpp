@@ -193,6 +193,20 @@ TEST(OpenaiStream, ToolCallWithoutNameIsAnError) {
   EXPECT_EQ(s.result.error().message, "openai_chat: streamed tool call 0 has no function.name");
 }
 
+TEST(OpenaiStream, CallsOfAnotherTypeAreSkippedWithTheirLaterDeltas) {
+  const std::string sse =
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"m\",\"type\":\"mcp\"}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"x\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"f1\",\"type\":\"function\","
+      "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";
+  const seen s = stream<wire::openai_chat>(sse, 0);
+  ASSERT_TRUE(s.result) << s.result.error().message;
+  ASSERT_EQ(s.result->tool_calls.size(), 1u);
+  EXPECT_EQ(s.result->tool_calls[0], (wire::tool_call{"f1", "f", "{}"}));
+  EXPECT_EQ(s.order, (std::vector<std::size_t>{0}));
+}
+
 TEST(ChatStream, TextOnlyCallersCompileUnchanged) {
   wire::chat_stream<wire::openai_chat> s;
   std::string text;

@@ -14,6 +14,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,8 @@ inline std::optional<decode_error> read_openai_tool_calls(const json::object& me
   if (const auto* calls = array_field(message, "tool_calls")) {
     for (std::size_t i = 0; i < calls->size(); ++i) {
       const auto* c = (*calls)[i].if_object();
+      const auto type = c ? string_field(*c, "type") : std::nullopt;
+      if (type && *type != "function") continue;  // Z.AI's "mcp" calls ran on its side: not the caller's to run
       const auto* fn = c ? object_field(*c, "function") : nullptr;
       const auto name = fn ? string_field(*fn, "name") : std::nullopt;
       if (!name)
@@ -176,8 +179,9 @@ class openai_stream_decoder {
   /// arguments?}}. A new index (or, without one, a new id) starts a call.
   template <class OnToolCall>
   void on_call_delta(const json::object& c, OnToolCall& on_tool_call) {
+    if (foreign(c)) return;
     const auto id = string_field(c, "id").value_or("");
-    const std::size_t at = call_slot(field(c, "index"), id);
+    const std::size_t at = call_slot(index_of(c), id);
     tool_call& t = r_.tool_calls[at];
     tool_call_delta d{at, {}, {}, {}};
     if (t.id.empty() && !id.empty()) d.id = t.id.assign(id);
@@ -191,17 +195,35 @@ class openai_stream_decoder {
     if (!d.id.empty() || !d.name.empty() || !d.arguments.empty()) on_tool_call(static_cast<const tool_call_delta&>(d));
   }
 
-  /// The position in r_.tool_calls of the call a delta continues or starts.
-  std::size_t call_slot(const json::value* index, std::string_view id) {
-    const bool has_index = index && (index->is_int64() || index->is_uint64());
-    const std::uint64_t key = has_index ? (index->is_uint64() ? index->get_uint64() : count_of(index->get_int64())) : 0;
-    if (has_index) {
-      for (std::size_t i = 0; i < keys_.size(); ++i)
-        if (keys_[i] == key) return i;
+  /// A delta's "index" when it is an integer.
+  static std::optional<std::uint64_t> index_of(const json::object& c) {
+    const auto* index = field(c, "index");
+    if (index && index->is_uint64()) return index->get_uint64();
+    if (index && index->is_int64()) return count_of(index->get_int64());
+    return std::nullopt;
+  }
+
+  /// A call of another type than "function" (Z.AI's "mcp", run on the
+  /// provider's side), remembered by its index for its later deltas.
+  bool foreign(const json::object& c) {
+    const auto key = index_of(c);
+    if (auto type = string_field(c, "type"); type && *type != "function") {
+      if (key) foreign_.push_back(*key);
+      return true;
+    }
+    return key && std::find(foreign_.begin(), foreign_.end(), *key) != foreign_.end();
+  }
+
+  /// The position in r_.tool_calls of the call a delta continues or starts
+  /// (searched from the newest: deltas continue the latest call).
+  std::size_t call_slot(std::optional<std::uint64_t> key, std::string_view id) {
+    if (key) {
+      for (std::size_t i = keys_.size(); i-- > 0;)
+        if (keys_[i] == *key) return i;
     } else if (!r_.tool_calls.empty() && (id.empty() || id == r_.tool_calls.back().id)) {
       return r_.tool_calls.size() - 1;
     }
-    keys_.push_back(has_index ? key : ~std::uint64_t{0});
+    keys_.push_back(key.value_or(~std::uint64_t{0}));
     r_.tool_calls.emplace_back();
     return r_.tool_calls.size() - 1;
   }
@@ -213,7 +235,8 @@ class openai_stream_decoder {
   }
 
   chat_response r_;
-  std::vector<std::uint64_t> keys_;  // the provider's index of each call in r_.tool_calls
+  std::vector<std::uint64_t> keys_;     // the provider's index of each call in r_.tool_calls
+  std::vector<std::uint64_t> foreign_;  // indexes of calls that are not functions
   bool done_ = false;
 };
 
