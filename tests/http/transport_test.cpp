@@ -1202,7 +1202,7 @@ TEST(WireRoundTrip, GeminiGenerateContentWithImage) {
   EXPECT_EQ(d->text, "A tree.");
   EXPECT_EQ(d->finish_reason, "STOP");
   EXPECT_EQ(d->model, "gemini-2.5-flash");
-  EXPECT_EQ(d->usage, (wire::usage{260, 13}));
+  EXPECT_EQ(d->usage, (wire::usage{260, 13, 0, 10}));  // thoughts are output, and reasoning
 }
 
 TEST(WireRoundTrip, MalformedAndTruncatedJsonOverHttp) {

@@ -837,7 +837,7 @@ TEST(Streaming, GeminiUsageOnlyChunkBeforeFinish) {
   EXPECT_EQ(deltas, "Hi| there|");
   EXPECT_EQ(r->finish_reason, "MAX_TOKENS");
   EXPECT_EQ(r->model, "gemini-3-flash-preview");
-  EXPECT_EQ(r->usage, (wire::usage{4, 5}));
+  EXPECT_EQ(r->usage, (wire::usage{4, 5, 0, 3}));  // thoughts are output, and reasoning
 }
 
 TEST(Streaming, GeminiChunkWithoutCandidatesStillFails) {

@@ -101,7 +101,7 @@ class client {
     return boost::asio::async_initiate<CompletionToken, signature>(
         [this](auto handler, wire::chat_request r) {
           auto ex = transport_.get_executor();
-          boost::asio::co_spawn(ex, run_and_complete(std::move(r), text_sink{}, std::move(handler)),
+          boost::asio::co_spawn(ex, run_and_complete(std::move(r), stream_sinks{}, std::move(handler)),
                                 boost::asio::detached);
         },
         token, std::move(req));
@@ -113,7 +113,7 @@ class client {
   /// included.
   boost::asio::awaitable<chat_outcome> co_chat(wire::chat_request req) {
     BOOST_ASSERT(transport_.running_in_this_thread());
-    return run_guarded(std::move(req), text_sink{});
+    return run_guarded(std::move(req), stream_sinks{});
   }
 
   /// Streams the answer: `on_text` receives text deltas as they arrive (on
@@ -122,21 +122,31 @@ class client {
   /// after it ends with failover_errc::stream_failed.
   template <class CompletionToken>
   auto async_chat_stream(wire::chat_request req, text_sink on_text, CompletionToken&& token) {
+    return async_chat_stream(std::move(req), stream_sinks{std::move(on_text), {}},
+                             std::forward<CompletionToken>(token));
+  }
+  /// The same with tool-call deltas too (`sinks.on_tool_call`); a tool-call
+  /// delta counts as delivered output like a text delta.
+  template <class CompletionToken>
+  auto async_chat_stream(wire::chat_request req, stream_sinks sinks, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, signature>(
-        [this](auto handler, wire::chat_request r, text_sink sink) {
+        [this](auto handler, wire::chat_request r, stream_sinks s) {
           auto ex = transport_.get_executor();
-          boost::asio::co_spawn(ex, run_and_complete(std::move(r), std::move(sink), std::move(handler)),
+          boost::asio::co_spawn(ex, run_and_complete(std::move(r), std::move(s), std::move(handler)),
                                 boost::asio::detached);
         },
-        token, std::move(req), std::move(on_text));
+        token, std::move(req), std::move(sinks));
   }
 
   /// Blocking async_chat_stream.
   chat_outcome chat_stream(wire::chat_request req, text_sink on_text) {
+    return chat_stream(std::move(req), stream_sinks{std::move(on_text), {}});
+  }
+  chat_outcome chat_stream(wire::chat_request req, stream_sinks sinks) {
     if (transport_.running_in_this_thread())
       return fail(failover_errc::invalid_request,
                   "chat_stream() called from the transport's own executor; use async_chat_stream");
-    return async_chat_stream(std::move(req), std::move(on_text), boost::asio::use_future).get();
+    return async_chat_stream(std::move(req), std::move(sinks), boost::asio::use_future).get();
   }
 
   /// Blocks until done. Not from a thread running the transport's executor.
@@ -177,7 +187,7 @@ class client {
   /// frame, so the stream callback may point into it.
   struct chat_state {
     wire::chat_request req;
-    text_sink sink;
+    stream_sinks sinks;
     std::vector<skipped_provider>& skipped;
     bool streaming = false;
     bool delivered = false;  ///< text reached the caller: no failover after that
@@ -227,13 +237,13 @@ class client {
 
   /// The whole chat: attempts, skipped providers, an exception turned into an
   /// error, and the statistics hook (co_chat).
-  boost::asio::awaitable<chat_outcome> run_guarded(wire::chat_request req, text_sink sink);
+  boost::asio::awaitable<chat_outcome> run_guarded(wire::chat_request req, stream_sinks sinks);
 
   /// run_guarded, then the completion handler; written out rather than
   /// awaiting run_guarded, which would cost every async_chat a second
   /// coroutine frame.
   template <class Handler>
-  boost::asio::awaitable<void> run_and_complete(wire::chat_request req, text_sink sink, Handler handler);
+  boost::asio::awaitable<void> run_and_complete(wire::chat_request req, stream_sinks sinks, Handler handler);
 
   static void attach(chat_outcome& out, std::vector<skipped_provider> skipped) {
     if (skipped.empty()) return;
@@ -257,7 +267,7 @@ class client {
 
   // The attempt loop (impl/client.hpp): run_attempts walks the chain; each
   // lease serves one or more models through attempt_model; the rest decide.
-  boost::asio::awaitable<chat_outcome> run_attempts(wire::chat_request req, text_sink sink,
+  boost::asio::awaitable<chat_outcome> run_attempts(wire::chat_request req, stream_sinks sinks,
                                                     std::vector<skipped_provider>& skipped);
   boost::asio::awaitable<verdict> attempt_model(chat_state& st, chain_lease& cl, std::size_t m);
   std::optional<chat_outcome> out_of_budget(chat_state& st) const;

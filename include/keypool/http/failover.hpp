@@ -14,6 +14,7 @@
 #include <keypool/spend/spend.hpp>
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/request.hpp>
+#include <keypool/wire/tool_call_delta.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -135,6 +136,17 @@ using chat_outcome = ::keypool::result<chat_result, failover_error>;
 
 /// Receives streamed text deltas, in order, on the transport's strand.
 using text_sink = std::function<void(std::string_view)>;
+
+/// Receives streamed tool-call pieces (id and name first, then argument
+/// fragments), in order, on the transport's strand.
+using tool_call_sink = std::function<void(const wire::tool_call_delta&)>;
+
+/// The callbacks of a streamed chat; either may be empty.
+struct stream_sinks {
+  text_sink on_text{};
+  tool_call_sink on_tool_call{};
+  explicit operator bool() const noexcept { return on_text || on_tool_call; }
+};
 
 /// What the statistics hook sees after a chat completed.
 struct statistics_event {

@@ -5,6 +5,7 @@
 
 #include <keypool/wire/base64.hpp>
 #include <keypool/wire/detail/encode_gemini.hpp>
+#include <keypool/wire/detail/gemini_decode.hpp>
 #include <keypool/wire/detail/json.hpp>
 #include <keypool/wire/path.hpp>
 #include <keypool/wire/request.hpp>
@@ -72,104 +73,16 @@ struct gemini_generate_content {
   }
 
   /// Streamed events: each is a GenerateContentResponse carrying the next
-  /// piece of text; the last has finishReason and the final usageMetadata,
-  /// or a chunk of usageMetadata alone (no candidates) follows it.
-  class stream_decoder {
-   public:
-    template <class OnText>
-    std::optional<decode_error> on_event(const sse_event& e, OnText& on_text) {
-      detail::scratch<> arena;  // the event's tree, freed as one
-      auto parsed = detail::parse(e.data, name, arena.get());
-      if (!parsed) return parsed.error();
-      const auto* root = parsed->if_object();
-      if (!root)
-        return decode_error{decode_errc::unexpected_shape, std::string(name) + ": stream chunk is not an object"};
-      if (auto err = detail::error_object(*root, name)) return err;
-      chat_response piece;
-      if (usage_only(*root))
-        read_meta(*root, piece);
-      else if (auto bad = read_response(*root, piece))
-        return bad;
-      if (!piece.text.empty()) {
-        r_.text += piece.text;
-        on_text(std::string_view(piece.text));
-      }
-      if (!piece.model.empty()) r_.model = piece.model;
-      if (!piece.finish_reason.empty()) r_.finish_reason = piece.finish_reason;
-      if (detail::object_field(*root, "usageMetadata")) r_.usage = piece.usage;
-      return std::nullopt;
-    }
-    decode_result finish() {
-      if (r_.finish_reason.empty())
-        return detail::decode_fail(name, decode_errc::truncated_stream, "the stream ended before a finishReason");
-      return r_;
-    }
-    const chat_response& partial() const noexcept { return r_; }
+  /// piece of text or whole function calls; the last has finishReason and
+  /// the final usageMetadata, or a chunk of usageMetadata alone follows it.
+  using stream_decoder = detail::gemini_stream_decoder;
 
-   private:
-    chat_response r_;
-  };
+  /// The same as decode() (there is no fast path): tests and fuzzers call
+  /// decode_tree on every codec.
+  static decode_result decode_tree(std::string_view body) noexcept { return decode(body); }
 
  private:
-  /// Reads one GenerateContentResponse object into `out`.
-  static std::optional<decode_error> read_response(const boost::json::object& root, chat_response& out) {
-    const auto* candidates = detail::array_field(root, "candidates");
-    if (!candidates || candidates->empty()) {
-      std::string why = "no candidates";
-      if (const auto* fb = detail::object_field(root, "promptFeedback"))
-        if (auto reason = detail::string_field(*fb, "blockReason"))
-          why = "prompt blocked: " + detail::clip(*reason, 60);
-      return decode_error{decode_errc::no_output, std::string(name) + ": " + why};
-    }
-    const auto* cand = (*candidates)[0].if_object();
-    if (!cand)
-      return decode_error{decode_errc::unexpected_shape, std::string(name) + ": candidates[0] is not an object"};
-    if (const auto* content = detail::object_field(*cand, "content")) {
-      if (const auto* parts = detail::array_field(*content, "parts")) {
-        for (const auto& p : *parts) {
-          const auto* po = p.if_object();
-          if (!po) continue;
-          const auto* thought = detail::field(*po, "thought");
-          if (thought && thought->is_bool() && thought->get_bool()) continue;  // reasoning summary, not the answer
-          if (auto t = detail::string_field(*po, "text")) out.text += *t;
-        }
-      }
-    }
-    if (auto f = detail::string_field(*cand, "finishReason")) out.finish_reason = *f;
-    read_meta(root, out);
-    return std::nullopt;
-  }
-
-  /// Reads modelVersion and usageMetadata into `out`.
-  static void read_meta(const boost::json::object& root, chat_response& out) {
-    if (auto m = detail::string_field(root, "modelVersion")) out.model = *m;
-    const auto* u = detail::object_field(root, "usageMetadata");
-    out.usage.input_tokens = detail::count_field(u, "promptTokenCount");
-    out.usage.output_tokens =
-        detail::count_field(u, "candidatesTokenCount") + detail::count_field(u, "thoughtsTokenCount");
-  }
-
-  /// A stream chunk with usageMetadata but no candidates: Google may send the
-  /// totals alone. A blocked prompt carries usage too, so it is not one.
-  static bool usage_only(const boost::json::object& root) {
-    const auto* candidates = detail::array_field(root, "candidates");
-    if ((candidates && !candidates->empty()) || !detail::object_field(root, "usageMetadata")) return false;
-    const auto* fb = detail::object_field(root, "promptFeedback");
-    return !(fb && detail::string_field(*fb, "blockReason"));
-  }
-
-  static decode_result decode_impl(std::string_view body) {
-    using detail::decode_fail;
-    detail::scratch<> arena;  // the answer's tree, freed as one
-    auto parsed = detail::parse(body, name, arena.get());
-    if (!parsed) return ::keypool::unexpected<decode_error>{parsed.error()};
-    const auto* root = parsed->if_object();
-    if (!root) return decode_fail(name, decode_errc::unexpected_shape, "the body is not a JSON object");
-    if (auto e = detail::error_object(*root, name)) return ::keypool::unexpected<decode_error>{*e};
-    chat_response out;
-    if (auto bad = read_response(*root, out)) return ::keypool::unexpected<decode_error>{*bad};
-    return out;
-  }
+  static decode_result decode_impl(std::string_view body) { return detail::decode_gemini_tree(body); }
 };
 
 }  // namespace keypool::wire

@@ -6,6 +6,7 @@
 
 #include <keypool/core/result.hpp>
 #include <keypool/wire/message.hpp>
+#include <keypool/wire/response.hpp>
 #include <keypool/wire/tool.hpp>
 
 #include <cstdint>
@@ -40,19 +41,6 @@ struct chat_request {
   /// (parameters keypool does not model); a member that a modelled field
   /// writes is an encode error. The other formats do not send it.
   std::string extra{};
-};
-
-struct usage {
-  std::uint64_t input_tokens = 0;
-  std::uint64_t output_tokens = 0;  ///< billed output (Gemini: candidates + thoughts)
-  friend bool operator==(const usage&, const usage&) = default;
-};
-
-struct chat_response {
-  std::string text;   ///< all text parts, concatenated in order
-  std::string model;  ///< as reported by the provider (may be more specific than asked)
-  wire::usage usage{};
-  std::string finish_reason;  ///< the provider's own word: "stop", "end_turn", "STOP", "length", ...
 };
 
 /// One request header. `sensitive` marks credentials so that anything
@@ -111,39 +99,6 @@ struct encode_error {
   std::string message;
 };
 
-enum class decode_errc : std::uint8_t {
-  empty_body,        ///< nothing to parse
-  truncated_json,    ///< valid so far but ends in the middle (cut connection, proxy limit)
-  invalid_json,      ///< not JSON
-  unexpected_shape,  ///< JSON, but not the format's response (missing or mistyped field)
-  provider_error,    ///< the body is an error object ({"error": ...}) despite the status
-  no_output,         ///< a well-formed answer with nothing in it (no choices, prompt blocked)
-  internal,          ///< an unexpected exception (out of memory)
-  truncated_stream,  ///< a streamed answer ended before its final event
-};
-
-constexpr std::string_view to_string(decode_errc e) noexcept {
-  switch (e) {
-    case decode_errc::empty_body: return "empty_body";
-    case decode_errc::truncated_json: return "truncated_json";
-    case decode_errc::invalid_json: return "invalid_json";
-    case decode_errc::unexpected_shape: return "unexpected_shape";
-    case decode_errc::provider_error: return "provider_error";
-    case decode_errc::no_output: return "no_output";
-    case decode_errc::internal: return "internal";
-    case decode_errc::truncated_stream: return "truncated_stream";
-  }
-  return "unknown";
-}
-
-/// Why a response body could not be decoded; `message` names the format and
-/// the JSON path ("openai_chat: choices[0].message.content is not a string").
-struct decode_error {
-  decode_errc code;
-  std::string message;
-};
-
 using encode_result = ::keypool::result<encoded_request, encode_error>;
-using decode_result = ::keypool::result<chat_response, decode_error>;
 
 }  // namespace keypool::wire

@@ -2,12 +2,15 @@
 /// Server-sent events (the WHATWG "text/event-stream" format) parsed
 /// incrementally, as bytes arrive: how all three wire formats stream.
 
-#include <keypool/wire/request.hpp>
+#include <keypool/wire/response.hpp>
+#include <keypool/wire/tool_call_delta.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keypool::wire {
 
@@ -29,22 +32,28 @@ class sse_parser {
   /// grew past the limit (then overflowed() is true).
   template <class OnEvent>
   bool feed(std::string_view bytes, OnEvent&& on_event) {
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-      const char c = bytes[i];
+    std::size_t i = 0;
+    while (i < bytes.size()) {
       if (skip_lf_) {
         skip_lf_ = false;
-        if (c == '\n') continue;
+        if (bytes[i] == '\n') {
+          ++i;
+          continue;
+        }
       }
-      if (c == '\r' || c == '\n') {
-        skip_lf_ = c == '\r';
-        if (!line(on_event)) return false;
-        continue;
+      // The rest of the line, appended in one piece (most of a stream's bytes).
+      const std::size_t end = std::min(bytes.find_first_of("\r\n", i), bytes.size());
+      if (end > i) {
+        line_.append(bytes.data() + i, end - i);
+        if (line_.size() + ev_.data.size() > max_) {
+          overflowed_ = true;
+          return false;
+        }
       }
-      line_.push_back(c);
-      if (line_.size() + ev_.data.size() > max_) {
-        overflowed_ = true;
-        return false;
-      }
+      if (end == bytes.size()) return true;
+      skip_lf_ = bytes[end] == '\r';
+      i = end + 1;
+      if (!line(on_event)) return false;
     }
     return true;
   }
@@ -101,12 +110,14 @@ template <class Codec>
 class chat_stream {
  public:
   /// Returns false after an error (see finish()). `on_text(std::string_view)`
-  /// receives every text delta in order.
-  template <class OnText>
-  bool feed(std::string_view bytes, OnText&& on_text) {
+  /// receives every text delta in order; `on_tool_call(const
+  /// tool_call_delta&)` every piece of a tool call (its id and name first,
+  /// then fragments of its arguments).
+  template <class OnText, class OnToolCall>
+  bool feed(std::string_view bytes, OnText&& on_text, OnToolCall&& on_tool_call) {
     if (error_) return false;
     const bool ok = sse_.feed(bytes, [&](const sse_event& e) {
-      if (auto err = decoder_.on_event(e, on_text)) {
+      if (auto err = decoder_.on_event(e, on_text, on_tool_call)) {
         error_ = std::move(*err);
         return false;
       }
@@ -115,6 +126,10 @@ class chat_stream {
     if (!ok && !error_ && sse_.overflowed())
       error_ = decode_error{decode_errc::unexpected_shape, std::string(Codec::name) + ": stream event too large"};
     return ok;
+  }
+  template <class OnText>
+  bool feed(std::string_view bytes, OnText&& on_text) {
+    return feed(bytes, on_text, [](const tool_call_delta&) {});
   }
 
   /// The assembled response, or why the stream was not a complete answer.
@@ -125,6 +140,8 @@ class chat_stream {
 
   /// Text received so far.
   const std::string& text() const noexcept { return decoder_.partial().text; }
+  /// Tool calls received so far (arguments as the fragments joined so far).
+  const std::vector<tool_call>& tool_calls() const noexcept { return decoder_.partial().tool_calls; }
 
  private:
   sse_parser sse_;

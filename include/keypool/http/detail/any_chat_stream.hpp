@@ -9,6 +9,7 @@
 #include <keypool/wire/openai_chat.hpp>
 #include <keypool/wire/request.hpp>
 #include <keypool/wire/sse.hpp>
+#include <keypool/wire/tool_call_delta.hpp>
 
 #include <string_view>
 #include <type_traits>
@@ -24,12 +25,17 @@ class any_chat_stream {
   }
   template <class OnText>
   bool feed(std::string_view bytes, OnText&& on_text) {
+    return feed(bytes, on_text, [](const wire::tool_call_delta&) {});
+  }
+  /// `on_tool_call(const wire::tool_call_delta&)` receives tool-call pieces.
+  template <class OnText, class OnToolCall>
+  bool feed(std::string_view bytes, OnText&& on_text, OnToolCall&& on_tool_call) {
     return std::visit(
         [&](auto& s) {
           if constexpr (std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
             return false;
           else
-            return s.feed(bytes, on_text);
+            return s.feed(bytes, on_text, on_tool_call);
         },
         s_);
   }

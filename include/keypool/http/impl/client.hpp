@@ -11,11 +11,11 @@
 namespace keypool::http {
 
 template <class Chain>
-boost::asio::awaitable<chat_outcome> client<Chain>::run_guarded(wire::chat_request req, text_sink sink) {
+boost::asio::awaitable<chat_outcome> client<Chain>::run_guarded(wire::chat_request req, stream_sinks sinks) {
   std::optional<chat_outcome> out;
   try {
     std::vector<skipped_provider> skipped;
-    out.emplace(co_await run_attempts(std::move(req), std::move(sink), skipped));
+    out.emplace(co_await run_attempts(std::move(req), std::move(sinks), skipped));
     attach(*out, std::move(skipped));
   } catch (const std::exception& e) {
     out.emplace(internal_error(e));
@@ -26,11 +26,12 @@ boost::asio::awaitable<chat_outcome> client<Chain>::run_guarded(wire::chat_reque
 
 template <class Chain>
 template <class Handler>
-boost::asio::awaitable<void> client<Chain>::run_and_complete(wire::chat_request req, text_sink sink, Handler handler) {
+boost::asio::awaitable<void> client<Chain>::run_and_complete(wire::chat_request req, stream_sinks sinks,
+                                                             Handler handler) {
   std::optional<chat_outcome> out;
   try {
     std::vector<skipped_provider> skipped;
-    out.emplace(co_await run_attempts(std::move(req), std::move(sink), skipped));
+    out.emplace(co_await run_attempts(std::move(req), std::move(sinks), skipped));
     attach(*out, std::move(skipped));
   } catch (const std::exception& e) {
     out.emplace(internal_error(e));
@@ -64,10 +65,10 @@ void client<Chain>::notify(const chat_outcome& out) {
 }
 
 template <class Chain>
-boost::asio::awaitable<chat_outcome> client<Chain>::run_attempts(wire::chat_request req, text_sink sink,
+boost::asio::awaitable<chat_outcome> client<Chain>::run_attempts(wire::chat_request req, stream_sinks sinks,
                                                                  std::vector<skipped_provider>& skipped) {
-  const bool streaming = static_cast<bool>(sink);
-  chat_state st{std::move(req), std::move(sink),
+  const bool streaming = static_cast<bool>(sinks);
+  chat_state st{std::move(req), std::move(sinks),
                 skipped,        streaming,
                 false,          detail::deadline_after(clock::now(), opts_.deadline)};  // max(): no deadline
   skip_unsupported(st);
@@ -143,10 +144,16 @@ boost::asio::awaitable<typename client<Chain>::verdict> client<Chain>::attempt_m
     stream.emplace(rt.provider.wire);
     // Runs on the strand while this coroutine is suspended in the send.
     hreq.on_body = [&stream, &st](std::string_view bytes) {
-      return stream->feed(bytes, [&](std::string_view t) {
-        st.delivered = true;
-        st.sink(t);
-      });
+      return stream->feed(
+          bytes,
+          [&](std::string_view t) {
+            st.delivered = true;
+            if (st.sinks.on_text) st.sinks.on_text(t);
+          },
+          [&](const wire::tool_call_delta& d) {
+            st.delivered = true;
+            if (st.sinks.on_tool_call) st.sinks.on_tool_call(d);
+          });
     };
   }
   const auto start = clock::now();

@@ -2,8 +2,9 @@
 /// Reads the common shape of an OpenAI-style chat answer in one pass over the
 /// text (Boost.JSON's SAX parser), without building a tree: model,
 /// choices[0].message.content as a string, choices[0].finish_reason and the
-/// usage counts. Anything else (an error object, no choices, content parts,
-/// a duplicated member, any JSON error) is left to the tree decoder, which
+/// usage counts with their details. Anything else (an error object, no
+/// choices, content parts, tool calls, a duplicated member, any JSON error)
+/// is left to the tree decoder, which
 /// gives the same result or the precise error: scan() says "not the common
 /// shape", never "invalid". The tree costs about 7 k instructions per
 /// answer; the scan skips most of them (docs/benchmarks.md).
@@ -96,7 +97,17 @@ class openai_answer_handler {
   chat_response& result() noexcept { return out_; }
 
  private:
-  enum class place : std::uint8_t { invalid, other, root, choices, choice, message, usage };
+  enum class place : std::uint8_t {
+    invalid,
+    other,
+    root,
+    choices,
+    choice,
+    message,
+    usage,
+    prompt_details,
+    completion_details
+  };
   // The members read, one bit each (a second sighting is a duplicate).
   enum field : std::uint32_t {
     f_none = 0,
@@ -109,6 +120,11 @@ class openai_answer_handler {
     f_content = 1u << 6,
     f_prompt_tokens = 1u << 7,
     f_completion_tokens = 1u << 8,
+    f_tool_calls = 1u << 9,  // message.tool_calls or function_call: the tree decoder's
+    f_prompt_details = 1u << 10,
+    f_completion_details = 1u << 11,
+    f_cached_tokens = 1u << 12,
+    f_reasoning_tokens = 1u << 13,
   };
   static constexpr std::size_t max_tracked = 8;  // deeper levels are all "other"
 
@@ -124,11 +140,18 @@ class openai_answer_handler {
         if (k == "message") return f_message;
         if (k == "finish_reason") return f_finish_reason;
         return f_none;
-      case place::message: return k == "content" ? f_content : f_none;
+      case place::message:
+        if (k == "content") return f_content;
+        if (k == "tool_calls" || k == "function_call") return f_tool_calls;
+        return f_none;
       case place::usage:
         if (k == "prompt_tokens") return f_prompt_tokens;
         if (k == "completion_tokens") return f_completion_tokens;
+        if (k == "prompt_tokens_details") return f_prompt_details;
+        if (k == "completion_tokens_details") return f_completion_details;
         return f_none;
+      case place::prompt_details: return k == "cached_tokens" ? f_cached_tokens : f_none;
+      case place::completion_details: return k == "reasoning_tokens" ? f_reasoning_tokens : f_none;
       default: return f_none;
     }
   }
@@ -161,6 +184,8 @@ class openai_answer_handler {
     if (parent == place::choices) return choice_index_ == 0 ? place::choice : place::other;
     switch (field_) {
       case f_usage: return place::usage;
+      case f_prompt_details: return place::prompt_details;
+      case f_completion_details: return place::completion_details;
       case f_message: got_message_ = true; return place::message;
       case f_none: return place::other;
       default: return other_value(ec);
@@ -176,7 +201,8 @@ class openai_answer_handler {
       case f_choices:
       case f_error:
       case f_message:
-      case f_content: return bail(ec), place::invalid;
+      case f_content:
+      case f_tool_calls: return bail(ec), place::invalid;
       default: return place::other;
     }
   }
@@ -190,7 +216,8 @@ class openai_answer_handler {
       case f_content: return &out_.text;
       case f_choices:
       case f_error:
-      case f_message: return bail(ec), nullptr;
+      case f_message:
+      case f_tool_calls: return bail(ec), nullptr;
       default: return nullptr;
     }
   }
@@ -198,6 +225,8 @@ class openai_answer_handler {
   bool count(std::uint64_t v, error_code& ec) {
     if (field_ == f_prompt_tokens) out_.usage.input_tokens = v;
     if (field_ == f_completion_tokens) out_.usage.output_tokens = v;
+    if (field_ == f_cached_tokens) out_.usage.cached_input_tokens = v;
+    if (field_ == f_reasoning_tokens) out_.usage.reasoning_tokens = v;
     return other_scalar(ec);
   }
 
