@@ -450,6 +450,7 @@ TEST(CliUsage, EveryOptionIsAcceptedExactlyByTheCommandsThatReadIt) {
       {"--max-attempts", {"20"}},
       {"--deadline", {"30s"}},
       {"--wait", {}},
+      {"--state", {"none"}},
       {"--ca-file", {"ca.pem"}},
       {"--timeout", {"5000"}},
       {"--config", {"fleet.json"}},

@@ -395,3 +395,38 @@ TEST(sqlite, default_path_follows_xdg_state_home) {
   if (old_xdg) ::setenv("XDG_STATE_HOME", keep_xdg.c_str(), 1);
   if (old_home) ::setenv("HOME", keep_home.c_str(), 1);
 }
+
+TEST(sqlite, spend_is_added_by_every_backend_and_survives_reopening) {
+  keypool_test::temp_dir dir;
+  kp::clock::manual clk;
+  const kp::state::stored_spend one{"groq", "aaaaaaaaaaaa", "m1", 1, 10, 20, 1500, true};
+  const kp::state::stored_spend other{"groq", "aaaaaaaaaaaa", "m2", 2, 5, 5, 0, false};
+  {
+    kp::state::sqlite a(options(dir.file("state.db"), clk)), b(options(dir.file("state.db"), clk));
+    ASSERT_TRUE(a.add_spend({one}));
+    ASSERT_TRUE(b.add_spend({one, other}));  // another process's share is added, not replacing
+  }
+  kp::state::sqlite c(options(dir.file("state.db"), clk));
+  const auto rows = c.load_spend();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  const auto& m1 = (*rows)[0];
+  EXPECT_EQ(m1.model, "m1");
+  EXPECT_EQ(m1.requests, 2u);
+  EXPECT_EQ(m1.input_tokens, 20u);
+  EXPECT_EQ(m1.output_tokens, 40u);
+  EXPECT_EQ(m1.cost_nusd, 3000u);
+  EXPECT_TRUE(m1.priced);
+  EXPECT_EQ((*rows)[1].model, "m2");
+  EXPECT_FALSE((*rows)[1].priced);
+  EXPECT_EQ((*rows)[1].requests, 2u);
+}
+
+TEST(sqlite, spend_on_an_unusable_file_is_refused_not_thrown) {
+  keypool_test::temp_dir dir;
+  kp::clock::manual clk;
+  kp::state::sqlite s(options(dir.path().string(), clk));  // a directory
+  EXPECT_FALSE(s.add_spend({{"groq", "aaaaaaaaaaaa", "m", 1, 1, 1, 1, true}}));
+  EXPECT_FALSE(s.load_spend());
+  EXPECT_FALSE(kp::state::sqlite().add_spend({}));
+}

@@ -49,6 +49,8 @@ inline constexpr std::string_view usage_text =
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
     "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe, ask; repeatable)\n"
     "                -- (the rest are arguments: a PROMPT may start with '-')\n"
+    "state (keys, probe, ask): --state FILE (default $XDG_STATE_HOME/keypool/state.db, or Redis when\n"
+    "                REDIS_URL is set), --state none (memory only: each run starts fresh)\n"
     "ask: --max-attempts N (default: every key and model of the chain; with --wait, no limit),\n"
     "     --deadline DURATION (30s, 2m, 1m30s, 500ms; default twice --timeout),\n"
     "     --wait (when every key is locked, wait for the first to free, within the deadline)\n"
@@ -73,6 +75,7 @@ struct options {
   std::optional<unsigned> max_attempts;               ///< ask; default: see commands/ask.hpp
   std::optional<std::chrono::milliseconds> deadline;  ///< ask; default: twice the timeout
   bool wait = false;                                  ///< ask: wait for the earliest key
+  std::optional<std::string> state;                   ///< --state FILE or "none"; see detail/state.hpp
   std::optional<std::string> config_file;
   std::optional<std::uint16_t> port;
   bool tls = false;
@@ -108,7 +111,7 @@ struct option_scope {
   std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
 };
 
-inline constexpr std::array<option_scope, 17> option_scopes{{
+inline constexpr std::array<option_scope, 18> option_scopes{{
     {"--json", {"keys", "probe", "ask"}},
     {"--env", {"keys", "probe", "ask"}},
     {"--ignore-environment", {"keys", "probe", "ask"}},
@@ -119,6 +122,7 @@ inline constexpr std::array<option_scope, 17> option_scopes{{
     {"--max-attempts", {"ask"}},
     {"--deadline", {"ask"}},
     {"--wait", {"ask"}},
+    {"--state", {"keys", "probe", "ask"}},
     {"--ca-file", {"probe", "ask"}},
     {"--timeout", {"probe", "ask"}},
     {"--config", {"mock"}},
@@ -225,6 +229,13 @@ inline std::pair<std::string, std::string> base_url_option(const std::string& fl
   return {std::move(id), std::move(url)};
 }
 
+/// --state's FILE or "none"; an empty value is refused (it would mean
+/// neither).
+inline std::string state_option(const std::string& flag, const std::string& v) {
+  if (v.empty()) throw usage_error(flag + " expects a FILE or 'none', got ''");
+  return v;
+}
+
 /// Throws unless `command` reads `option` (see option_scopes). An option
 /// outside the table, the help command and unknown commands pass (run()
 /// reports an unknown command by name).
@@ -285,6 +296,8 @@ inline options parse(const std::vector<std::string>& args) {
       o.images.push_back(value());
     else if (a == "--chain")
       o.chain = value();
+    else if (a == "--state")
+      o.state = detail::state_option(a, value());
     else if (a == "--ca-file")
       o.ca_file = value();
     else if (a == "--timeout")

@@ -255,20 +255,7 @@ class spend_ledger {
                                     1000.0
                               : 0.0;
     const auto cost = static_cast<std::uint64_t>(std::llround(nusd));
-    std::string k;
-    k.reserve(h.a_->id.size() + variable.size() + fingerprint.size() + model.size() + 3);
-    k.append(h.a_->id).append(1, '\x1f').append(variable).append(1, '\x1f');
-    k.append(fingerprint).append(1, '\x1f').append(model);
-    auto it = rows_.find(k);
-    if (it == rows_.end()) {
-      row fresh;
-      fresh.acct = h.a_;
-      fresh.variable = std::string(variable);
-      fresh.fingerprint = std::string(fingerprint);
-      fresh.model = std::string(model);
-      it = rows_.emplace(std::move(k), std::move(fresh)).first;
-    }
-    row& r = it->second;
+    row& r = row_locked(h.a_, variable, fingerprint, model);
     ++r.requests;
     r.input_tokens += u.input_tokens;
     r.output_tokens += u.output_tokens;
@@ -279,6 +266,25 @@ class spend_ledger {
     h.a_->output_tokens += u.output_tokens;
     h.a_->spent_nusd.fetch_add(cost, std::memory_order_relaxed);
     return static_cast<double>(cost) / 1e9;
+  }
+
+  /// Adds a row recorded elsewhere (an earlier run, another process, read
+  /// back from a state store: spend/stored.hpp) to this ledger's row and its
+  /// provider's totals, so caps and reports count it.
+  void restore(const key_spend& k) {
+    std::lock_guard lock(mu_);
+    account* a = account_locked(k.provider_id, k.provider);
+    row& r = row_locked(a, k.variable, k.fingerprint, k.model);
+    const auto cost = to_nusd(k.cost_usd);
+    r.requests += k.requests;
+    r.input_tokens += k.input_tokens;
+    r.output_tokens += k.output_tokens;
+    r.cost_nusd += cost;
+    r.priced = r.priced && k.priced;
+    a->requests += k.requests;
+    a->input_tokens += k.input_tokens;
+    a->output_tokens += k.output_tokens;
+    a->spent_nusd.fetch_add(cost, std::memory_order_relaxed);
   }
 
   /// A provider's accumulated cost in USD.
@@ -344,6 +350,23 @@ class spend_ledger {
     return n >= 1.8e19 ? no_cap - 1 : static_cast<std::uint64_t>(std::llround(n));
   }
   static double from_nusd(std::uint64_t n) { return static_cast<double>(n) / 1e9; }
+
+  row& row_locked(account* a, std::string_view variable, std::string_view fingerprint, std::string_view model) {
+    std::string k;
+    k.reserve(a->id.size() + variable.size() + fingerprint.size() + model.size() + 3);
+    k.append(a->id).append(1, '\x1f').append(variable).append(1, '\x1f');
+    k.append(fingerprint).append(1, '\x1f').append(model);
+    auto it = rows_.find(k);
+    if (it == rows_.end()) {
+      row fresh;
+      fresh.acct = a;
+      fresh.variable = std::string(variable);
+      fresh.fingerprint = std::string(fingerprint);
+      fresh.model = std::string(model);
+      it = rows_.emplace(std::move(k), std::move(fresh)).first;
+    }
+    return it->second;
+  }
 
   account* account_locked(std::string_view id, std::string_view display_name) {
     for (auto& a : accounts_)

@@ -40,6 +40,8 @@ struct redis_status {
   std::uint64_t budget_prefetches = 0;
   /// Redis Cluster MOVED replies followed to the node serving the namespace.
   std::uint64_t redirects = 0;
+  /// Commands run once on a migration's target node after an ASK reply.
+  std::uint64_t asks = 0;
   /// What is wrong now (writer, subscriber and budget connection, "; "
   /// between them); empty once each has recovered. Never contains the
   /// password, nor the server's reply to AUTH (only its error code).

@@ -16,6 +16,7 @@
 /// Tables (never a secret, only the provider id and 12-hex fingerprints):
 ///   key_state(provider, fingerprint, status, reason, until_ms, updated_ms, writer, seq)
 ///   daily_budget(provider, fingerprint, day, granted)
+///   spend(provider, fingerprint, model, requests, input_tokens, output_tokens, cost_nusd, priced)
 ///
 /// A file that cannot be used (a directory, read-only, not a database,
 /// corrupt, another program's database) is not an exception: the backend
@@ -38,6 +39,7 @@
 #include <keypool/state/detail/sqlite_impl.hpp>
 #include <keypool/state/sqlite_options.hpp>
 #include <keypool/state/sqlite_status.hpp>
+#include <keypool/state/stored_spend.hpp>
 
 #include <chrono>
 #include <concepts>
@@ -48,6 +50,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace keypool::state {
 
@@ -165,6 +168,30 @@ class sqlite {
     }
   }
 
+  /// Adds `rows` (what was spent since the last call: requests, tokens and
+  /// cost are added to the stored totals, so several processes each add
+  /// their own share) in one transaction. False when the file is unusable or
+  /// busy beyond busy_timeout (status() then says why). Not for the request
+  /// path: call it at exit or every few seconds.
+  bool add_spend(const std::vector<stored_spend>& rows) noexcept {
+    if (!impl_) return false;
+    try {
+      return impl_->add_spend(rows);
+    } catch (...) {
+      return false;
+    }
+  }
+
+  /// Every stored key × model total; empty when the file is unusable.
+  std::optional<std::vector<stored_spend>> load_spend() noexcept {
+    if (!impl_) return std::nullopt;
+    try {
+      return impl_->load_spend();
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
   sqlite_status status() const { return impl_ ? impl_->status() : sqlite_status{}; }
 
   /// The file is open and its last write and read succeeded.
@@ -198,4 +225,5 @@ static_assert(shared_budget_backend<sqlite>);
 #include <keypool/state/impl/sqlite_budget.hpp>
 #include <keypool/state/impl/sqlite_impl.hpp>
 #include <keypool/state/impl/sqlite_open.hpp>
+#include <keypool/state/impl/sqlite_spend.hpp>
 #include <keypool/state/impl/sqlite_writer.hpp>

@@ -12,6 +12,7 @@
 #include "../detail/give_up.hpp"
 #include "../detail/images.hpp"
 #include "../detail/load.hpp"
+#include "../detail/state.hpp"
 #include "../options.hpp"
 
 #include <keypool/chain/chain.hpp>
@@ -40,7 +41,7 @@
 
 namespace keypool::cli {
 
-using ask_pool = dynamic_pool;
+using ask_pool = detail::cli_pool;
 using ask_chain = chain<ask_pool, ask_pool, ask_pool, ask_pool, ask_pool, ask_pool, ask_pool>;
 
 namespace detail {
@@ -100,7 +101,9 @@ inline void check_models_in_chain(const options& o, const std::vector<std::strin
                         " is not in the chain (--chain " + o.chain.substr(0, 60) + ")");
 }
 
-inline ask_pools make_ask_pools(const options& o, const config::key_config& cfg) {
+/// `st`: the store the pools publish their lockouts and disables to (attach
+/// them to it to load the stored ones); memory only by default.
+inline ask_pools make_ask_pools(const options& o, const config::key_config& cfg, const cli_state& st = {}) {
   auto order = chain_order(o.chain);
   for (const auto& d : providers::builtin_descriptors())
     if (std::find(order.begin(), order.end(), d.id) == order.end()) order.push_back(d.id);
@@ -113,7 +116,7 @@ inline ask_pools make_ask_pools(const options& o, const config::key_config& cfg)
     const bool use = std::find(in_chain.begin(), in_chain.end(), id) != in_chain.end();
     auto specs = use && pc ? pc->key_specs() : std::vector<key_spec>{};
     out.keys.push_back(specs.size());
-    out.pools.push_back(std::make_unique<ask_pool>(desc.info(), std::move(specs)));
+    out.pools.push_back(std::make_unique<ask_pool>(desc.info(), std::move(specs), ask_pool::options{.state = st}));
     out.routes.push_back({desc, ask_models(o, id)});
   }
   return out;
@@ -200,8 +203,11 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
     if (detail::is_reported(d)) err << d.to_string() << "\n";
   err << detail::no_keys_hint(o, cfg);
 
-  auto p = detail::make_ask_pools(o, cfg);
+  auto st = detail::open_state(o, err);
+  auto p = detail::make_ask_pools(o, cfg, st);
   detail::check_image_limits(o, req, p);
+  std::vector<detail::cli_state::link> links;  // declared after the pools: detached first
+  for (auto& pool : p.pools) links.push_back(st.attach(*pool));
   ask_chain chain(*p.pools[0], *p.pools[1], *p.pools[2], *p.pools[3], *p.pools[4], *p.pools[5], *p.pools[6]);
   http::transport t(transport_options);
   const auto fo = detail::failover_for(o, p);
@@ -218,6 +224,8 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
     detail::print_ask_json(out, r, attempts, message, snaps);
   else
     detail::print_ask_text(out, err, r, attempts, message, snaps);
+  st.add_spend(client.spend().snapshot());
+  st.flush(std::chrono::seconds(1));
   return r ? exit_ok : exit_failed;
 }
 

@@ -5,6 +5,7 @@
 #include "../chain_order.hpp"
 #include "../detail/format.hpp"
 #include "../detail/load.hpp"
+#include "../detail/state.hpp"
 #include "../options.hpp"
 
 #include <keypool/classify/classifier.hpp>
@@ -50,9 +51,11 @@ struct probe_result {
 /// outcome to a one-key pool, so the resulting state is the pool's verdict.
 /// A model that is gone (model_unavailable) is not the key's fault: the next
 /// model of `models` is tried with the same key, as the failover client does.
+/// The verdict goes to `st` (a probe is a re-check: it runs whatever the
+/// store holds, and a key that answers is stored as available again).
 inline probe_result probe_key(http::transport& t, const providers::provider_descriptor& provider, const key_spec& spec,
-                              const std::vector<std::string>& models) {
-  dynamic_pool pool(provider.info(), {spec});
+                              const std::vector<std::string>& models, const detail::cli_state& st = {}) {
+  detail::cli_pool pool(provider.info(), {spec}, detail::cli_pool::options{.state = st});
   auto lease = pool.acquire_or_throw();
   probe_result r;
   r.provider = provider.id;
@@ -103,6 +106,8 @@ inline probe_result probe_key(http::transport& t, const providers::provider_desc
   r.reason = wire::scrub_secret(std::move(r.reason), lease.secret(), lease.redacted());
   pool.report(lease, r.result);
   r.key = pool.snapshot().keys.at(0);
+  if (r.key.available())  // no transition in a fresh pool: say so to the store
+    pool.backend().publish({provider.id, r.key.fingerprint, key_status::available, outcome_kind::success, {}});
   return r;
 }
 
@@ -138,7 +143,7 @@ inline std::vector<std::string> probe_models(const options& o, const std::string
 /// Probes every key of `selected`, one at a time, with a progress line each.
 inline std::vector<probe_result> probe_all(const options& o,
                                            const std::vector<const config::provider_config*>& selected,
-                                           std::size_t total, std::ostream& progress) {
+                                           std::size_t total, std::ostream& progress, const cli_state& st = {}) {
   std::vector<probe_result> results;
   http::transport t(transport_options_for(o));
   std::size_t n = 0;
@@ -147,7 +152,7 @@ inline std::vector<probe_result> probe_all(const options& o,
     for (const auto& k : p->keys) {
       progress << "[" << ++n << "/" << total << "] " << p->provider.id << " " << k.spec.variable << " ("
                << redact(k.spec.secret) << ") ... " << std::flush;
-      auto r = probe_key(t, p->provider, k.spec, models);
+      auto r = probe_key(t, p->provider, k.spec, models, st);
       progress << to_string(r.result.kind) << " (" << r.reason << ") " << r.model << " " << ms_text(r.latency) << "\n";
       results.push_back(std::move(r));
     }
@@ -205,7 +210,9 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
   std::ostream& progress = o.json ? err : out;
 
   if (total == 0) err << "keypool probe: no keys to probe (see `keypool keys`)\n" << detail::no_keys_hint(o, cfg);
-  const auto results = detail::probe_all(o, selected, total, progress);
+  auto st = detail::open_state(o, err);
+  const auto results = detail::probe_all(o, selected, total, progress, st);
+  st.flush(std::chrono::seconds(1));
   const std::size_t rejected = detail::rejections(cfg.diagnostics);
   std::size_t failed = 0;
   for (const auto& r : results) failed += r.result.kind != outcome_kind::success;

@@ -127,10 +127,17 @@ class redis_impl {
   /// When `r` is a Redis Cluster "MOVED <slot> <host>:<port>" reply: records
   /// that node as the namespace's (every key is under one hash tag, so one
   /// node holds them all), closes `conn` so its owner reconnects there, sets
-  /// `err`, and returns true. ASK (the slot is migrating) is not followed:
-  /// the command is retried after the backoff, and the migration's end is a
-  /// MOVED.
+  /// `err`, and returns true. ASK is follow_ask's.
   bool follow_moved(const redisReply* r, redis_connection& conn, std::string& err);
+  /// When `r` is "ASK <slot> <host>:<port>" (the namespace's slot is being
+  /// migrated and these keys are on the target already): runs the script
+  /// once on that node, after ASKING, on a connection of its own, and
+  /// returns its reply in `r`; the slot's owner stays the one we know until
+  /// the migration ends with a MOVED. False (and `r` untouched) when `r` is
+  /// no ASK; true with `r` empty and `err` set when the target cannot be
+  /// reached.
+  bool follow_ask(reply_ptr& r, std::string_view sha, std::string_view script, std::vector<std::string_view> args,
+                  std::string& err);
   /// Opens the budget connection when it is closed (not within the backoff).
   bool budget_connect(std::string& err);
 
@@ -295,7 +302,7 @@ class redis_impl {
   mutable std::mutex node_mu_;
   std::string node_host_;
   int node_port_ = 0;
-  std::atomic<std::uint64_t> redirects_{0};
+  std::atomic<std::uint64_t> redirects_{0}, asks_{0};
 
   std::mutex join_mu_;
   std::thread writer_, subscriber_, budgeter_;  // last: started after everything above exists

@@ -6,8 +6,8 @@
 /// API (under a mutex). Declared here; the bodies are in
 /// state/impl/sqlite_open.hpp (opening and checking the file),
 /// sqlite_impl.hpp (lifecycle, queue, attachments, status),
-/// sqlite_writer.hpp and sqlite_budget.hpp, which state/sqlite.hpp includes
-/// at its end.
+/// sqlite_writer.hpp, sqlite_budget.hpp and sqlite_spend.hpp, which
+/// state/sqlite.hpp includes at its end.
 
 #include <keypool/core/detail/key_state.hpp>
 #include <keypool/core/outcome.hpp>
@@ -16,6 +16,7 @@
 #include <keypool/state/detail/sqlite_schema.hpp>
 #include <keypool/state/sqlite_options.hpp>
 #include <keypool/state/sqlite_status.hpp>
+#include <keypool/state/stored_spend.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -79,6 +80,11 @@ class sqlite_impl {
   std::optional<std::uint32_t> reserve_daily(std::string_view provider_id, std::string_view fp, const provider_day& day,
                                              std::uint32_t limit, std::uint32_t want);
   std::optional<std::uint64_t> daily_used(std::string_view provider_id, std::string_view fp, std::uint32_t day);
+
+  // ---- spend (impl/sqlite_spend.hpp) -----------------------------------------
+
+  bool add_spend(const std::vector<stored_spend>& rows);
+  std::optional<std::vector<stored_spend>> load_spend();
 
   // ---- status (impl/sqlite_impl.hpp) ----------------------------------------
 

@@ -43,6 +43,16 @@ CREATE TABLE IF NOT EXISTS daily_budget(
   day         INTEGER NOT NULL,
   granted     INTEGER NOT NULL,
   PRIMARY KEY(provider, fingerprint, day)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spend(
+  provider      TEXT    NOT NULL,
+  fingerprint   TEXT    NOT NULL,
+  model         TEXT    NOT NULL,
+  requests      INTEGER NOT NULL,
+  input_tokens  INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_nusd     INTEGER NOT NULL,
+  priced        INTEGER NOT NULL,
+  PRIMARY KEY(provider, fingerprint, model)) WITHOUT ROWID;
 )sql";
 
 inline constexpr std::string_view sql_select_state =
@@ -64,6 +74,17 @@ inline constexpr std::string_view sql_select_budget =
 inline constexpr std::string_view sql_add_budget =
     "INSERT INTO daily_budget(provider, fingerprint, day, granted) VALUES(?1, ?2, ?3, ?4) "
     "ON CONFLICT(provider, fingerprint, day) DO UPDATE SET granted = granted + excluded.granted";
+/// Spend is added, never replaced: several processes write their own
+/// requests' share.
+inline constexpr std::string_view sql_add_spend =
+    "INSERT INTO spend(provider, fingerprint, model, requests, input_tokens, output_tokens, cost_nusd, priced) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(provider, fingerprint, model) DO UPDATE SET "
+    "requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens, "
+    "output_tokens = output_tokens + excluded.output_tokens, cost_nusd = cost_nusd + excluded.cost_nusd, "
+    "priced = priced AND excluded.priced";
+inline constexpr std::string_view sql_load_spend =
+    "SELECT provider, fingerprint, model, requests, input_tokens, output_tokens, cost_nusd, priced FROM spend "
+    "ORDER BY provider, fingerprint, model";
 /// Days before yesterday are over everywhere (a provider's day is at most
 /// a day long): their counters go.
 inline constexpr std::string_view sql_prune_budget =

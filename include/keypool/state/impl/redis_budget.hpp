@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <charconv>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace keypool::state::detail {
 
@@ -37,10 +40,13 @@ inline std::optional<std::uint32_t> redis_impl::run_budget_script(const std::str
                                                                   std::string& err) {
   const std::string lim = std::to_string(limit), w = std::to_string(want), at = std::to_string(end_s);
   reply_ptr r;
-  // Twice at most: a MOVED names the node to ask instead, at once.
+  // Twice at most: a MOVED names the node to ask instead, at once; an ASK
+  // (a migration) is run there once.
+  const std::vector<std::string_view> args{"1", key, lim, w, at};
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!budget_connect(err)) return std::nullopt;
-    r = budget_conn_.eval(budget_conn_.budget_sha, budget_script, {"1", key, lim, w, at}, err);
+    r = budget_conn_.eval(budget_conn_.budget_sha, budget_script, args, err);
+    if (r) follow_ask(r, budget_conn_.budget_sha, budget_script, args, err);
     if (!r || !follow_moved(r.get(), budget_conn_.conn, err)) break;
   }
   if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {

@@ -161,6 +161,7 @@ inline redis_status redis_impl::status() const {
   s.budget_unavailable = budget_unavailable_.load(std::memory_order_relaxed);
   s.data_losses = data_losses_.load(std::memory_order_relaxed);
   s.redirects = redirects_.load(std::memory_order_relaxed);
+  s.asks = asks_.load(std::memory_order_relaxed);
   s.budget_waits = budget_waits_.load(std::memory_order_relaxed);
   s.budget_prefetches = budget_prefetches_.load(std::memory_order_relaxed);
   {
@@ -210,17 +211,27 @@ inline void redis_impl::set_error(error_slot slot, const std::string& e) {
   errors_[static_cast<std::size_t>(slot)] = std::move(clean);
 }
 
-inline bool redis_impl::follow_moved(const redisReply* r, redis_connection& conn, std::string& err) {
+/// The node of a "<kind> <slot> <host>:<port>" cluster redirect, or false.
+/// An empty host ("MOVED 1 :7001") is left empty: the caller's node's host.
+inline bool parse_redirect(const redisReply* r, std::string_view kind, std::string& host, int& port) {
   if (!r || r->type != REDIS_REPLY_ERROR) return false;
   const auto text = reply_text(r);
-  if (!text.starts_with("MOVED ")) return false;
+  if (!text.starts_with(kind) || text.size() <= kind.size() || text[kind.size()] != ' ') return false;
   const auto space = text.rfind(' '), colon = text.rfind(':');
   if (colon == std::string_view::npos || colon < space) return false;
-  const auto port = text.substr(colon + 1);
+  const auto digits = text.substr(colon + 1);
   int p = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec != std::errc{} || end != port.data() + port.size() || p <= 0 || p > 65535) return false;
-  std::string host(text.substr(space + 1, colon - space - 1));
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || p <= 0 || p > 65535) return false;
+  host = std::string(text.substr(space + 1, colon - space - 1));
+  port = p;
+  return true;
+}
+
+inline bool redis_impl::follow_moved(const redisReply* r, redis_connection& conn, std::string& err) {
+  std::string host;
+  int p = 0;
+  if (!parse_redirect(r, "MOVED", host, p)) return false;
   {
     std::lock_guard g(node_mu_);
     if (host.empty()) host = node_port_ != 0 ? node_host_ : ep_.host;  // "MOVED 1 :7001": same host
@@ -230,6 +241,26 @@ inline bool redis_impl::follow_moved(const redisReply* r, redis_connection& conn
   redirects_.fetch_add(1, std::memory_order_relaxed);
   err = "the namespace's slot is served by " + host + ":" + std::to_string(p) + " (MOVED): reconnecting there";
   conn.close();
+  return true;
+}
+
+inline bool redis_impl::follow_ask(reply_ptr& r, std::string_view sha, std::string_view script,
+                                   std::vector<std::string_view> args, std::string& err) {
+  std::string host;
+  int p = 0;
+  if (!parse_redirect(r.get(), "ASK", host, p)) return false;
+  redis_endpoint ep = endpoint_for("ask");
+  if (!host.empty()) ep.host = host;
+  ep.port = p;
+  asks_.fetch_add(1, std::memory_order_relaxed);
+  r.reset();
+  scripted_connection target;
+  if (!target.open(ep, err)) return true;
+  if (auto a = target.conn.command({"ASKING"}, err); !a || a->type == REDIS_REPLY_ERROR) {
+    if (a) err = "ASKING refused: " + std::string(reply_text(a.get()));
+    return true;
+  }
+  r = target.eval(sha, script, std::move(args), err);
   return true;
 }
 

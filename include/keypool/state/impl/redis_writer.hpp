@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace keypool::state::detail {
 
@@ -152,10 +154,15 @@ inline bool redis_impl::write(scripted_connection& c, const pending_change& w, s
   const std::string body = out.body();
   const std::string msg = instance_id_ + "|" + body;
   const std::string ttl_s = std::to_string(ttl);
-  auto r =
-      c.eval(c.write_sha, write_script, {"2", key, index_key_, status_name(w.status), body, ttl_s, channel_, msg}, err);
+  const std::vector<std::string_view> args{"2", key, index_key_, status_name(w.status), body, ttl_s, channel_, msg};
+  auto r = c.eval(c.write_sha, write_script, args, err);
   if (!r) return false;
   if (follow_moved(r.get(), c.conn, err)) return false;  // retried on the right node, after the pause
+  if (follow_ask(r, c.write_sha, write_script, args, err) && !r) return false;
+  if (r->type == REDIS_REPLY_ERROR && reply_text(r.get()).starts_with("TRYAGAIN")) {
+    err = "the namespace's slot is being migrated (TRYAGAIN)";  // retried after the pause, not a refusal
+    return false;
+  }
   if (r->type == REDIS_REPLY_ERROR) {
     // A server-side refusal (OOM, read-only replica, missing ACL permission,
     // a key owned by another cluster node) is retried too, but reported:
