@@ -28,49 +28,25 @@ namespace providers = keypool::providers;
 
 using groq_pool = keypool::basic_pool<providers::groq>;
 using mistral_pool = keypool::basic_pool<providers::mistral>;
-using chain_t = keypool::chain<groq_pool, mistral_pool>;
 
-constexpr const char* openai_ok =
-    R"({"id":"chatcmpl-1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}})";
+using keypool::test::openai_ok;
 
-http::route route_to(const test_server& s, const char* id, std::string prefix) {
-  return {providers::find_builtin(id)->with_base_url(s.base_url() + prefix), {"default-model"}};
-}
-
-/// groq (2 keys) then mistral (1 key), each behind its scripted server.
-struct gateway_over_servers {
-  test_server groq;
-  test_server mistral;
-  groq_pool gp{keypool::test::fake_keys("GROQ", 2)};
-  mistral_pool mp{keypool::test::fake_keys("MISTRAL", 1)};
-  chain_t chain{gp, mp};
-  keypool::test::io_thread io;
-  serve::gateway<chain_t> gw;
-  std::uint16_t port = 0;
-
-  gateway_over_servers(keypool::test::handler_fn g, keypool::test::handler_fn m, serve::gateway_options o = {})
-      : groq(std::move(g)),
-        mistral(std::move(m)),
-        gw(chain, io.transport, {route_to(groq, "groq", "/openai/v1"), route_to(mistral, "mistral", "/v1")},
-           with_port0(std::move(o))) {
-    port = gw.listen();
-    io.start();
-  }
-  ~gateway_over_servers() {
-    gw.stop();
-    io.stop();
-  }
-  static serve::gateway_options with_port0(serve::gateway_options o) {
-    o.port = 0;
-    return o;
-  }
-};
+using gateway_over_servers = keypool::test::gateway_over_servers<groq_pool, mistral_pool>;
 
 scripted_reply ok_reply(const received_request&) { return scripted_reply::json(openai_ok); }
 scripted_reply rate_limited(const received_request&) {
   auto r = scripted_reply::json(R"({"error":{"message":"Rate limit reached","code":"rate_limit_exceeded"}})", 429);
   r.headers.emplace_back("retry-after", "30");
   return r;
+}
+
+/// Writes a POST of `body` to /v1/chat/completions without reading.
+void bhttp_request_raw(keypool::test::client& c, const std::string& body) {
+  const std::string raw =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::asio::write(c.stream(), boost::asio::buffer(raw));
 }
 
 TEST(GatewayPassThrough, ForwardsTheBodyByteForByteWithOnlyTheModelReplaced) {
@@ -141,6 +117,164 @@ TEST(GatewayPassThrough, EveryKeyLockedAnswers429WithRetryAfter) {
   EXPECT_EQ(b.status, 429u);
   EXPECT_EQ(b.header("x-keypool-attempts"), "0");
   EXPECT_EQ(g.groq.requests().size(), 2u);
+}
+
+std::vector<std::string> sse_chunks(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t" + std::to_string(i) + "\"}}]}\n\n");
+  out.push_back("data: [DONE]\n\n");
+  return out;
+}
+
+scripted_reply streamed(const received_request&) {
+  scripted_reply r;
+  r.content_type = "text/event-stream";
+  r.chunks = sse_chunks(3);
+  r.chunk_delay = 2ms;
+  return r;
+}
+
+TEST(GatewayStreaming, RelaysTheEventsAsSentAndKeepsTheConnection) {
+  gateway_over_servers g(streamed, ok_reply);
+  keypool::test::client c(g.port);
+  const std::string body = R"({"model":"auto","stream":true,"messages":[]})";
+  const auto a = c.post("/v1/chat/completions", body);
+  ASSERT_EQ(a.status, 200u) << a.body;
+  std::string all;
+  for (const auto& ch : sse_chunks(3)) all += ch;
+  EXPECT_EQ(a.body, all);
+  EXPECT_EQ(a.header("content-type"), "text/event-stream");
+  EXPECT_EQ(a.header("x-keypool-provider"), "groq");
+  EXPECT_EQ(a.header("x-keypool-key"), "GROQ_API_KEY_1");
+  EXPECT_EQ(a.header("x-keypool-attempts"), "1");
+  EXPECT_EQ(g.groq.requests().at(0).header("accept"), "text/event-stream");
+  const auto b = c.post("/v1/chat/completions", body);  // same connection: the chunked body ended cleanly
+  EXPECT_EQ(b.status, 200u);
+  EXPECT_EQ(b.header("x-keypool-key"), "GROQ_API_KEY_2");
+}
+
+TEST(GatewayStreaming, FailsOverBeforeTheFirstByte) {
+  gateway_over_servers g(rate_limited, streamed);
+  keypool::test::client c(g.port);
+  const auto a = c.post("/v1/chat/completions", R"({"model":"auto","stream":true,"messages":[]})");
+  ASSERT_EQ(a.status, 200u) << a.body;
+  EXPECT_EQ(a.header("x-keypool-provider"), "mistral");
+  EXPECT_EQ(a.header("x-keypool-attempts"), "3");
+  EXPECT_NE(a.body.find("data: [DONE]"), std::string::npos);
+}
+
+TEST(GatewayStreaming, ACallerThatGoesAwayCancelsTheUpstreamRequest) {
+  gateway_over_servers g(
+      [](const received_request&) {
+        scripted_reply r;
+        r.content_type = "text/event-stream";
+        r.chunks = sse_chunks(200);
+        r.chunk_delay = 10ms;
+        return r;
+      },
+      ok_reply);
+  keypool::test::records rec;
+  {
+    keypool::test::client c(g.port);
+    bhttp_request_raw(c, R"({"model":"auto","stream":true,"messages":[]})");
+    // The head and the first event arrive while the upstream still streams.
+    char buf[512];
+    const auto n = c.stream().read_some(boost::asio::buffer(buf));
+    EXPECT_NE(std::string(buf, n).find("200 OK"), std::string::npos);
+  }  // closed mid-answer
+  // Wait (bounded) until the gateway noticed and the request ended.
+  for (int i = 0; i < 500 && (g.gw.in_flight() > 0 || g.io.transport.stats().open > 0); ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(g.gw.in_flight(), 0u);
+  EXPECT_EQ(g.io.transport.stats().open, 0u);  // the upstream connection was closed, not pooled
+  const auto k = g.gp.snapshot().keys.at(0);
+  EXPECT_EQ(k.requests, 1u);
+  EXPECT_EQ(k.successes(), 1u);
+  EXPECT_TRUE(k.available());
+}
+
+TEST(GatewayErrors, ProviderBadRequestIsRelayedAs400WithoutFailover) {
+  constexpr const char* bad = R"({"error":{"message":"messages: field required","type":"invalid_request_error"}})";
+  gateway_over_servers g([](const received_request&) { return scripted_reply::json(bad, 400); }, ok_reply);
+  keypool::test::client c(g.port);
+  const auto a = c.post("/v1/chat/completions", R"({"model":"auto"})");
+  EXPECT_EQ(a.status, 400u);
+  EXPECT_EQ(a.body, bad);
+  EXPECT_EQ(a.header("x-keypool-provider"), "groq");
+  EXPECT_TRUE(g.mistral.requests().empty());
+  EXPECT_EQ(g.gp.snapshot().available(), 2u);
+}
+
+TEST(GatewayErrors, NothingAnsweredGives502WithTheAttempts) {
+  const auto broken = [](const received_request&) {
+    return scripted_reply::json(R"({"error":{"message":"upstream exploded","type":"server_error"}})", 500);
+  };
+  gateway_over_servers g(broken, broken);
+  keypool::test::client c(g.port);
+  const auto a = c.post("/v1/chat/completions", R"({"model":"auto","messages":[]})");
+  ASSERT_EQ(a.status, 502u) << a.body;
+  const auto attempts = boost::json::parse(a.body).at("error").at("attempts").as_array();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].at("provider").as_string(), "groq");
+  EXPECT_EQ(attempts[0].at("model").as_string(), "default-model");
+  EXPECT_EQ(attempts[0].at("key").as_string(), "GROQ_API_KEY_1");
+  EXPECT_EQ(attempts[0].at("status").as_int64(), 500);
+  EXPECT_EQ(attempts[1].at("provider").as_string(), "mistral");
+  EXPECT_EQ(a.header("x-keypool-attempts"), "2");
+}
+
+TEST(GatewayErrors, NoSecretInAnyAnswerEvenWhenProvidersEchoIt) {
+  const auto echo = [](const received_request& rq) {
+    const auto key = rq.header("authorization").substr(7);
+    auto r = scripted_reply::json(R"({"error":{"message":"Incorrect API key provided: )" + key +
+                                      R"(","type":"invalid_request_error","code":"invalid_api_key"}})",
+                                  401);
+    r.headers.emplace_back("x-echo", key);
+    return r;
+  };
+  gateway_over_servers g(echo, [](const received_request& rq) {
+    const auto key = rq.header("authorization").substr(7);
+    return scripted_reply::json(R"({"error":{"message":"bad gateway for )" + key + R"("}})", 400);
+  });
+  keypool::test::client c(g.port);
+  std::string everything;
+  for (int i = 0; i < 2; ++i) {
+    const auto a = c.post("/v1/chat/completions", R"({"model":"auto","messages":[]})");
+    everything += a.body;
+    for (const auto& f : a.headers) everything += std::string(f.name_string()) + ": " + std::string(f.value()) + "\n";
+  }
+  for (const auto* prefix : {"GROQ", "MISTRAL"})
+    for (const auto& k : keypool::test::fake_keys(prefix, 2)) EXPECT_EQ(everything.find(k.secret), std::string::npos);
+  EXPECT_EQ(everything.find("secret-1-notREAL"), std::string::npos) << everything;
+  EXPECT_EQ(everything.find("secret-2-notREAL"), std::string::npos) << everything;
+}
+
+TEST(GatewayRouting, ProviderSlashModelGoesToThatProviderOnly) {
+  gateway_over_servers g(ok_reply, ok_reply);
+  keypool::test::client c(g.port);
+  const auto a = c.post("/v1/chat/completions", R"({"model":"mistral/mistral-small-latest","messages":[]})");
+  ASSERT_EQ(a.status, 200u) << a.body;
+  EXPECT_TRUE(g.groq.requests().empty());
+  ASSERT_EQ(g.mistral.requests().size(), 1u);
+  EXPECT_EQ(boost::json::parse(g.mistral.requests()[0].body).at("model").as_string(), "mistral-small-latest");
+  EXPECT_EQ(a.header("x-keypool-model"), "mistral-small-latest");
+}
+
+TEST(GatewayRouting, UnknownModelAndMalformedBodiesAreRefusedWithoutAnAttempt) {
+  gateway_over_servers g(ok_reply, ok_reply);
+  keypool::test::client c(g.port);
+  const auto a = c.post("/v1/chat/completions", R"({"model":"no-such-model","messages":[]})");
+  EXPECT_EQ(a.status, 404u);
+  EXPECT_NE(a.body.find("no-such-model"), std::string::npos);
+  EXPECT_NE(a.body.find("groq, mistral"), std::string::npos);
+  const auto b = c.post("/v1/chat/completions", R"({"model":"auto","messages":[)");
+  EXPECT_EQ(b.status, 400u);
+  EXPECT_NE(b.body.find("not valid JSON"), std::string::npos);
+  const auto d = c.post("/v1/chat/completions", R"([1,2])");
+  EXPECT_EQ(d.status, 400u);
+  EXPECT_TRUE(g.groq.requests().empty());
+  EXPECT_TRUE(g.mistral.requests().empty());
 }
 
 }  // namespace

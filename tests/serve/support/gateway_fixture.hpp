@@ -3,6 +3,8 @@
 /// over a chain of two pools (groq, then anthropic or mistral) pointed at
 /// scripted test servers or the mock fleet, and a plain Beast client.
 
+#include "http/support/test_server.hpp"
+
 #include <keypool/chain/chain.hpp>
 #include <keypool/core/pool.hpp>
 #include <keypool/http/transport.hpp>
@@ -161,6 +163,69 @@ struct records {
       providers.emplace_back(r.provider);
       keys.emplace_back(r.key_variable);
     };
+  }
+};
+
+inline constexpr const char* openai_ok =
+    R"({"id":"chatcmpl-1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant",)"
+    R"("content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}})";
+
+/// The built-in descriptor of `id`, at `s` under `prefix` ("/openai/v1").
+inline http::route route_to(const test_server& s, const char* id, const std::string& prefix,
+                            std::string model = "default-model") {
+  return {providers::find_builtin(id)->with_base_url(s.base_url() + prefix), {std::move(model)}};
+}
+
+/// The base path each built-in provider is served under by a test server.
+inline std::string prefix_of(std::string_view id) {
+  if (id == "groq") return "/openai/v1";
+  return "/v1";
+}
+
+/// A gateway on port 0 over two pools, each provider behind its own scripted
+/// server (first pool first), on its own io_context thread.
+template <class FirstPool, class SecondPool>
+struct gateway_over_servers {
+  using chain_type = keypool::chain<FirstPool, SecondPool>;
+  test_server first;
+  test_server second;
+  FirstPool gp;
+  SecondPool mp;
+  chain_type chain{gp, mp};
+  io_thread io;
+  serve::gateway<chain_type> gw;
+  std::uint16_t port = 0;
+
+  gateway_over_servers(handler_fn a, handler_fn b, serve::gateway_options o = {}, typename FirstPool::options po1 = {},
+                       typename SecondPool::options po2 = {})
+      : first(std::move(a)),
+        second(std::move(b)),
+        gp(keys_of<FirstPool>(2), std::move(po1)),
+        mp(keys_of<SecondPool>(1), std::move(po2)),
+        gw(chain, io.transport, {route(first, gp), route(second, mp)}, with_port0(std::move(o))) {
+    port = gw.listen();
+    io.start();
+  }
+  ~gateway_over_servers() {
+    gw.stop();
+    io.stop();
+  }
+  // Named as the first suites used them.
+  test_server& groq = first;
+  test_server& mistral = second;
+
+  template <class Pool>
+  static std::vector<key_spec> keys_of(int n) {
+    return fake_keys(Pool::provider_type::descriptor().env_prefix.c_str(), n);
+  }
+  template <class Pool>
+  static http::route route(const test_server& s, const Pool&) {
+    const auto& d = Pool::provider_type::descriptor();
+    return route_to(s, d.id.c_str(), prefix_of(d.id));
+  }
+  static serve::gateway_options with_port0(serve::gateway_options o) {
+    o.port = 0;
+    return o;
   }
 };
 

@@ -26,6 +26,7 @@
 
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -124,9 +125,10 @@ boost::asio::awaitable<answer> route_request(core<Chain>& c, const http_request&
   const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
   const bool post = req.method() == bhttp::verb::post;
   if (path == "/healthz") co_return text_answer(200, "ok\n");
-  if (path == "/readyz")
-    co_return chain_ready(c.chain) ? text_answer(200, "ready\n")
-                                   : text_answer(503, "not ready: no key of the chain is available\n");
+  if (path == "/readyz") {
+    if (chain_ready(c.chain)) co_return text_answer(200, "ready\n");
+    co_return text_answer(503, "not ready: no key of the chain is available\n");
+  }
   const auto in = path == "/v1/messages" ? api_format::anthropic : api_format::openai;
   if (!key_accepted(c.opts.gateway_keys, presented_key(field(req, "authorization"), field(req, "x-api-key"))))
     co_return error_answer(in, 401, "a valid gateway key is required (Authorization: Bearer <key> or x-api-key: <key>)",

@@ -19,7 +19,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +81,7 @@ class session {
   boost::asio::awaitable<bool> serve_one(registration<Chain>& reg);
   boost::asio::awaitable<void> refuse(answer a, std::string_view method, std::string_view path,
                                       clock::time_point start);
+  answer too_large(bool body) const;
   boost::asio::awaitable<bool> write(answer& a, unsigned version, bool keep_alive);
   void report(const answer& a, std::string_view method, std::string_view path, clock::time_point start);
 

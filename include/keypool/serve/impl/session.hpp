@@ -46,14 +46,11 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
   s_.expires_after(c_->opts.header_timeout);
   co_await bhttp::async_read_header(s_, buf_, *parser_, redirect_error(use_awaitable, ec));
   const auto start = clock::now();
+  // Answers are built before co_await: GCC 12 mishandles temporaries in a
+  // co_await's operands (double destruction).
   if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-    const bool body = ec == bhttp::error::body_limit;
-    co_await refuse(
-        error_answer(api_format::openai, body ? 413 : 431,
-                     body ? "the request body is larger than " + std::to_string(c_->opts.max_body) + " bytes"
-                          : "the request head is larger than " + std::to_string(c_->opts.max_header) + " bytes",
-                     body ? "request_too_large" : "header_too_large"),
-        {}, {}, start);
+    answer a = too_large(ec == bhttp::error::body_limit);
+    co_await refuse(std::move(a), {}, {}, start);
     co_return false;
   }
   if (ec) co_return false;  // timeout, EOF, garbage: nothing to answer
@@ -74,10 +71,8 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
     s_.expires_after(c_->opts.body_timeout);
     co_await bhttp::async_read(s_, buf_, *parser_, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      co_await refuse(error_answer(api_format::openai, 413,
-                                   "the request body is larger than " + std::to_string(c_->opts.max_body) + " bytes",
-                                   "request_too_large"),
-                      method, path, start);
+      answer a = too_large(true);
+      co_await refuse(std::move(a), method, path, start);
       co_return false;
     }
     if (ec) co_return false;
@@ -91,6 +86,18 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
   report(a, method, path, start);
   reg.busy(false);
   co_return ok&& keep;
+}
+
+/// 413 for a body over max_body, 431 for a head over max_header.
+template <class Chain>
+answer session<Chain>::too_large(bool body) const {
+  if (body)
+    return error_answer(api_format::openai, 413,
+                        "the request body is larger than " + std::to_string(c_->opts.max_body) + " bytes",
+                        "request_too_large");
+  return error_answer(api_format::openai, 431,
+                      "the request head is larger than " + std::to_string(c_->opts.max_header) + " bytes",
+                      "header_too_large");
 }
 
 /// An answer, then the connection closed without reading the rest of the
