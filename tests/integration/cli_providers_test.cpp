@@ -78,7 +78,8 @@ TEST(CliDeclaredProviders, KeysListsThemLikeBuiltInOnes) {
   EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
   expect_no_secret(f, r);
   bool saw = false;
-  for (const auto& p : bj::parse(r.out).at("providers").as_array()) {
+  const auto root = bj::parse(r.out);  // outlives the loop (a temporary's array would not)
+  for (const auto& p : root.at("providers").as_array()) {
     if (p.at("id").as_string() != "together") continue;
     saw = true;
     EXPECT_FALSE(p.at("base_url_overridden").as_bool());  // its own URL, not an override
