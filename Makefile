@@ -7,6 +7,8 @@
 #   make bench       Release build, run the benchmarks
 #   make bench-smoke run each benchmark briefly, Release build (only checks they run)
 #   make bench-chart Release pool benchmark -> docs/benchmarks-pool.png (idle machine!)
+#   make bench-gateway keypool serve vs the Portkey gateway (npm) over one mock:
+#                    added latency, req/s, CPU, RSS (benchmarks/gateway/run.sh)
 #   make tsan        ThreadSanitizer build of the TSAN_FOLDERS tests, run them
 #   make asan        AddressSanitizer + UBSan build, run all tests
 #   make soak        the soak test at full length (60 s)
@@ -71,7 +73,7 @@ have_tests = $(wildcard tests/$(1)/*.cpp)
 
 .PHONY: all deps deps-test deps-chart install-packages configure configure-release build test demo \
         release bench bench-build \
-        bench-smoke bench-chart tsan asan soak meson-test format format-check clean help
+        bench-smoke bench-chart bench-gateway tsan asan soak meson-test format format-check clean help
 
 all: build
 
@@ -154,6 +156,18 @@ bench-chart: deps-chart bench-build
 	@cp build-release/pool_bench.json docs/benchmarks-pool.json
 	@$(PYTHON) benchmarks/chart.py docs/benchmarks-pool.json docs/benchmarks-pool.png \
 	  --title "keypool_bench (benchmarks/pool_bench.cpp): key pool pick + report"
+
+# The gateway benchmark: the Release `keypool` (mock fleet and serve), wrk,
+# and the peers from npm (benchmarks/gateway/package-lock.json) into
+# benchmarks/gateway/node_modules, installed once. Run it on an idle machine.
+bench-gateway: configure-release
+	@$(MAKE) --no-print-directory install-packages PACKAGES="wrk curl"
+	@command -v npm >/dev/null || { echo "bench-gateway: npm is missing (Node.js 18 or newer with npm)"; exit 1; }
+	@cmake --build build-release -j$(JOBS) --target keypool_cli
+	@test -f benchmarks/gateway/node_modules/@portkey-ai/gateway/build/start-server.js || \
+	  npm ci --prefix benchmarks/gateway --no-audit --no-fund
+	@KEYPOOL=$(CURDIR)/build-release/tools/keypool/keypool OUT=$(CURDIR)/build-release/bench-gateway \
+	  benchmarks/gateway/run.sh
 
 # Reuses the Release build (`make release`): only proves every benchmark runs.
 bench-smoke: bench-build

@@ -1,8 +1,11 @@
 #pragma once
 /// `--chain ORDER`: which providers `ask` tries, in which order, and the
 /// models of each. ORDER is a preset of the model catalog (`priority`, the
-/// default, or `free-first`) or a comma-separated list of providers.
+/// default, or `free-first`) or a comma-separated list of providers. The
+/// providers the .env declares (config/env_providers.hpp) come after the
+/// catalog's in both presets, with the models of their P_MODELS.
 
+#include "detail/load.hpp"
 #include "options.hpp"
 
 #include <keypool/providers/catalog.hpp>
@@ -40,9 +43,10 @@ inline std::vector<providers::model_entry> catalog_order(chain_preset p) {
 }
 
 /// The providers ORDER names, each once: the catalog's priority order, its
-/// free-first order, or the explicit list. Throws usage_error for an unknown
-/// provider or an empty list.
-inline std::vector<std::string> chain_order(const std::string& spec) {
+/// free-first order, or the explicit list; a preset ends with the declared
+/// providers. Throws usage_error for a provider neither built in nor
+/// declared, or an empty list.
+inline std::vector<std::string> chain_order(const std::string& spec, const loaded_config& c) {
   std::vector<std::string> out;
   auto add = [&](const std::string& id) {
     if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
@@ -50,26 +54,39 @@ inline std::vector<std::string> chain_order(const std::string& spec) {
   const auto preset = preset_of(spec);
   if (preset != chain_preset::listed) {
     for (const auto& m : catalog_order(preset)) add(m.provider);
+    for (const auto& d : c.declared.providers) add(d.descriptor.id);
     return out;
   }
   std::string item;
   std::istringstream in(spec);
   while (std::getline(in, item, ',')) {
     if (item.empty()) continue;
-    if (!known_provider(item))
-      throw usage_error("--chain: unknown provider '" + item + "' (use priority, free-first or a list of providers)");
+    if (!c.keys.find(item)) throw unknown_provider("--chain", item.substr(0, 40), c.keys);
     add(item);
   }
   if (out.empty()) throw usage_error("--chain: empty order");
   return out;
 }
 
-/// Models of a provider in the order of the preset (unique api ids).
-inline std::vector<std::string> models_for(const std::string& provider, const std::string& spec) {
+/// chain_order with the built-in providers only.
+inline std::vector<std::string> chain_order(const std::string& spec) {
+  return chain_order(spec, loaded_config{config::build_key_config({}, {}), {}});
+}
+
+/// Models of a provider: a declared provider's P_MODELS, else the
+/// catalog's in the order of the preset (unique api ids).
+inline std::vector<std::string> models_for(const std::string& provider, const std::string& spec,
+                                           const config::declared_providers& declared) {
+  if (const auto* d = declared.find(provider)) return d->models;
   std::vector<std::string> out;
   for (const auto& m : catalog_order(preset_of(spec)))
     if (m.provider == provider && std::find(out.begin(), out.end(), m.api_id) == out.end()) out.push_back(m.api_id);
   return out;
+}
+
+/// models_for of a built-in provider.
+inline std::vector<std::string> models_for(const std::string& provider, const std::string& spec) {
+  return models_for(provider, spec, {});
 }
 
 }  // namespace keypool::cli::detail

@@ -55,7 +55,8 @@ inline constexpr std::string_view usage_text =
     "     --deadline DURATION (30s, 2m, 1m30s, 500ms; default twice --timeout),\n"
     "     --wait (when every key is locked, wait for the first to free, within the deadline)\n"
     "an option the command does not read is refused (the error names the commands it applies to)\n"
-    "PROVIDER: zai nvidia groq mistral anthropic openai google\n"
+    "PROVIDER: zai nvidia groq mistral anthropic openai google, or one the .env declares\n"
+    "          (TOGETHER_FORMAT=openai_chat + TOGETHER_BASE_URL=... declares together; docs/configuration.md)\n"
     "ORDER: priority (default), free-first, or a comma-separated list of providers\n"
     "exit status: 0 ok, 1 a key/line rejected or a request failed, 2 usage error\n";
 
@@ -136,6 +137,15 @@ namespace detail {
 
 inline bool known_provider(std::string_view id) { return providers::find_builtin(id) != nullptr; }
 
+/// A built-in provider, or a name a provider declared in the .env can have
+/// (`TOGETHER_FORMAT` declares "together"): the commands check it against
+/// the .env once loaded (detail::check_provider_names).
+inline bool plausible_provider(std::string_view id) {
+  const bool declarable = !id.empty() && id.size() <= 40 && id.front() >= 'a' && id.front() <= 'z' &&
+                          id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+  return known_provider(id) || declarable;
+}
+
 /// How a usage error quotes `v`: a --base-url argument may hold credentials
 /// (`openai=user:secret@host/v1`), so of it only what http::parse_url's
 /// errors show; a provider id only when it reads as one.
@@ -151,9 +161,9 @@ inline std::pair<std::string, std::string> split_assignment(const std::string& f
   if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
     throw usage_error(flag + " expects PROVIDER=VALUE, got " + quoted_argument(flag, v));
   auto id = v.substr(0, eq);
-  if (!known_provider(id))
+  if (!plausible_provider(id))
     throw usage_error(flag + ": unknown provider " + quoted_argument(flag, id, true) +
-                      " (expected zai nvidia groq mistral anthropic openai google)");
+                      " (expected zai nvidia groq mistral anthropic openai google, or one declared in the .env)");
   return {id, v.substr(eq + 1)};
 }
 

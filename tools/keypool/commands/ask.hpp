@@ -1,6 +1,6 @@
 #pragma once
-/// `keypool ask`: a prompt (and images) through a chain of the seven
-/// providers with the failover client; the answer, every attempt and the
+/// `keypool ask`: a prompt (and images) through a chain of the built-in
+/// and declared providers with the failover client; the answer, every attempt and the
 /// statistics table.
 ///
 /// The attempt budget covers every key and model of the chain (the
@@ -42,7 +42,23 @@
 namespace keypool::cli {
 
 using ask_pool = detail::cli_pool;
-using ask_chain = chain<ask_pool, ask_pool, ask_pool, ask_pool, ask_pool, ask_pool, ask_pool>;
+
+/// Positions of the chain `ask` builds: the seven built-in providers and up
+/// to nine declared in the .env; the positions left over hold empty pools.
+inline constexpr std::size_t ask_chain_size = 16;
+
+namespace detail {
+template <std::size_t>
+using ask_pool_at = ask_pool;
+template <class Indices>
+struct uniform_chain;
+template <std::size_t... I>
+struct uniform_chain<std::index_sequence<I...>> {
+  using type = chain<ask_pool_at<I>...>;
+};
+}  // namespace detail
+
+using ask_chain = detail::uniform_chain<std::make_index_sequence<ask_chain_size>>::type;
 
 namespace detail {
 
@@ -74,20 +90,22 @@ inline wire::chat_request ask_request(const options& o) {
   return req;
 }
 
-/// One pool and route per built-in provider, as ask_chain takes seven: the
-/// chain's providers first, in its order; a provider the chain leaves out
-/// gets an empty pool, so the chain skips it.
+/// One pool and route per position of ask_chain: the chain's providers
+/// first, in its order, then the other built-in and declared ones, then
+/// placeholders; a position the chain leaves out gets an empty pool, so the
+/// chain skips it.
 struct ask_pools {
   std::vector<std::unique_ptr<ask_pool>> pools;
   std::vector<http::route> routes;
   std::vector<std::size_t> keys;  ///< per position: the keys its pool got (0 outside the chain)
 };
 
-/// A provider's models: --model (in the order given), else the catalog's
-/// in the chain's order, else "default".
-inline std::vector<std::string> ask_models(const options& o, const std::string& id) {
+/// A provider's models: --model (in the order given), else a declared
+/// provider's P_MODELS or the catalog's in the chain's order, else "default".
+inline std::vector<std::string> ask_models(const options& o, const std::string& id,
+                                           const config::declared_providers& declared) {
   if (auto it = o.models.find(id); it != o.models.end()) return it->second;
-  auto models = models_for(id, o.chain);
+  auto models = models_for(id, o.chain, declared);
   if (models.empty()) models.push_back("default");
   return models;
 }
@@ -101,25 +119,51 @@ inline void check_models_in_chain(const options& o, const std::vector<std::strin
                         " is not in the chain (--chain " + o.chain.substr(0, 60) + ")");
 }
 
+/// An empty position past the providers: a route the client accepts, never used.
+inline void add_placeholder(ask_pools& out) {
+  providers::provider_descriptor d;
+  d.id = "unused-" + std::to_string(out.pools.size());
+  d.display_name = "UNUSED";
+  d.base_url = "http://127.0.0.1";
+  out.keys.push_back(0);
+  out.pools.push_back(std::make_unique<ask_pool>(d.info(), std::vector<key_spec>{}));
+  out.routes.push_back({d, {"default"}});
+}
+
 /// `st`: the store the pools publish their lockouts and disables to (attach
 /// them to it to load the stored ones); memory only by default.
-inline ask_pools make_ask_pools(const options& o, const config::key_config& cfg, const cli_state& st = {}) {
-  auto order = chain_order(o.chain);
-  for (const auto& d : providers::builtin_descriptors())
-    if (std::find(order.begin(), order.end(), d.id) == order.end()) order.push_back(d.id);
-  const auto in_chain = preset_of(o.chain) == chain_preset::listed ? chain_order(o.chain) : order;
+inline ask_pools make_ask_pools(const options& o, const loaded_config& c, const cli_state& st = {}) {
+  auto order = chain_order(o.chain, c);
+  for (const auto& p : c.keys.providers)
+    if (std::find(order.begin(), order.end(), p.provider.id) == order.end()) order.push_back(p.provider.id);
+  const auto in_chain = preset_of(o.chain) == chain_preset::listed ? chain_order(o.chain, c) : order;
+  if (order.size() > ask_chain_size)
+    throw usage_error("the .env declares " + std::to_string(c.declared.providers.size()) + " providers; ask takes " +
+                      std::to_string(ask_chain_size - providers::builtin_descriptors().size()) + " at most");
   check_models_in_chain(o, in_chain);
   ask_pools out;
   for (const auto& id : order) {
-    const auto* pc = cfg.find(id);
-    const auto& desc = pc ? pc->provider : *providers::find_builtin(id);
+    const auto& pc = *c.keys.find(id);
     const bool use = std::find(in_chain.begin(), in_chain.end(), id) != in_chain.end();
-    auto specs = use && pc ? pc->key_specs() : std::vector<key_spec>{};
+    auto specs = use ? pc.key_specs() : std::vector<key_spec>{};
     out.keys.push_back(specs.size());
-    out.pools.push_back(std::make_unique<ask_pool>(desc.info(), std::move(specs), ask_pool::options{.state = st}));
-    out.routes.push_back({desc, ask_models(o, id)});
+    out.pools.push_back(
+        std::make_unique<ask_pool>(pc.provider.info(), std::move(specs), ask_pool::options{.state = st}));
+    out.routes.push_back({pc.provider, ask_models(o, id, c.declared)});
   }
+  while (out.pools.size() < ask_chain_size) add_placeholder(out);
   return out;
+}
+
+/// make_ask_pools for a configuration that declares no provider.
+inline ask_pools make_ask_pools(const options& o, const config::key_config& cfg, const cli_state& st = {}) {
+  return make_ask_pools(o, loaded_config{cfg, {}}, st);
+}
+
+/// The chain over the pools' positions.
+template <std::size_t... I>
+ask_chain make_ask_chain(ask_pools& p, std::index_sequence<I...>) {
+  return ask_chain(*p.pools[I]...);
 }
 
 /// Throws usage_error when a provider of the chain that has keys cannot take
@@ -198,17 +242,18 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
   if (const auto notice = detail::chain_deprecation(o.chain); !notice.empty()) err << "keypool: " << notice << "\n";
   auto req = detail::ask_request(o);
   const auto transport_options = detail::transport_options_for(o);
-  const auto cfg = detail::load_keys(o);
+  const auto loaded = detail::load_config(o);
+  const auto& cfg = loaded.keys;
   for (const auto& d : cfg.diagnostics)
     if (detail::is_reported(d)) err << d.to_string() << "\n";
   err << detail::no_keys_hint(o, cfg);
 
   auto st = detail::open_state(o, err);
-  auto p = detail::make_ask_pools(o, cfg, st);
+  auto p = detail::make_ask_pools(o, loaded, st);
   detail::check_image_limits(o, req, p);
   std::vector<detail::cli_state::link> links;  // declared after the pools: detached first
   for (auto& pool : p.pools) links.push_back(st.attach(*pool));
-  ask_chain chain(*p.pools[0], *p.pools[1], *p.pools[2], *p.pools[3], *p.pools[4], *p.pools[5], *p.pools[6]);
+  auto chain = detail::make_ask_chain(p, std::make_index_sequence<ask_chain_size>{});
   http::transport t(transport_options);
   const auto fo = detail::failover_for(o, p);
   http::client<ask_chain> client(chain, t, p.routes, fo);

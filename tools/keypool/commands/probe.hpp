@@ -117,8 +117,7 @@ namespace detail {
 /// is) that have keys. Throws usage_error for a name that is no provider.
 inline std::vector<const config::provider_config*> probe_selection(const options& o, const config::key_config& cfg) {
   for (const auto& p : o.positional)
-    if (!known_provider(p))
-      throw usage_error("unknown provider '" + p + "' (expected zai nvidia groq mistral anthropic openai google)");
+    if (!cfg.find(p)) throw unknown_provider("probe", p.substr(0, 40), cfg);
   std::vector<const config::provider_config*> selected;
   for (const auto& p : cfg.providers) {
     const bool wanted = o.positional.empty() ||
@@ -129,26 +128,28 @@ inline std::vector<const config::provider_config*> probe_selection(const options
 }
 
 /// The models to probe a provider with: --model (in the order given), else
-/// the catalog's in priority order, else "default".
-inline std::vector<std::string> probe_models(const options& o, const std::string& provider) {
+/// a declared provider's P_MODELS or the catalog's in priority order, else
+/// "default".
+inline std::vector<std::string> probe_models(const options& o, const std::string& provider,
+                                             const config::declared_providers& declared) {
   std::vector<std::string> models;
   if (auto it = o.models.find(provider); it != o.models.end())
     models = it->second;
   else
-    models = models_for(provider, "priority");
+    models = models_for(provider, "priority", declared);
   if (models.empty()) models.push_back("default");
   return models;
 }
 
 /// Probes every key of `selected`, one at a time, with a progress line each.
-inline std::vector<probe_result> probe_all(const options& o,
+inline std::vector<probe_result> probe_all(const options& o, const config::declared_providers& declared,
                                            const std::vector<const config::provider_config*>& selected,
                                            std::size_t total, std::ostream& progress, const cli_state& st = {}) {
   std::vector<probe_result> results;
   http::transport t(transport_options_for(o));
   std::size_t n = 0;
   for (const auto* p : selected) {
-    const auto models = probe_models(o, p->provider.id);
+    const auto models = probe_models(o, p->provider.id, declared);
     for (const auto& k : p->keys) {
       progress << "[" << ++n << "/" << total << "] " << p->provider.id << " " << k.spec.variable << " ("
                << redact(k.spec.secret) << ") ... " << std::flush;
@@ -187,13 +188,14 @@ inline void print_probe_json(std::ostream& out, const std::vector<probe_result>&
 }
 
 /// Each key's statistics line, grouped by provider, then the tally.
-inline void print_probe_text(std::ostream& out, const std::vector<probe_result>& results, std::size_t failed) {
+inline void print_probe_text(std::ostream& out, const std::vector<probe_result>& results, std::size_t failed,
+                             const config::key_config& cfg) {
   out << "\n";
   std::string current;
   for (const auto& r : results) {
     if (r.provider != current) {
       current = r.provider;
-      out << "\xF0\x9F\x94\x91 " << providers::find_builtin(current)->display_name << "\n";
+      out << "\xF0\x9F\x94\x91 " << cfg.find(current)->provider.display_name << "\n";
     }
     out << "   " << report::key_line(r.key) << "  [" << r.key.state_name() << "; " << r.reason << "]\n";
   }
@@ -203,7 +205,8 @@ inline void print_probe_text(std::ostream& out, const std::vector<probe_result>&
 }  // namespace detail
 
 inline int probe(const options& o, std::ostream& out, std::ostream& err) {
-  const auto cfg = detail::load_keys(o);
+  const auto loaded = detail::load_config(o);
+  const auto& cfg = loaded.keys;
   const auto selected = detail::probe_selection(o, cfg);
   std::size_t total = 0;
   for (const auto* p : selected) total += p->keys.size();
@@ -211,7 +214,7 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
 
   if (total == 0) err << "keypool probe: no keys to probe (see `keypool keys`)\n" << detail::no_keys_hint(o, cfg);
   auto st = detail::open_state(o, err);
-  const auto results = detail::probe_all(o, selected, total, progress, st);
+  const auto results = detail::probe_all(o, loaded.declared, selected, total, progress, st);
   st.flush(std::chrono::seconds(1));
   const std::size_t rejected = detail::rejections(cfg.diagnostics);
   std::size_t failed = 0;
@@ -221,7 +224,7 @@ inline int probe(const options& o, std::ostream& out, std::ostream& err) {
   if (o.json)
     detail::print_probe_json(out, results, failed, rejected, cfg, ok);
   else if (!results.empty())
-    detail::print_probe_text(out, results, failed);
+    detail::print_probe_text(out, results, failed, cfg);
   for (const auto& d : cfg.diagnostics)
     if (detail::is_reported(d)) err << d.to_string() << "\n";
   return ok ? exit_ok : exit_failed;

@@ -5,6 +5,7 @@
 #include "../options.hpp"
 
 #include <keypool/config/env_keys.hpp>
+#include <keypool/config/env_providers.hpp>
 #include <keypool/http/transport.hpp>
 
 #include <algorithm>
@@ -68,22 +69,44 @@ inline std::string no_keys_hint(const options& o, const config::key_config& cfg)
          "to .env (docs/configuration.md).\n";
 }
 
-/// Reads the key configuration: --env FILE (must exist), else ./.env when
-/// present, plus the process environment unless --ignore-environment.
-/// Throws file_error for a P_BASE_URL that --base-url would refuse.
-inline config::key_config load_keys(const options& o) {
-  config::env_options eo;
-  eo.use_process_environment = !o.ignore_environment;
-  config::key_config cfg;
-  if (o.env_file) {
-    cfg = config::load_key_config(*o.env_file, eo);  // throws dotenv_file_error
-  } else if (std::filesystem::exists(".env")) {
-    cfg = config::load_key_config(".env", eo);
-  } else {
-    cfg = config::build_key_config({},
-                                   eo.use_process_environment ? config::process_environment() : config::environment{});
-  }
-  for (auto& p : cfg.providers)
+/// The providers a command line may name: the built-in ones and those the
+/// .env declares, space-separated.
+inline std::string provider_names(const config::key_config& cfg) {
+  std::string names;
+  for (const auto& p : cfg.providers) names += (names.empty() ? "" : " ") + p.provider.id;
+  return names;
+}
+
+/// The usage error for `id`, which `where` names but no provider has.
+inline usage_error unknown_provider(const std::string& where, const std::string& id, const config::key_config& cfg) {
+  std::string upper;
+  for (const char c : id) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return usage_error(where + ": unknown provider '" + id + "' (expected " + provider_names(cfg) +
+                     "; to declare it, set " + upper + "_FORMAT=openai_chat and " + upper + "_BASE_URL in the .env)");
+}
+
+/// Throws usage_error for a --base-url or --model of a provider that is
+/// neither built in nor declared (parse() lets through any name one could
+/// declare).
+inline void check_provider_names(const options& o, const config::key_config& cfg) {
+  for (const auto& [id, url] : o.base_urls)
+    if (!cfg.find(id)) throw unknown_provider("--base-url", id, cfg);
+  for (const auto& [id, models] : o.models)
+    if (!cfg.find(id)) throw unknown_provider("--model", id, cfg);
+}
+
+/// The key configuration and the providers the .env declares (P_FORMAT).
+struct loaded_config {
+  config::key_config keys;
+  config::declared_providers declared;
+};
+
+/// Applies --base-url, and holds each P_BASE_URL (of a built-in provider
+/// or a declared one) to --base-url's rules. Throws file_error for a
+/// P_BASE_URL that --base-url would refuse.
+inline void apply_base_urls(const options& o, loaded_config& c) {
+  for (auto& p : c.keys.providers) {
+    const bool declared = c.declared.find(p.provider.id) != nullptr;
     if (auto it = o.base_urls.find(p.provider.id); it != o.base_urls.end()) {
       p.provider = p.provider.with_base_url(it->second);
       p.base_url_overridden = true;
@@ -92,9 +115,33 @@ inline config::key_config load_keys(const options& o) {
       // listed by `keys` and failing at the first request.
       if (const auto why = base_url_problem(p.provider.base_url); !why.empty())
         throw file_error(p.provider.env_prefix + "_BASE_URL: " + why);
+      p.base_url_overridden = !declared;  // a declared provider's own URL overrides nothing
     }
-  return cfg;
+  }
 }
+
+/// Reads the key configuration: --env FILE (must exist), else ./.env when
+/// present, plus the process environment unless --ignore-environment; the
+/// providers it declares are read like the built-in ones.
+inline loaded_config load_config(const options& o) {
+  const config::environment env = o.ignore_environment ? config::environment{} : config::declaration_environment();
+  config::dotenv_document doc;
+  if (o.env_file)
+    doc = config::load_dotenv(*o.env_file);  // throws dotenv_file_error
+  else if (std::filesystem::exists(".env"))
+    doc = config::load_dotenv(".env");
+  loaded_config c;
+  c.declared = config::declare_providers(doc, env);
+  const auto list = c.declared.descriptors();
+  c.keys = config::build_key_config(doc, env, list);
+  c.keys.diagnostics.insert(c.keys.diagnostics.end(), c.declared.diagnostics.begin(), c.declared.diagnostics.end());
+  apply_base_urls(o, c);
+  check_provider_names(o, c.keys);
+  return c;
+}
+
+/// The key configuration of load_config.
+inline config::key_config load_keys(const options& o) { return load_config(o).keys; }
 
 /// The transport's settings. Throws file_error for a --ca-file that cannot
 /// be read (the TLS handshake would otherwise fail later, as a failed
