@@ -458,6 +458,9 @@ TEST(CliUsage, EveryOptionIsAcceptedExactlyByTheCommandsThatReadIt) {
       {"--tls", {}},
       {"--write-env", {"mock.env"}},
       {"--ca-out", {"ca.pem"}},
+      {"--listen", {"127.0.0.1:0"}},
+      {"--stats-every", {"5"}},
+      {"--drain-timeout", {"10s"}},
   };
   const auto& commands = keypool::cli::commands;
   for (const auto& s : keypool::cli::option_scopes) {

@@ -9,6 +9,8 @@
 ///                 [--max-attempts N] [--deadline DURATION] [--wait] [--base-url PROVIDER=URL]...
 ///                 [--ca-file FILE] [--timeout MS] [--ignore-environment] [--json] [--] PROMPT
 ///   keypool mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]
+///   keypool serve [--env FILE] [--listen ADDR:PORT] [--chain ORDER] [--stats-every SECONDS]
+///                 [--drain-timeout DURATION] [client options as for ask]
 ///   keypool --version
 ///
 /// options.hpp parses the command line (an option the command does not read
@@ -27,6 +29,7 @@
 #include "commands/keys.hpp"
 #include "commands/mock.hpp"
 #include "commands/probe.hpp"
+#include "commands/serve.hpp"
 #include "options.hpp"
 
 #include <keypool/config/dotenv.hpp>
@@ -65,6 +68,7 @@ inline int run(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (o.command == "probe") return probe(o, out, err);
     if (o.command == "ask") return ask(o, out, err);
     if (o.command == "mock") return mock(o, out, err);
+    if (o.command == "serve") return serve(o, out, err);
     throw usage_error("unknown command '" + o.command.substr(0, 40) + "'");
   } catch (const usage_error& e) {
     err << "keypool: " << e.what() << "\n\n" << usage_text;

@@ -44,6 +44,8 @@ inline constexpr std::string_view usage_text =
     "                                               send a prompt (and images) through the chain\n"
     "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
     "                                               run the mock provider fleet on 127.0.0.1\n"
+    "  serve [--env FILE] [--listen ADDR:PORT] [--chain ORDER] [--stats-every SECONDS] [--drain-timeout DURATION]\n"
+    "                                               the OpenAI/Anthropic-compatible gateway (docs/serve.md)\n"
     "  help | --help | --version\n"
     "\n"
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
@@ -82,6 +84,10 @@ struct options {
   bool tls = false;
   std::optional<std::string> write_env;
   std::optional<std::string> ca_out;
+  std::string listen_address = "127.0.0.1";         ///< serve --listen
+  std::uint16_t listen_port = 8080;                 ///< serve --listen
+  std::chrono::seconds stats_every{10};             ///< serve: 0 = never
+  std::chrono::milliseconds drain_timeout{30'000};  ///< serve, after SIGTERM
 };
 
 /// A bad command line; the message says what and how to fix it.
@@ -97,7 +103,7 @@ struct file_error : std::runtime_error {
 };
 
 /// The commands run() dispatches to (besides help).
-inline constexpr std::array<std::string_view, 4> commands{"keys", "probe", "ask", "mock"};
+inline constexpr std::array<std::string_view, 5> commands{"keys", "probe", "ask", "mock", "serve"};
 
 /// Which commands read each option, as their code does: keys(), probe() and
 /// ask() call detail::load_keys (--env, --ignore-environment, --base-url) and
@@ -112,20 +118,23 @@ struct option_scope {
   std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
 };
 
-inline constexpr std::array<option_scope, 18> option_scopes{{
+inline constexpr std::array<option_scope, 21> option_scopes{{
     {"--json", {"keys", "probe", "ask"}},
-    {"--env", {"keys", "probe", "ask"}},
-    {"--ignore-environment", {"keys", "probe", "ask"}},
-    {"--base-url", {"keys", "probe", "ask"}},
-    {"--model", {"probe", "ask"}},
+    {"--env", {"keys", "probe", "ask", "serve"}},
+    {"--ignore-environment", {"keys", "probe", "ask", "serve"}},
+    {"--base-url", {"keys", "probe", "ask", "serve"}},
+    {"--model", {"probe", "ask", "serve"}},
     {"--image", {"ask"}},
-    {"--chain", {"ask"}},
-    {"--max-attempts", {"ask"}},
-    {"--deadline", {"ask"}},
+    {"--chain", {"ask", "serve"}},
+    {"--max-attempts", {"ask", "serve"}},
+    {"--deadline", {"ask", "serve"}},
     {"--wait", {"ask"}},
-    {"--state", {"keys", "probe", "ask"}},
-    {"--ca-file", {"probe", "ask"}},
-    {"--timeout", {"probe", "ask"}},
+    {"--state", {"keys", "probe", "ask", "serve"}},
+    {"--ca-file", {"probe", "ask", "serve"}},
+    {"--timeout", {"probe", "ask", "serve"}},
+    {"--listen", {"serve"}},
+    {"--stats-every", {"serve"}},
+    {"--drain-timeout", {"serve"}},
     {"--config", {"mock"}},
     {"--port", {"mock"}},
     {"--tls", {"mock"}},
@@ -246,6 +255,18 @@ inline std::string state_option(const std::string& flag, const std::string& v) {
   return v;
 }
 
+/// serve's --listen ADDR:PORT (an IPv6 address in brackets: [::1]:8080).
+inline void listen_option(const std::string& flag, const std::string& v, options& o) {
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw usage_error(flag + " expects ADDR:PORT such as 127.0.0.1:8080, got '" + v.substr(0, 60) + "'");
+  auto address = v.substr(0, colon);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
+  o.listen_port = static_cast<std::uint16_t>(integer_option(flag, v.substr(colon + 1), 0, 65535, "a port number"));
+  o.listen_address = std::move(address);
+}
+
 /// Throws unless `command` reads `option` (see option_scopes). An option
 /// outside the table, the help command and unknown commands pass (run()
 /// reports an unknown command by name).
@@ -323,6 +344,12 @@ inline options parse(const std::vector<std::string>& args) {
       o.write_env = value();
     else if (a == "--ca-out")
       o.ca_out = value();
+    else if (a == "--listen")
+      detail::listen_option(a, value(), o);
+    else if (a == "--stats-every")
+      o.stats_every = std::chrono::seconds(detail::integer_option(a, value(), 0, 86'400, "a whole number of seconds"));
+    else if (a == "--drain-timeout")
+      o.drain_timeout = detail::duration_option(a, value());
     else if (a == "--")
       options_ended = true;
     else if (a == "--help" || a == "-h")
@@ -336,7 +363,7 @@ inline options parse(const std::vector<std::string>& args) {
   }
   // keys and mock take no arguments: "keypool keys groq" must not quietly
   // list every provider.
-  if ((o.command == "keys" || o.command == "mock") && !o.positional.empty())
+  if ((o.command == "keys" || o.command == "mock" || o.command == "serve") && !o.positional.empty())
     throw usage_error("'" + o.command + "' takes no arguments, got '" + o.positional.front().substr(0, 40) + "'");
   return o;
 }

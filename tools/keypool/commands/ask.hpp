@@ -98,6 +98,7 @@ struct ask_pools {
   std::vector<std::unique_ptr<ask_pool>> pools;
   std::vector<http::route> routes;
   std::vector<std::size_t> keys;  ///< per position: the keys its pool got (0 outside the chain)
+  std::vector<bool> in_chain;     ///< per position: a provider of the chain (serve reloads these)
 };
 
 /// A provider's models: --model (in the order given), else a declared
@@ -126,6 +127,7 @@ inline void add_placeholder(ask_pools& out) {
   d.display_name = "UNUSED";
   d.base_url = "http://127.0.0.1";
   out.keys.push_back(0);
+  out.in_chain.push_back(false);
   out.pools.push_back(std::make_unique<ask_pool>(d.info(), std::vector<key_spec>{}));
   out.routes.push_back({d, {"default"}});
 }
@@ -147,6 +149,7 @@ inline ask_pools make_ask_pools(const options& o, const loaded_config& c, const 
     const bool use = std::find(in_chain.begin(), in_chain.end(), id) != in_chain.end();
     auto specs = use ? pc.key_specs() : std::vector<key_spec>{};
     out.keys.push_back(specs.size());
+    out.in_chain.push_back(use);
     out.pools.push_back(
         std::make_unique<ask_pool>(pc.provider.info(), std::move(specs), ask_pool::options{.state = st}));
     out.routes.push_back({pc.provider, ask_models(o, id, c.declared)});

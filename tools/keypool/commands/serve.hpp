@@ -1,0 +1,189 @@
+#pragma once
+/// `keypool serve`: the OpenAI- and Anthropic-compatible gateway
+/// (serve/gateway.hpp) over the chain `ask` builds, until SIGINT or SIGTERM.
+/// One JSON access-log line per answered request on stderr (no prompt text,
+/// no secret); the statistics table on stdout after answered requests, at
+/// most once per --stats-every; SIGHUP, or a change of the .env file,
+/// reloads the keys with their state kept; SIGTERM stops accepting, lets the
+/// requests in flight finish (up to --drain-timeout) and prints the final table.
+
+#include "../detail/load.hpp"
+#include "../options.hpp"
+#include "ask.hpp"
+#include "mock.hpp"
+
+#include <keypool/config/dotenv.hpp>
+#include <keypool/http/transport.hpp>
+#include <keypool/report/text.hpp>
+#include <keypool/serve/gateway.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <signal.h>
+
+namespace keypool::cli {
+
+namespace detail {
+
+/// KEYPOOL_GATEWAY_KEY and KEYPOOL_GATEWAY_KEY_<N> of the .env and (unless
+/// --ignore-environment) the process environment, which wins.
+inline std::vector<std::string> gateway_keys(const options& o) {
+  static const std::regex name("^KEYPOOL_GATEWAY_KEY(_[1-9][0-9]{0,8})?$");
+  std::map<std::string, std::string> found;
+  if (const auto file = env_file_of(o))
+    for (const auto& e : config::load_dotenv(*file).effective())
+      if (std::regex_match(e.name, name)) found[e.name] = e.value;
+  if (!o.ignore_environment)
+    for (char** p = environ; p != nullptr && *p != nullptr; ++p) {
+      const std::string kv(*p);
+      const auto eq = kv.find('=');
+      if (eq != std::string::npos && std::regex_match(kv.substr(0, eq), name))
+        found[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  std::vector<std::string> keys;
+  for (auto& [n, v] : found) keys.push_back(std::move(v));
+  return keys;
+}
+
+/// "2026-12-07T08:00:00Z".
+inline std::string utc_now_text() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// One access-log line: what was asked and who answered, never the prompt
+/// or a secret (the record holds neither).
+inline std::string access_log_line(const serve::request_record& r) {
+  boost::json::object o{{"time", utc_now_text()}, {"method", r.method},
+                        {"route", r.path},        {"status", r.status},
+                        {"provider", r.provider}, {"model", r.model},
+                        {"key", r.key_variable},  {"attempts", r.attempts},
+                        {"streamed", r.streamed}, {"latency_ms", static_cast<double>(r.latency.count()) / 1000.0}};
+  if (!r.error.empty()) o["error"] = r.error;
+  return boost::json::serialize(o);
+}
+
+/// The snapshots of the chain's pools that have keys (report::text's input).
+inline std::vector<pool_snapshot> keyed_snapshots(const ask_chain& chain) {
+  std::vector<pool_snapshot> snaps;
+  for (auto& s : chain.snapshot())
+    if (!s.keys.empty()) snaps.push_back(std::move(s));
+  return snaps;
+}
+
+/// Reloads every pool of the chain from the .env: keys that stay keep their
+/// state. A provider the first load did not know stays out until a restart.
+inline void reload_keys(const options& o, ask_pools& p, std::ostream& err) {
+  try {
+    const auto c = load_config(o);
+    std::size_t added = 0, removed = 0;
+    for (std::size_t i = 0; i < p.routes.size(); ++i) {
+      if (!p.in_chain[i]) continue;
+      const auto* pc = c.keys.find(p.routes[i].provider.id);
+      const auto r = p.pools[i]->reload(pc ? pc->key_specs() : std::vector<key_spec>{});
+      added += r.added.size();
+      removed += r.removed.size();
+    }
+    err << "keypool serve: keys reloaded (" << added << " added, " << removed << " removed)\n" << std::flush;
+  } catch (const std::exception& e) {
+    err << "keypool serve: reload failed, keys unchanged: " << e.what() << "\n" << std::flush;
+  }
+}
+
+inline std::optional<std::filesystem::file_time_type> env_mtime(const options& o) {
+  std::error_code ec;
+  const auto file = env_file_of(o);
+  if (!file) return std::nullopt;
+  const auto t = std::filesystem::last_write_time(*file, ec);
+  return ec ? std::nullopt : std::optional(t);
+}
+
+/// Waits for SIGINT or SIGTERM; SIGHUP or a new .env modification time
+/// (checked each second) reloads the keys.
+inline void serve_until_stopped(const options& o, const sigset_t& set, ask_pools& p, std::ostream& err) {
+  auto seen = env_mtime(o);
+  const timespec second{1, 0};
+  for (;;) {
+    const int sig = sigtimedwait(&set, nullptr, &second);
+    if (sig == SIGINT || sig == SIGTERM) return;
+    const auto now = env_mtime(o);
+    if (sig == SIGHUP || now != seen) {
+      seen = now;
+      reload_keys(o, p, err);
+    }
+  }
+}
+
+inline serve::gateway_options gateway_options_for(const options& o, const ask_pools& p) {
+  serve::gateway_options g;
+  g.address = o.listen_address;
+  g.port = o.listen_port;
+  g.gateway_keys = gateway_keys(o);
+  g.max_attempts = attempt_budget(o, p);
+  g.deadline = ask_deadline(o);
+  return g;
+}
+
+}  // namespace detail
+
+inline int serve(const options& o, std::ostream& out, std::ostream& err) {
+  const auto loaded = detail::load_config(o);
+  for (const auto& d : loaded.keys.diagnostics)
+    if (detail::is_reported(d)) err << d.to_string() << "\n";
+  err << detail::no_keys_hint(o, loaded.keys);
+  auto st = detail::open_state(o, err);
+  auto p = detail::make_ask_pools(o, loaded, st);
+  std::vector<detail::cli_state::link> links;  // declared after the pools: detached first
+  for (auto& pool : p.pools) links.push_back(st.attach(*pool));
+  auto chain = detail::make_ask_chain(p, std::make_index_sequence<ask_chain_size>{});
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  const detail::signal_mask_guard mask(set);  // before the I/O thread starts
+  boost::asio::io_context ioc(1);
+  http::transport t(ioc.get_executor(), detail::transport_options_for(o));
+  serve::gateway<ask_chain> g(chain, t, p.routes, detail::gateway_options_for(o, p));
+  auto last_table = std::chrono::steady_clock::now() - o.stats_every;
+  g.on_request([&](const serve::request_record& r) {
+    err << detail::access_log_line(r) << "\n" << std::flush;
+    const auto now = std::chrono::steady_clock::now();
+    if (o.stats_every.count() == 0 || now - last_table < o.stats_every) return;
+    last_table = now;
+    out << report::text(detail::keyed_snapshots(chain)) << std::flush;
+  });
+  const auto port = g.listen();  // throws std::invalid_argument (no gateway key off loopback)
+  out << "keypool serve listening on http://" << o.listen_address << ":" << port << " (" << loaded.keys.key_count()
+      << " keys, " << g.options().gateway_keys.size() << " gateway keys)\n"
+      << std::flush;
+  std::thread io([&] { ioc.run(); });
+  detail::serve_until_stopped(o, set, p, err);
+  g.stop();
+  const bool drained = g.async_drain(o.drain_timeout, boost::asio::use_future).get();
+  if (!drained) err << "keypool serve: requests still in flight after --drain-timeout; stopping\n";
+  ioc.stop();
+  io.join();
+  st.flush(std::chrono::seconds(1));
+  out << "\nstopped; " << g.answered() << " requests answered\n"
+      << report::text(detail::keyed_snapshots(chain)) << std::flush;
+  return exit_ok;
+}
+
+}  // namespace keypool::cli
