@@ -40,7 +40,8 @@ inline constexpr std::string_view usage_text =
     "  probe [PROVIDER...] [--env FILE] [--base-url PROVIDER=URL]... [--json]\n"
     "                                               one minimal request per key\n"
     "  ask   [--image FILE]... [--env FILE] [--chain ORDER] [--model PROVIDER=MODEL]...\n"
-    "        [--max-attempts N] [--deadline DURATION] [--wait] [--json] [--] PROMPT\n"
+    "        [--max-attempts N] [--deadline DURATION] [--wait] [--system TEXT] [--tools FILE]\n"
+    "        [--json-schema FILE] [--stream] [--json] [--] PROMPT\n"
     "                                               send a prompt (and images) through the chain\n"
     "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
     "                                               run the mock provider fleet on 127.0.0.1\n"
@@ -55,7 +56,9 @@ inline constexpr std::string_view usage_text =
     "                REDIS_URL is set), --state none (memory only: each run starts fresh)\n"
     "ask: --max-attempts N (default: every key and model of the chain; with --wait, no limit),\n"
     "     --deadline DURATION (30s, 2m, 1m30s, 500ms; default twice --timeout),\n"
-    "     --wait (when every key is locked, wait for the first to free, within the deadline)\n"
+    "     --wait (when every key is locked, wait for the first to free, within the deadline),\n"
+    "     --system TEXT (a system instruction), --tools FILE (OpenAI-style tool definitions, JSON),\n"
+    "     --json-schema FILE (answer JSON following the schema), --stream (print text as it arrives)\n"
     "an option the command does not read is refused (the error names the commands it applies to)\n"
     "PROVIDER: zai nvidia groq mistral anthropic openai google, or one the .env declares\n"
     "          (TOGETHER_FORMAT=openai_chat + TOGETHER_BASE_URL=... declares together; docs/configuration.md)\n"
@@ -79,6 +82,10 @@ struct options {
   std::optional<std::chrono::milliseconds> deadline;  ///< ask; default: twice the timeout
   bool wait = false;                                  ///< ask: wait for the earliest key
   std::optional<std::string> state;                   ///< --state FILE or "none"; see detail/state.hpp
+  std::optional<std::string> system;                  ///< ask: the system instruction
+  std::optional<std::string> tools_file;              ///< ask: tool definitions, see detail/chat_files.hpp
+  std::optional<std::string> json_schema_file;        ///< ask: structured output, see detail/chat_files.hpp
+  bool stream = false;                                ///< ask: print text as it arrives
   std::optional<std::string> config_file;
   std::optional<std::uint16_t> port;
   bool tls = false;
@@ -108,17 +115,16 @@ inline constexpr std::array<std::string_view, 5> commands{"keys", "probe", "ask"
 /// Which commands read each option, as their code does: keys(), probe() and
 /// ask() call detail::load_keys (--env, --ignore-environment, --base-url) and
 /// print --json; probe() and ask() build a transport (--ca-file, --timeout)
-/// and read --model; only ask() reads --chain, --max-attempts, --deadline
-/// and --wait; mock() reads nothing else. parse() refuses an option its command does not read,
-/// so a typo or a misplaced option is not silently ignored. --, --help and
-/// -h apply everywhere; after --help (or with the help command, or a command
-/// that does not exist) nothing is checked.
+/// and read --model; only ask() reads --chain, --max-attempts, --deadline,
+/// --wait, --system, --tools, --json-schema and --stream; mock() reads nothing else. parse() refuses an option its
+/// command does not read, so a typo or a misplaced option is not silently ignored. --, --help and -h apply everywhere;
+/// after --help (or with the help command, or a command that does not exist) nothing is checked.
 struct option_scope {
   std::string_view option;
   std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
 };
 
-inline constexpr std::array<option_scope, 21> option_scopes{{
+inline constexpr std::array<option_scope, 25> option_scopes{{
     {"--json", {"keys", "probe", "ask"}},
     {"--env", {"keys", "probe", "ask", "serve"}},
     {"--ignore-environment", {"keys", "probe", "ask", "serve"}},
@@ -129,6 +135,10 @@ inline constexpr std::array<option_scope, 21> option_scopes{{
     {"--max-attempts", {"ask", "serve"}},
     {"--deadline", {"ask", "serve"}},
     {"--wait", {"ask"}},
+    {"--system", {"ask"}},
+    {"--tools", {"ask"}},
+    {"--json-schema", {"ask"}},
+    {"--stream", {"ask"}},
     {"--state", {"keys", "probe", "ask", "serve"}},
     {"--ca-file", {"probe", "ask", "serve"}},
     {"--timeout", {"probe", "ask", "serve"}},
@@ -323,6 +333,14 @@ inline options parse(const std::vector<std::string>& args) {
       o.deadline = detail::duration_option(a, value());
     else if (a == "--wait")
       o.wait = true;
+    else if (a == "--system")
+      o.system = value();
+    else if (a == "--tools")
+      o.tools_file = value();
+    else if (a == "--json-schema")
+      o.json_schema_file = value();
+    else if (a == "--stream")
+      o.stream = true;
     else if (a == "--image")
       o.images.push_back(value());
     else if (a == "--chain")

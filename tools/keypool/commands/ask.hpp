@@ -8,6 +8,7 @@
 /// only the deadline ends the chat.
 
 #include "../chain_order.hpp"
+#include "../detail/chat_files.hpp"
 #include "../detail/format.hpp"
 #include "../detail/give_up.hpp"
 #include "../detail/images.hpp"
@@ -27,6 +28,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +38,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -77,16 +80,22 @@ inline std::string attempt_line(std::size_t i, const http::attempt& a) {
          std::string(to_string(a.outcome.kind)) + " (" + a.reason + ") " + ms_text(a.latency);
 }
 
-/// The prompt (the arguments, joined by spaces) and the images. Throws
-/// usage_error for a missing prompt or an image type no provider takes,
-/// file_error for an image that cannot be read.
+/// The prompt (the arguments, joined by spaces), the images, the system
+/// instruction, the tools and the answer's schema. Throws usage_error for a
+/// missing prompt, an image type no provider takes or --stream with --json,
+/// file_error for a file that cannot be read or used.
 inline wire::chat_request ask_request(const options& o) {
   if (o.positional.empty()) throw usage_error("ask needs a PROMPT");
+  if (o.stream && o.json)
+    throw usage_error("--stream prints the text as it arrives, --json one document at the end: use one of them");
   std::string prompt;
   for (const auto& p : o.positional) prompt += (prompt.empty() ? "" : " ") + p;
   wire::chat_request req;
   req.prompt = prompt;
   req.images = read_images(o.images);
+  if (o.system) req.system = *o.system;
+  if (o.tools_file) req.tools = read_tools(*o.tools_file);
+  if (o.json_schema_file) req.response_format = read_json_schema(*o.json_schema_file);
   return req;
 }
 
@@ -205,18 +214,40 @@ inline http::failover_options failover_for(const options& o, const ask_pools& p)
   return fo;
 }
 
+/// A tool call for --json: the arguments as a JSON value when they parse
+/// (they should), else as the string the model wrote.
+inline boost::json::object tool_call_json(const wire::tool_call& c) {
+  boost::system::error_code ec;
+  auto args = boost::json::parse(c.arguments, ec);
+  if (ec) args = boost::json::string(c.arguments);
+  return boost::json::object{{"id", c.id}, {"name", c.name}, {"arguments", std::move(args)}};
+}
+
+inline boost::json::object answer_json(const http::chat_result& s) {
+  const auto& resp = s.response;
+  boost::json::array calls;
+  for (const auto& c : resp.tool_calls) calls.push_back(tool_call_json(c));
+  return boost::json::object{{"answer", resp.text},
+                             {"tool_calls", std::move(calls)},
+                             {"finish", std::string(wire::to_string(resp.finish))},
+                             {"finish_reason", resp.finish_reason},
+                             {"provider", s.provider},
+                             {"model", s.model},
+                             {"variable", s.key_variable},
+                             {"usage", boost::json::object{{"input_tokens", resp.usage.input_tokens},
+                                                           {"output_tokens", resp.usage.output_tokens},
+                                                           {"cached_input_tokens", resp.usage.cached_input_tokens},
+                                                           {"reasoning_tokens", resp.usage.reasoning_tokens}}}};
+}
+
 inline void print_ask_json(std::ostream& out, const http::chat_outcome& r, const std::vector<http::attempt>& attempts,
                            const std::string& message, std::span<const pool_snapshot> snaps) {
   boost::json::array atts;
   for (const auto& a : attempts) atts.push_back(attempt_json(a));
   boost::json::object root{{"version", 1}, {"ok", bool(r)}, {"attempts", std::move(atts)}};
   if (r) {
-    root["answer"] = r->response.text;
-    root["provider"] = r->provider;
-    root["model"] = r->model;
-    root["variable"] = r->key_variable;
-    root["usage"] = boost::json::object{{"input_tokens", r->response.usage.input_tokens},
-                                        {"output_tokens", r->response.usage.output_tokens}};
+    auto answer = answer_json(*r);
+    for (auto& kv : answer) root[kv.key()] = std::move(kv.value());
   } else {
     root["error"] = boost::json::object{{"code", std::string(to_string(r.error().code))}, {"message", message}};
   }
@@ -224,14 +255,20 @@ inline void print_ask_json(std::ostream& out, const http::chat_outcome& r, const
   out << json_text(root) << "\n";
 }
 
+/// `streamed`: the text was printed as it arrived, so only the tool calls
+/// and the rest follow.
 inline void print_ask_text(std::ostream& out, std::ostream& err, const http::chat_outcome& r,
                            const std::vector<http::attempt>& attempts, const std::string& message,
-                           std::span<const pool_snapshot> snaps) {
+                           std::span<const pool_snapshot> snaps, bool streamed = false) {
   if (r) {
-    out << r->response.text << "\n\n";
+    if (!streamed) out << r->response.text;
+    if (!r->response.text.empty()) out << "\n";
+    for (const auto& c : r->response.tool_calls) out << "tool call " << c.name << "(" << c.arguments << ")\n";
+    out << "\n";
     out << "served by " << r->provider << " " << r->model << " with " << r->key_variable << " ("
         << r->response.usage.input_tokens << " tokens in, " << r->response.usage.output_tokens << " out)\n";
   } else {
+    if (streamed) out << "\n";  // the text so far, cut by the failure
     err << "keypool ask: " << message << "\n";
   }
   out << "attempts:\n";
@@ -260,7 +297,13 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
   http::transport t(transport_options);
   const auto fo = detail::failover_for(o, p);
   http::client<ask_chain> client(chain, t, p.routes, fo);
-  const auto r = client.chat(std::move(req));
+  bool streamed = false;
+  const auto print_delta = [&](std::string_view text) {
+    streamed = streamed || !text.empty();
+    out << text << std::flush;
+  };
+  const auto r =
+      o.stream ? client.chat_stream(std::move(req), http::stream_sinks{print_delta, {}}) : client.chat(std::move(req));
 
   std::vector<pool_snapshot> snaps;
   for (auto& s : chain.snapshot())
@@ -271,7 +314,7 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
   if (o.json)
     detail::print_ask_json(out, r, attempts, message, snaps);
   else
-    detail::print_ask_text(out, err, r, attempts, message, snaps);
+    detail::print_ask_text(out, err, r, attempts, message, snaps, streamed);
   st.add_spend(client.spend().snapshot());
   st.flush(std::chrono::seconds(1));
   return r ? exit_ok : exit_failed;
