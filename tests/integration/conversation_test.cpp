@@ -83,8 +83,9 @@ class Conversation : public ::testing::TestWithParam<conversation_case> {
     if (out) {
       EXPECT_EQ(text, out->response.text);
       // Anthropic's fragments are the raw partial_json; the others join to the answer's bytes.
-      if (std::string_view(GetParam().provider) != "anthropic" && !out->response.tool_calls.empty())
+      if (std::string_view(GetParam().provider) != "anthropic" && !out->response.tool_calls.empty()) {
         EXPECT_EQ(arguments, out->response.tool_calls[0].arguments);
+      }
     }
     return out;
   }
