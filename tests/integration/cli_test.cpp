@@ -395,19 +395,19 @@ std::string not_applicable(const keypool::cli::option_scope& s, std::string_view
 
 TEST(CliUsage, OptionTheCommandDoesNotReadIsRefusedNamingBoth) {
   EXPECT_EQ(usage_message({"mock", "--model", "groq=m"}),
-            "--model does not apply to 'mock' (it applies to: probe, ask)");
+            "--model does not apply to 'mock' (it applies to: probe, ask, serve)");
   EXPECT_EQ(usage_message({"keys", "--image", "x.png"}), "--image does not apply to 'keys' (it applies to: ask)");
-  EXPECT_EQ(usage_message({"probe", "--chain", "groq"}), "--chain does not apply to 'probe' (it applies to: ask)");
+  EXPECT_EQ(usage_message({"probe", "--chain", "groq"}), "--chain does not apply to 'probe' (it applies to: ask, serve)");
   EXPECT_EQ(usage_message({"probe", "--wait"}), "--wait does not apply to 'probe' (it applies to: ask)");
   EXPECT_EQ(usage_message({"keys", "--timeout", "5000"}),
-            "--timeout does not apply to 'keys' (it applies to: probe, ask)");
+            "--timeout does not apply to 'keys' (it applies to: probe, ask, serve)");
   EXPECT_EQ(usage_message({"mock", "--env", "mock.env"}),
-            "--env does not apply to 'mock' (it applies to: keys, probe, ask)");
+            "--env does not apply to 'mock' (it applies to: keys, probe, ask, serve)");
   EXPECT_EQ(usage_message({"mock", "--json"}), "--json does not apply to 'mock' (it applies to: keys, probe, ask)");
   EXPECT_EQ(usage_message({"probe", "--tls"}), "--tls does not apply to 'probe' (it applies to: mock)");
   // Refused before its value is looked at (a missing or bad value is not the problem).
   EXPECT_EQ(usage_message({"mock", "--base-url", "nonsense"}),
-            "--base-url does not apply to 'mock' (it applies to: keys, probe, ask)");
+            "--base-url does not apply to 'mock' (it applies to: keys, probe, ask, serve)");
   EXPECT_EQ(usage_message({"keys", "--port"}), "--port does not apply to 'keys' (it applies to: mock)");
   // Options that apply are still checked as before.
   EXPECT_NE(usage_message({"probe", "--base-url", "nonsense"}).find("expects PROVIDER=VALUE"), std::string::npos);
@@ -422,7 +422,7 @@ TEST(CliUsage, OptionTheCommandDoesNotReadIsRefusedNamingBoth) {
   const auto r = run({"keys", "--env", empty, "--ignore-environment", "--chain", "groq"});
   EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err.rfind("keypool: --chain does not apply to 'keys' (it applies to: ask)\n\n", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("keypool: --chain does not apply to 'keys' (it applies to: ask, serve)\n\n", 0), 0u) << r.err;
   EXPECT_NE(r.err.find(keypool::cli::usage_text), std::string::npos) << r.err;
 
   // An unknown command is still reported as such; after -- everything is an
@@ -585,7 +585,7 @@ TEST(CliMock, CaOutWithoutTlsIsAUsageError) {
 TEST(CliMock, ClientOptionsAreRefusedBeforeTheFleetStarts) {
   const auto r = run_mock({"mock", "--port", "0", "--env", "mock.env"});
   EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
-  EXPECT_NE(r.err.find("--env does not apply to 'mock' (it applies to: keys, probe, ask)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--env does not apply to 'mock' (it applies to: keys, probe, ask, serve)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
 }
 

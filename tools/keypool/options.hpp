@@ -52,7 +52,7 @@ inline constexpr std::string_view usage_text =
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
     "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe, ask; repeatable)\n"
     "                -- (the rest are arguments: a PROMPT may start with '-')\n"
-    "state (keys, probe, ask): --state FILE (default $XDG_STATE_HOME/keypool/state.db, or Redis when\n"
+    "state (keys, probe, ask, serve): --state FILE (default $XDG_STATE_HOME/keypool/state.db, or Redis when\n"
     "                REDIS_URL is set), --state none (memory only: each run starts fresh)\n"
     "ask: --max-attempts N (default: every key and model of the chain; with --wait, no limit),\n"
     "     --deadline DURATION (30s, 2m, 1m30s, 500ms; default twice --timeout),\n"
