@@ -397,7 +397,8 @@ TEST(CliUsage, OptionTheCommandDoesNotReadIsRefusedNamingBoth) {
   EXPECT_EQ(usage_message({"mock", "--model", "groq=m"}),
             "--model does not apply to 'mock' (it applies to: probe, ask, serve)");
   EXPECT_EQ(usage_message({"keys", "--image", "x.png"}), "--image does not apply to 'keys' (it applies to: ask)");
-  EXPECT_EQ(usage_message({"probe", "--chain", "groq"}), "--chain does not apply to 'probe' (it applies to: ask, serve)");
+  EXPECT_EQ(usage_message({"probe", "--chain", "groq"}),
+            "--chain does not apply to 'probe' (it applies to: ask, serve)");
   EXPECT_EQ(usage_message({"probe", "--wait"}), "--wait does not apply to 'probe' (it applies to: ask)");
   EXPECT_EQ(usage_message({"keys", "--timeout", "5000"}),
             "--timeout does not apply to 'keys' (it applies to: probe, ask, serve)");
@@ -585,7 +586,8 @@ TEST(CliMock, CaOutWithoutTlsIsAUsageError) {
 TEST(CliMock, ClientOptionsAreRefusedBeforeTheFleetStarts) {
   const auto r = run_mock({"mock", "--port", "0", "--env", "mock.env"});
   EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.out << r.err;
-  EXPECT_NE(r.err.find("--env does not apply to 'mock' (it applies to: keys, probe, ask, serve)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--env does not apply to 'mock' (it applies to: keys, probe, ask, serve)"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
 }
 
