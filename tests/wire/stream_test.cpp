@@ -207,6 +207,24 @@ TEST(OpenaiStream, CallsOfAnotherTypeAreSkippedWithTheirLaterDeltas) {
   EXPECT_EQ(s.order, (std::vector<std::size_t>{0}));
 }
 
+TEST(OpenaiStream, ACallThatStartsEmptyIsStillAnnouncedSoIndexesStayDense) {
+  // The first delta of call 0 carries nothing; call 1 must not reach the
+  // caller as index 1 before any index 0 was seen.
+  const std::string sse =
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"b\","
+      "\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\","
+      "\"function\":{\"name\":\"f\",\"arguments\":\"[]\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n";
+  const seen s = stream<wire::openai_chat>(sse, 0);
+  ASSERT_TRUE(s.result) << s.result.error().message;
+  EXPECT_EQ(s.order, (std::vector<std::size_t>{0, 1, 0}));
+  ASSERT_EQ(s.calls.size(), 2u);
+  EXPECT_EQ(s.calls[0], (wire::tool_call{"a", "f", "[]"}));
+  EXPECT_EQ(s.calls, s.result->tool_calls);
+}
+
 TEST(ChatStream, TextOnlyCallersCompileUnchanged) {
   wire::chat_stream<wire::openai_chat> s;
   std::string text;

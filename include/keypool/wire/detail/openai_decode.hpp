@@ -181,6 +181,7 @@ class openai_stream_decoder {
   void on_call_delta(const json::object& c, OnToolCall& on_tool_call) {
     if (foreign(c)) return;
     const auto id = string_field(c, "id").value_or("");
+    const std::size_t calls_before = r_.tool_calls.size();
     const std::size_t at = call_slot(index_of(c), id);
     tool_call& t = r_.tool_calls[at];
     tool_call_delta d{at, {}, {}, {}};
@@ -192,7 +193,11 @@ class openai_stream_decoder {
         d.arguments = *a;
       }
     }
-    if (!d.id.empty() || !d.name.empty() || !d.arguments.empty()) on_tool_call(static_cast<const tool_call_delta&>(d));
+    // A call that starts empty is still announced, so that indexes reach the
+    // caller densely (0, 1, 2, ...) whatever the provider sends first.
+    const bool started = r_.tool_calls.size() > calls_before;
+    if (started || !d.id.empty() || !d.name.empty() || !d.arguments.empty())
+      on_tool_call(static_cast<const tool_call_delta&>(d));
   }
 
   /// A delta's "index" when it is an integer.
