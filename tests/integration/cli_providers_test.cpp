@@ -176,4 +176,75 @@ TEST(CliDeclaredProviders, PlainHttpBaseUrlToARemoteHostIsRefusedAsForBuiltIns) 
   EXPECT_NE(r.err.find("TOGETHER_BASE_URL: plain http://"), std::string::npos) << r.err;
 }
 
+/// A file beside the env_file's .env.
+std::string write_beside(const env_file& env, const std::string& name, const std::string& text) {
+  const auto path = (env.dir / name).string();
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(CliConfigFile, DeclaresProvidersForKeysAndAskWithTheKeysInTheEnv) {
+  mock::fleet f;
+  const env_file env("TOGETHER_API_KEY_1=" + f.key_specs("openai").at(0).secret + "\n");
+  const auto config = write_beside(env, "keypool.json",
+                                   R"({"providers": {"together": {"format": "openai_chat", "base_url": ")" +
+                                       f.base_url("openai") + R"(", "models": ["gpt-4o-mini"]}}})");
+  auto r = run({"keys", "--env", env.path, "--config", config, "--ignore-environment"});
+  EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
+  EXPECT_NE(r.out.find("TOGETHER  " + f.base_url("openai")), std::string::npos) << r.out;
+  r = run(
+      {"ask", "--json", "--env", env.path, "--config", config, "--ignore-environment", "--chain", "together", "Hi"});
+  ASSERT_EQ(r.code, keypool::cli::exit_ok) << r.out << r.err;
+  expect_no_secret(f, r);
+  const auto root = bj::parse(r.out);
+  EXPECT_EQ(root.at("model").as_string(), "gpt-4o-mini");
+  EXPECT_EQ(root.at("variable").as_string(), "TOGETHER_API_KEY_1");
+  // Without the file, the same .env declares nothing.
+  r = run({"ask", "--env", env.path, "--ignore-environment", "--chain", "together", "Hi"});
+  EXPECT_EQ(r.code, keypool::cli::exit_usage) << r.err;
+}
+
+TEST(CliConfigFile, MistakesNameTheFileAndTheFieldOrLine) {
+  mock::fleet f;
+  const env_file env("GROQ_API_KEY_1=" + f.key_specs("groq").at(0).secret + "\n");
+  const auto expect_error = [&](const std::string& text, const std::string& message,
+                                const std::string& command = "keys") {
+    const auto config = write_beside(env, "bad.json", text);
+    const auto r = run({command, "--env", env.path, "--config", config, "--ignore-environment", "--state", "none"});
+    EXPECT_EQ(r.code, keypool::cli::exit_usage) << text;
+    EXPECT_NE(r.err.find(config + message), std::string::npos) << r.err;
+    expect_no_secret(f, r);
+  };
+  expect_error("{\n  \"providers\": {\n    \"together\": {,}\n", ":3:18: not valid JSON");
+  expect_error(R"({"providers": {"together": {"fromat": "openai_chat"}}})",
+               ": providers.together.fromat: unknown field");
+  expect_error(R"({"providers": {"together": {"format": "openai_chat"}}})",
+               R"(: providers.together: needs both "format" and "base_url")");
+  expect_error(R"({"limits": {"max_in_flight": -3}})", ": limits.max_in_flight: expected a whole number above 0",
+               "serve");
+  expect_error(R"({"limits": {"header_timeout": "soon"}})", ": limits.header_timeout expects a duration", "serve");
+  expect_error(R"({"routes": {"fast": ["nope/some-model"]}})",
+               ": routes.fast[0]: provider 'nope' is neither built in nor declared", "serve");
+  expect_error(R"({"routes": {"fast": ["groq/a", "groq/b"]}})", ": routes.fast[1]: provider 'groq' named twice",
+               "serve");
+  expect_error(R"({"listen": "0.0.0.0"})", ": listen", "serve");
+}
+
+TEST(CliConfigFile, TheCommandLineWinsOverTheFile) {
+  const env_file env("");
+  const auto config = write_beside(
+      env, "serve.json",
+      R"({"listen": "127.0.0.1:9000", "chain": "free-first", "stats_every": "30s", "drain_timeout": "5s"})");
+  const auto file = keypool::cli::detail::read_file_config(config);
+  auto o = keypool::cli::detail::with_file_config(
+      keypool::cli::parse({"serve", "--config", config, "--listen", "127.0.0.1:9001", "--stats-every", "2"}), file);
+  EXPECT_EQ(o.listen_port, 9001);
+  EXPECT_EQ(o.stats_every, std::chrono::seconds(2));
+  EXPECT_EQ(o.chain, "free-first");
+  EXPECT_EQ(o.drain_timeout, std::chrono::milliseconds(5000));
+  o = keypool::cli::detail::with_file_config(keypool::cli::parse({"serve", "--config", config}), file);
+  EXPECT_EQ(o.listen_port, 9000);
+  EXPECT_EQ(o.stats_every, std::chrono::seconds(30));
+}
+
 }  // namespace

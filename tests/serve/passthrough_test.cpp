@@ -261,6 +261,27 @@ TEST(GatewayRouting, ProviderSlashModelGoesToThatProviderOnly) {
   EXPECT_EQ(a.header("x-keypool-model"), "mistral-small-latest");
 }
 
+TEST(GatewayRouting, ANamedRouteGoesToItsTargetsWithTheirModelsAndIsListed) {
+  serve::gateway_options o;
+  o.named_routes["fast"] = {"mistral/mistral-small-latest"};
+  o.named_routes["both"] = {"mistral/mistral-small-latest", "groq/llama-3.1-8b-instant"};
+  gateway_over_servers g(rate_limited, ok_reply, o);
+  keypool::test::client c(g.port);
+  auto a = c.post("/v1/chat/completions", R"({"model":"fast","messages":[]})");
+  ASSERT_EQ(a.status, 200u) << a.body;
+  EXPECT_TRUE(g.groq.requests().empty());
+  ASSERT_EQ(g.mistral.requests().size(), 1u);
+  EXPECT_EQ(boost::json::parse(g.mistral.requests()[0].body).at("model").as_string(), "mistral-small-latest");
+  // Both targets, in the chain's order: groq's model is the route's, not its default.
+  a = c.post("/v1/chat/completions", R"({"model":"both","messages":[]})");
+  ASSERT_EQ(a.status, 200u) << a.body;
+  ASSERT_FALSE(g.groq.requests().empty());
+  EXPECT_EQ(boost::json::parse(g.groq.requests()[0].body).at("model").as_string(), "llama-3.1-8b-instant");
+  EXPECT_EQ(a.header("x-keypool-provider"), "mistral");
+  const auto models = c.get("/v1/models");
+  EXPECT_NE(models.body.find(R"("id":"fast")"), std::string::npos) << models.body;
+}
+
 TEST(GatewayRouting, UnknownModelAndMalformedBodiesAreRefusedWithoutAnAttempt) {
   gateway_over_servers g(ok_reply, ok_reply);
   keypool::test::client c(g.port);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -45,13 +46,15 @@ inline constexpr std::string_view usage_text =
     "                                               send a prompt (and images) through the chain\n"
     "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
     "                                               run the mock provider fleet on 127.0.0.1\n"
-    "  serve [--env FILE] [--listen ADDR:PORT] [--chain ORDER] [--stats-every SECONDS] [--drain-timeout DURATION]\n"
-    "                                               the OpenAI/Anthropic-compatible gateway (docs/serve.md)\n"
+    "  serve [--env FILE] [--config FILE] [--listen ADDR:PORT] [--chain ORDER] [--stats-every SECONDS]\n"
+    "        [--drain-timeout DURATION]             the OpenAI/Anthropic-compatible gateway (docs/serve.md)\n"
     "  help | --help | --version\n"
     "\n"
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
     "                --timeout MS (per request, 1..86400000), --model PROVIDER=MODEL (probe, ask; repeatable)\n"
     "                -- (the rest are arguments: a PROMPT may start with '-')\n"
+    "config (keys, probe, ask, serve): --config FILE (JSON: providers; for serve also listen, chain, routes,\n"
+    "                limits; docs/serve.md). For mock, --config is the fleet's configuration.\n"
     "state (keys, probe, ask, serve): --state FILE (default $XDG_STATE_HOME/keypool/state.db, or Redis when\n"
     "                REDIS_URL is set), --state none (memory only: each run starts fresh)\n"
     "ask: --max-attempts N (default: every key and model of the chain; with --wait, no limit),\n"
@@ -95,6 +98,7 @@ struct options {
   std::uint16_t listen_port = 8080;                 ///< serve --listen
   std::chrono::seconds stats_every{10};             ///< serve: 0 = never
   std::chrono::milliseconds drain_timeout{30'000};  ///< serve, after SIGTERM
+  std::set<std::string> given;                      ///< the options on the command line (a config file yields to them)
 };
 
 /// A bad command line; the message says what and how to fix it.
@@ -145,7 +149,7 @@ inline constexpr std::array<option_scope, 25> option_scopes{{
     {"--listen", {"serve"}},
     {"--stats-every", {"serve"}},
     {"--drain-timeout", {"serve"}},
-    {"--config", {"mock"}},
+    {"--config", {"keys", "probe", "ask", "mock", "serve"}},
     {"--port", {"mock"}},
     {"--tls", {"mock"}},
     {"--write-env", {"mock"}},
@@ -314,6 +318,7 @@ inline options parse(const std::vector<std::string>& args) {
       return args[++i];
     };
     detail::check_applies(o.command, a);  // before the value is looked at
+    o.given.insert(a);
     if (a == "--json")
       o.json = true;
     else if (a == "--env")

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,10 @@ struct gateway_options {
 
   /// Model names that mean the whole configured chain, in its order.
   std::vector<std::string> chain_names{"auto"};
+  /// Named routes: a request whose model is the name goes to these
+  /// "provider/model" targets only (one model per provider), tried in the
+  /// chain's order.
+  std::map<std::string, std::vector<std::string>> named_routes{};
   /// Catalog model ids ("gpt-4o") route to the providers that list them.
   providers::catalog catalog = providers::catalog::builtin();
 };

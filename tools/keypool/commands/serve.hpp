@@ -22,6 +22,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -29,6 +30,7 @@
 #include <optional>
 #include <ostream>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -142,9 +144,42 @@ inline serve::gateway_options gateway_options_for(const options& o, const ask_po
   return g;
 }
 
+/// The config file's limits and named routes over `g` (--max-attempts and
+/// --deadline on the command line win). Throws file_error for a route
+/// target whose provider is not in the chain or a provider named twice.
+inline void apply_file_settings(serve::gateway_options& g, const file_config& f, const options& o,
+                                const std::vector<http::route>& routes) {
+  const auto& l = f.limits;
+  if (l.max_body) g.max_body = *l.max_body;
+  if (l.max_header) g.max_header = *l.max_header;
+  if (l.max_in_flight) g.max_in_flight = *l.max_in_flight;
+  if (l.max_connections) g.max_connections = *l.max_connections;
+  if (l.header_timeout) g.header_timeout = *l.header_timeout;
+  if (l.body_timeout) g.body_timeout = *l.body_timeout;
+  if (l.idle_timeout) g.idle_timeout = *l.idle_timeout;
+  if (l.write_timeout) g.write_timeout = *l.write_timeout;
+  if (l.max_attempts && !o.given.count("--max-attempts")) g.max_attempts = *l.max_attempts;
+  if (l.deadline && !o.given.count("--deadline")) g.deadline = *l.deadline;
+  for (const auto& [name, targets] : f.routes) {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const auto provider = targets[i].substr(0, targets[i].find('/'));
+      const std::string where = f.path + ": routes." + name + "[" + std::to_string(i) + "]: ";
+      if (std::none_of(routes.begin(), routes.end(), [&](const auto& r) { return r.provider.id == provider; }))
+        throw file_error(where + "provider '" + provider + "' is neither built in nor declared");
+      if (!seen.insert(provider).second)
+        throw file_error(where + "provider '" + provider + "' named twice (one model per provider in a route)");
+    }
+  }
+  g.named_routes = f.routes;
+}
+
 }  // namespace detail
 
-inline int serve(const options& o, std::ostream& out, std::ostream& err) {
+inline int serve(const options& command_line, std::ostream& out, std::ostream& err) {
+  std::optional<detail::file_config> file;
+  if (command_line.config_file) file = detail::read_file_config(*command_line.config_file);
+  const options o = file ? detail::with_file_config(command_line, *file) : command_line;
   const auto loaded = detail::load_config(o);
   for (const auto& d : loaded.keys.diagnostics)
     if (detail::is_reported(d)) err << d.to_string() << "\n";
@@ -160,7 +195,9 @@ inline int serve(const options& o, std::ostream& out, std::ostream& err) {
   const detail::signal_mask_guard mask(set);  // before the I/O thread starts
   boost::asio::io_context ioc(1);
   http::transport t(ioc.get_executor(), detail::transport_options_for(o));
-  serve::gateway<ask_chain> g(chain, t, p.routes, detail::gateway_options_for(o, p));
+  auto gateway_options = detail::gateway_options_for(o, p);
+  if (file) detail::apply_file_settings(gateway_options, *file, o, p.routes);
+  serve::gateway<ask_chain> g(chain, t, p.routes, std::move(gateway_options));
   auto last_table = std::chrono::steady_clock::now() - o.stats_every;
   g.on_request([&](const serve::request_record& r) {
     err << detail::access_log_line(r) << "\n" << std::flush;

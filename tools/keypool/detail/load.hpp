@@ -3,6 +3,7 @@
 /// key configuration with its rejected lines, and the transport's settings.
 
 #include "../options.hpp"
+#include "file_config.hpp"
 
 #include <keypool/config/env_keys.hpp>
 #include <keypool/config/env_providers.hpp>
@@ -130,6 +131,11 @@ inline loaded_config load_config(const options& o) {
     doc = config::load_dotenv(*o.env_file);  // throws dotenv_file_error
   else if (std::filesystem::exists(".env"))
     doc = config::load_dotenv(".env");
+  if (o.config_file && o.command != "mock") {
+    // Before the .env's own assignments, which win.
+    auto declared = read_file_config(*o.config_file).provider_variables;
+    doc.entries.insert(doc.entries.begin(), declared.begin(), declared.end());
+  }
   loaded_config c;
   c.declared = config::declare_providers(doc, env);
   const auto list = c.declared.descriptors();

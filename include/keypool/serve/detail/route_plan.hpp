@@ -3,7 +3,8 @@
 /// `model` field: `provider/model` (that provider only, that model), a
 /// catalog model id or name (the providers that list it, with their api
 /// ids), a chain name (`auto`: the whole chain, each provider with its
-/// route's models in order), or a model one of the routes lists.
+/// route's models in order), a named route (gateway_options::named_routes),
+/// or a model one of the routes lists.
 
 #include <keypool/http/failover.hpp>
 #include <keypool/providers/catalog.hpp>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <bitset>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,10 +47,27 @@ std::string unknown_model_message(std::string_view model, const std::vector<http
          "), a catalog model id, or a chain name such as auto";
 }
 
+using named_routes = std::map<std::string, std::vector<std::string>>;
+
+/// The plan of a named route: each target's provider with its model.
+template <std::size_t N>
+route_plan<N> named_plan(const std::vector<std::string>& targets, const std::vector<http::route>& routes) {
+  route_plan<N> p;
+  for (const auto& t : targets) {
+    const auto slash = t.find('/');
+    for (std::size_t i = 0; i < N; ++i)
+      if (routes[i].provider.id == std::string_view(t).substr(0, slash) && p.model[i].empty())
+        p.model[i] = t.substr(slash + 1);
+  }
+  restrict_to_models(p);
+  return p;
+}
+
 /// The plan for `model` (see the file comment).
 template <std::size_t N>
 route_plan<N> plan_route(std::string_view model, const std::vector<http::route>& routes,
-                         const std::vector<std::string>& chain_names, const providers::catalog& cat) {
+                         const std::vector<std::string>& chain_names, const providers::catalog& cat,
+                         const named_routes& named = {}) {
   route_plan<N> p;
   if (model.empty()) {
     p.error = "the request has no model: use provider/model, a catalog model id, or a chain name such as auto";
@@ -56,6 +75,7 @@ route_plan<N> plan_route(std::string_view model, const std::vector<http::route>&
   }
   for (const auto& n : chain_names)
     if (n == model) return whole_chain<N>();
+  if (const auto it = named.find(std::string(model)); it != named.end()) return named_plan<N>(it->second, routes);
   if (const auto slash = model.find('/'); slash != std::string_view::npos) {
     const auto prefix = model.substr(0, slash);
     for (std::size_t i = 0; i < N; ++i)

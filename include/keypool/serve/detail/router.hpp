@@ -75,6 +75,8 @@ answer models_answer(core<Chain>& c) {
     for (const auto& e : c.opts.catalog.entries())
       if (e.provider == id) add(id, e.api_id);
   }
+  for (const auto& [name, targets] : c.opts.named_routes)
+    data.push_back(boost::json::object{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "keypool"}});
   return text_answer(200, boost::json::serialize(boost::json::object{{"object", "list"}, {"data", data}}),
                      "application/json");
 }
@@ -100,7 +102,8 @@ boost::asio::awaitable<answer> chat(core<Chain>& c, const http_request& req, boo
   std::optional<std::string_view> model;
   if (facts.model) model = plain_string(facts.model->value);
   if (facts.model && !model) co_return error_answer(in, 400, "'model' must be a string");
-  auto plan = plan_route<Chain::size>(model.value_or(""), c.routes, c.opts.chain_names, c.opts.catalog);
+  auto plan =
+      plan_route<Chain::size>(model.value_or(""), c.routes, c.opts.chain_names, c.opts.catalog, c.opts.named_routes);
   if (!plan.error.empty()) co_return error_answer(in, model ? 404 : 400, std::move(plan.error), "model_not_found");
   if (!facts.stream) {
     passthrough<Chain> px(c, std::move(plan), in, body, facts, nullptr);
