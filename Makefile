@@ -86,6 +86,19 @@ deps:
 
 deps-test:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+	@$(MAKE) --no-print-directory deps-test-clients
+
+# The SDK client tests (tests/clients): node and npm (Debian's, unless a node
+# with npm is there already: NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm), then the pinned packages, only when node_modules is
+# missing or older than package-lock.json.
+.PHONY: deps-test-clients
+deps-test-clients:
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory install-packages PACKAGES="nodejs npm"
+	@cd tests/clients && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+	  echo "deps: npm ci in tests/clients"; \
+	  npm ci --no-audit --no-fund --ignore-scripts </dev/null && touch node_modules; \
+	fi
 
 deps-chart:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(CHART_PACKAGES)"

@@ -17,6 +17,7 @@
 #include <keypool/report/text.hpp>
 #include <keypool/serve/gateway.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/object.hpp>
@@ -210,10 +211,15 @@ inline int serve(const options& command_line, std::ostream& out, std::ostream& e
   out << "keypool serve listening on http://" << o.listen_address << ":" << port << " (" << loaded.keys.key_count()
       << " keys, " << g.options().gateway_keys.size() << " gateway keys)\n"
       << std::flush;
+  // Keeps ioc.run() going after stop() closed the last socket, until the
+  // drain has run: without it an idle gateway could run out of work first,
+  // and the drain would wait on an io_context nobody runs.
+  auto work = boost::asio::make_work_guard(ioc);
   std::thread io([&] { ioc.run(); });
   detail::serve_until_stopped(o, set, p, err);
   g.stop();
   const bool drained = g.async_drain(o.drain_timeout, boost::asio::use_future).get();
+  work.reset();
   if (!drained) err << "keypool serve: requests still in flight after --drain-timeout; stopping\n";
   ioc.stop();
   io.join();

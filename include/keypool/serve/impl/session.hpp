@@ -54,6 +54,10 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
     co_return false;
   }
   if (ec) co_return false;  // timeout, EOF, garbage: nothing to answer
+  // stop() closed the connection as idle while its head was read from the
+  // buffer: the caller sees a closed connection, so the request must not
+  // be sent upstream (its key charged) and counted as answered.
+  if (!s_.socket().is_open()) co_return false;
   reg.busy(true);
   const auto& head = parser_->get();
   const std::string method(head.method_string().data(), head.method_string().size());
