@@ -197,6 +197,55 @@ TEST(Client, UnavailableModelFallsBackToTheNextModelWithTheSameKey) {
   EXPECT_EQ(fourth->attempts[0].model, "retired-vision");
 }
 
+/// What one client learns reaches its hook, and a second client (a later run)
+/// seeded with it skips the model for that key from its first request.
+TEST(Client, UnavailableModelHookAndSeedCarryTheMemoryToAnotherClient) {
+  test_server groq([](const received_request& rq) {
+    if (model_of(rq) == "retired-vision")
+      return scripted_reply::json(
+          R"({"error":{"message":"The model `retired-vision` has been decommissioned","type":"invalid_request_error",)"
+          R"("code":"model_decommissioned"}})",
+          400);
+    return scripted_reply::json(openai_ok("new model"));
+  });
+  groq_pool gp(keys("GROQ", 1));
+  auto chain = keypool::make_chain(gp);
+  http::transport t(fast_options());
+  const auto route = groq_route(groq, {"retired-vision", "current-vision"});
+  std::vector<http::unavailable_model> told;
+  http::failover_options fo;
+  fo.model_unavailable_ttl = 10min;
+  fo.on_model_unavailable = [&told](const http::unavailable_model& m) { told.push_back(m); };
+  const auto before = std::chrono::system_clock::now();
+  {
+    http::client first(chain, t, {route}, fo);
+    ASSERT_TRUE(first.chat(vision()));
+  }
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].provider, "groq");
+  EXPECT_EQ(told[0].account, gp.snapshot().keys[0].fingerprint);  // no account: the key, never its secret
+  EXPECT_EQ(told[0].model, "retired-vision");
+  EXPECT_GE(told[0].until, before + 10min);
+  EXPECT_LE(told[0].until, std::chrono::system_clock::now() + 10min);
+
+  http::client second(chain, t, {route});
+  second.remember_unavailable(told[0]);
+  auto expired = told[0];
+  expired.model = "current-vision";
+  expired.until = std::chrono::system_clock::now() - 1s;  // over: ignored
+  second.remember_unavailable(expired);
+  auto r = second.chat(vision());
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->attempts.size(), 1u);
+  EXPECT_EQ(r->attempts[0].model, "current-vision");
+  EXPECT_EQ(told.size(), 1u);  // seeding tells nobody
+
+  http::client fresh(chain, t, {route});
+  auto f = fresh.chat(vision());
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->attempts.size(), 2u);  // without the seed the retired model is tried again
+}
+
 TEST(Client, AllKeysInvalidGivesTheStructuredError) {
   test_server groq([](const received_request&) {
     return scripted_reply::json(R"({"error":{"message":"Invalid API Key","type":"invalid_request_error",)"

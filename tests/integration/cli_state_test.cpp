@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -329,6 +330,68 @@ TEST(CliState, SpendSinceASnapshotIsWhatToAddToTheStore) {
   EXPECT_EQ(rows[0].input_tokens, 1u);
   EXPECT_EQ(rows[1].fingerprint, "bbbbbbbbbbbb");
   EXPECT_EQ(rows[1].output_tokens, 4u);
+}
+
+/// Groq with one key (no account) that answers every model but one, which
+/// it calls retired.
+mock::fleet_config retired_model_fleet() {
+  mock::fleet_config cfg;
+  mock::provider_behavior p;
+  p.id = "groq";
+  p.keys = mock::sample_keys("groq", 1);
+  p.retired = {"retired-model"};
+  cfg.providers.push_back(p);
+  return cfg;
+}
+
+/// The models an `ask --json` run tried, in attempt order.
+std::vector<std::string> models_tried(const run_result& r) {
+  std::vector<std::string> out;
+  const auto root = bj::parse(r.out).as_object();
+  for (const auto& at : root.at("attempts").as_array()) out.emplace_back(at.as_object().at("model").as_string());
+  return out;
+}
+
+TEST(CliState, AModelFoundRetiredIsNotTriedAgainByTheNextRun) {
+  mock::fleet f(retired_model_fleet());
+  const auto dir = fresh_dir("cli_state");
+  const auto env = (dir / ".env").string();
+  f.write_dotenv(env);
+  const auto state = (dir / "state.db").string();
+  const auto ask = [&](const std::string& where) {
+    return run_process({"ask", "--json", "--env", env, "--ignore-environment", "--chain", "groq", "--model",
+                        "groq=retired-model", "--model", "groq=current-model", "--state", where, "Hi"},
+                       dir);
+  };
+  using models = std::vector<std::string>;
+  const auto first = ask(state);
+  ASSERT_EQ(first.code, keypool::cli::exit_ok) << first.err;
+  EXPECT_EQ(models_tried(first), (models{"retired-model", "current-model"}));
+  EXPECT_NE(first.out.find("model_unavailable"), std::string::npos) << first.out;
+
+  // A new process with the same file goes straight to the model that works.
+  const auto second = ask(state);
+  ASSERT_EQ(second.code, keypool::cli::exit_ok) << second.err;
+  EXPECT_EQ(models_tried(second), models{"current-model"});
+  // --state none remembers nothing: the retired model is tried again.
+  const auto none = ask("none");
+  ASSERT_EQ(none.code, keypool::cli::exit_ok) << none.err;
+  EXPECT_EQ(models_tried(none), (models{"retired-model", "current-model"}));
+
+  // Stored by provider, the key's fingerprint and the model, for the
+  // client's default hour; never the secret.
+  keypool::state::sqlite store({.path = state});
+  const auto rows = store.load_unavailable_models();
+  ASSERT_TRUE(rows) << store.status().last_error;
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].provider, "groq");
+  EXPECT_EQ((*rows)[0].model, "retired-model");
+  EXPECT_EQ((*rows)[0].account.size(), 12u);
+  EXPECT_GT((*rows)[0].until, std::chrono::system_clock::now() + std::chrono::minutes(50));
+  for (const auto* suffix : {"", "-wal"})
+    EXPECT_EQ(slurp(state + suffix).find(f.key_specs("groq")[0].secret), std::string::npos);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST(CliState, StateOptionIsParsedForTheClientCommandsOnly) {

@@ -99,6 +99,49 @@ TEST(redis_namespace, attach_costs_the_same_with_a_million_unrelated_keys) {
   EXPECT_LE(total(full), 60);
 }
 
+// 100 000 live lockouts in the namespace, all ending at the same
+// millisecond (ties in the index): a new instance with the default options
+// (command_timeout 250 ms) loads every one, a page per call.
+TEST(redis_namespace, a_namespace_of_100k_lockouts_loads_with_the_default_command_timeout) {
+  KEYPOOL_START_REDIS(srv);
+  const auto o = options(srv, "huge");
+  ASSERT_EQ(o.command_timeout, kp::state::redis_options{}.command_timeout);
+  constexpr int n = 100'000;
+  std::string state_prefix, index;
+  {
+    kp::state::redis names(o);
+    state_prefix = names.state_key("groq", "");  // keypool:{huge}:state:groq:
+    index = state_prefix.substr(0, state_prefix.size() - std::string_view("state:groq:").size()) + "index";
+  }
+  // Written as the write script would, in one server-side loop.
+  const char* fill = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, tonumber(ARGV[2]) do
+  local fp = string.format('%012x', i)
+  redis.call('SET', ARGV[1] .. fp, 'locked|rate_limited|600000ms|' .. fp .. '|groq', 'PX', 600000)
+  redis.call('ZADD', KEYS[1], now + 600000, ARGV[1] .. fp)
+end
+return redis.call('ZCARD', KEYS[1])
+)lua";
+  ASSERT_EQ(srv.command({"EVAL", fill, "1", index, state_prefix, std::to_string(n)}, 60), std::to_string(n));
+
+  kp::state::redis r(o);
+  std::mutex mu;
+  std::set<std::string> seen;
+  auto link = r.attach(
+      "groq", [&](std::string_view fp, kp::key_status, kp::outcome_kind, std::chrono::system_clock::time_point) {
+        std::lock_guard g(mu);
+        seen.emplace(fp);
+        return true;
+      });
+  ASSERT_TRUE(r.wait_ready(60s)) << r.status().last_error;
+  std::lock_guard g(mu);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n));
+  EXPECT_EQ(r.status().loaded, static_cast<std::uint64_t>(n)) << "each entry loaded once";
+  EXPECT_EQ(r.status().malformed, 0u);
+}
+
 namespace {
 
 /// Polls `f` every 200 µs until true; false when `limit` passes first.

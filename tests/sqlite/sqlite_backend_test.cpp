@@ -430,3 +430,84 @@ TEST(sqlite, spend_on_an_unusable_file_is_refused_not_thrown) {
   EXPECT_FALSE(s.load_spend());
   EXPECT_FALSE(kp::state::sqlite().add_spend({}));
 }
+
+namespace {
+
+/// A count(*) query's answer, read with a connection of its own (another
+/// process); -1 when it cannot be read.
+long long count_rows(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  long long n = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_exec(
+        db, sql,
+        [](void* out, int, char** v, char**) {
+          *static_cast<long long*>(out) = std::atoll(v[0]);
+          return 0;
+        },
+        &n, nullptr);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+}  // namespace
+
+TEST(sqlite, unavailable_models_round_trip_keep_the_later_end_and_expire) {
+  keypool_test::temp_dir dir;
+  kp::clock::manual clk;
+  using sys = std::chrono::system_clock;
+  const auto now = std::chrono::floor<std::chrono::milliseconds>(clk.wall_now());  // the file keeps milliseconds
+  {
+    kp::state::sqlite a(options(dir.file("state.db"), clk)), b(options(dir.file("state.db"), clk));
+    ASSERT_TRUE(a.add_unavailable_models({{"groq", "acme", "old-model", now + 1h},
+                                          {"groq", "aaaaaaaaaaaa", "gone-model", now + 10min},
+                                          {"zai", "bbbbbbbbbbbb", "never-model", sys::time_point::max()},
+                                          {"groq", "acme", "past-model", now - 1s}}));  // over: not stored
+    // Another process learns the same model with a shorter end: the later stays.
+    ASSERT_TRUE(b.add_unavailable_models({{"groq", "acme", "old-model", now + 30min}}));
+    ASSERT_TRUE(b.add_unavailable_models({}));
+  }
+  kp::state::sqlite c(options(dir.file("state.db"), clk));
+  auto rows = c.load_unavailable_models();
+  ASSERT_TRUE(rows) << c.status().last_error;
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].account, "aaaaaaaaaaaa");
+  EXPECT_EQ((*rows)[0].model, "gone-model");
+  EXPECT_EQ((*rows)[0].until, now + 10min);
+  EXPECT_EQ((*rows)[1].provider, "groq");
+  EXPECT_EQ((*rows)[1].account, "acme");
+  EXPECT_EQ((*rows)[1].model, "old-model");
+  EXPECT_EQ((*rows)[1].until, now + 1h);
+  EXPECT_EQ((*rows)[2].provider, "zai");
+  EXPECT_EQ((*rows)[2].until, sys::time_point::max());
+
+  // Twenty minutes on: gone-model is over, no longer loaded, and the next
+  // write drops it from the file.
+  clk.advance(20min);
+  rows = c.load_unavailable_models();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].model, "old-model");
+  EXPECT_EQ((*rows)[1].model, "never-model");
+  const char* gone = "SELECT count(*) FROM unavailable_model WHERE model = 'gone-model'";
+  EXPECT_EQ(count_rows(dir.file("state.db"), gone), 1);
+  ASSERT_TRUE(c.add_unavailable_models({{"groq", "acme", "new-model", now + 2h}}));
+  EXPECT_EQ(count_rows(dir.file("state.db"), gone), 0);
+  EXPECT_EQ(count_rows(dir.file("state.db"), "SELECT count(*) FROM unavailable_model"), 3);
+  clk.advance(2h);
+  rows = c.load_unavailable_models();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].model, "never-model");
+}
+
+TEST(sqlite, unavailable_models_on_an_unusable_file_are_refused_not_thrown) {
+  keypool_test::temp_dir dir;
+  kp::clock::manual clk;
+  kp::state::sqlite s(options(dir.path().string(), clk));  // a directory
+  EXPECT_FALSE(s.add_unavailable_models({{"groq", "acme", "m", clk.wall_now() + 1h}}));
+  EXPECT_FALSE(s.load_unavailable_models());
+  EXPECT_FALSE(kp::state::sqlite().add_unavailable_models({}));
+  EXPECT_FALSE(kp::state::sqlite().load_unavailable_models());
+}

@@ -10,7 +10,9 @@
 ///    first again; its pool no longer hands out that key), then the next.
 ///  - model_unavailable: the next model of the route with the same key; with
 ///    no model left, the next provider. The model is remembered as
-///    unavailable for that account (or key) for `model_unavailable_ttl`.
+///    unavailable for that account (or key) for `model_unavailable_ttl`;
+///    failover_options::on_model_unavailable tells a store, and
+///    remember_unavailable() seeds the memory back in the next run.
 ///  - transient (5xx, overload, connection failures, a 2xx body that does not
 ///    decode): the next provider.
 ///  - bad_request: returned at once; no other key or provider is tried.
@@ -182,6 +184,16 @@ class client {
   /// Forgets every model remembered as unavailable.
   void clear_unavailable_models() { gone_.clear(); }
 
+  /// Remembers `m` as the client does when a provider answers
+  /// model_unavailable (without calling on_model_unavailable): seeds the
+  /// memory a store kept from earlier runs. An entry already over is ignored.
+  void remember_unavailable(const unavailable_model& m) {
+    const auto now = std::chrono::system_clock::now();
+    if (m.until <= now) return;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(m.until - now);
+    gone_.remember(m.provider, m.account, m.model, detail::deadline_after(clock::now(), left));
+  }
+
  private:
   /// One chat's progress across its attempts. It lives in run_attempts'
   /// frame, so the stream callback may point into it.
@@ -219,13 +231,17 @@ class client {
     return fail(c, std::move(msg), none);
   }
 
+  /// Whom a model's absence concerns: the account, or the key itself by its
+  /// fingerprint (stable across renumbered variables, so it can be stored).
   static std::string_view account_of(const keypool::lease& l) noexcept {
-    return l.account().empty() ? l.variable() : l.account();
+    return l.account().empty() ? l.fingerprint() : l.account();
   }
 
   void remember_gone(std::string_view provider, std::string_view account, std::string_view model) {
     gone_.remember(provider, account, model, detail::deadline_after(clock::now(), opts_.model_unavailable_ttl));
+    if (opts_.on_model_unavailable) tell_gone(provider, account, model);
   }
+  void tell_gone(std::string_view provider, std::string_view account, std::string_view model) noexcept;
 
   /// The first model of route `p`, from `from`, not remembered as gone for
   /// this account; routes_[p].models.size() when none is left.

@@ -50,6 +50,22 @@ struct route {
   wire::openai_chat::image_form image_form = wire::openai_chat::image_form::data_url_object;
 };
 
+/// A model a provider answered model_unavailable for (retired, not found,
+/// no access), as the client remembers it: for one account, or for one key
+/// when the key has no account. Never holds a secret.
+struct unavailable_model {
+  std::string provider;                         ///< provider id: "groq"
+  std::string account;                          ///< the key's account; its fingerprint when it has none
+  std::string model;                            ///< api identifier
+  std::chrono::system_clock::time_point until;  ///< skipped until then
+};
+
+/// Told each model the client learns is unavailable (to persist it: see
+/// client::remember_unavailable for the way back). Runs on the transport's
+/// executor inside the chat: keep it short; an exception from it is
+/// swallowed.
+using unavailable_model_hook = std::function<void(const unavailable_model&)>;
+
 struct failover_options {
   /// HTTP requests one chat() may make, across all keys and providers.
   unsigned max_attempts = 8;
@@ -66,6 +82,9 @@ struct failover_options {
   /// own ledger priced from the built-in catalog. Share one ledger between
   /// clients to cap their combined spend.
   std::shared_ptr<spend_ledger> spend{};
+  /// Called when an answer says a model is unavailable, after the client
+  /// remembered it; empty: nobody is told.
+  unavailable_model_hook on_model_unavailable{};
 };
 
 /// One HTTP attempt, as recorded in the result. Never holds the secret.

@@ -20,9 +20,9 @@
 ///
 /// Threads: one writer (drains the publish queue, retries with backoff),
 /// one subscriber (applies remote changes, reloads the namespace's state
-/// after every (re)connect from its index: one round trip, no SCAN) and one
-/// budget thread (fetches daily budget units, the next chunk ahead for
-/// batched callers). Redis down or slow never blocks publish() and never
+/// after every (re)connect from its index: a round trip per 1000 entries,
+/// no SCAN) and one budget thread (fetches daily budget units, the next
+/// chunk ahead for batched callers). Redis down or slow never blocks publish() and never
 /// crashes; status() reports the backend as degraded meanwhile.
 ///
 /// Copies are handles to one shared backend; the last copy to go stops and

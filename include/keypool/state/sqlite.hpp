@@ -17,6 +17,7 @@
 ///   key_state(provider, fingerprint, status, reason, until_ms, updated_ms, writer, seq)
 ///   daily_budget(provider, fingerprint, day, granted)
 ///   spend(provider, fingerprint, model, requests, input_tokens, output_tokens, cost_nusd, priced)
+///   unavailable_model(provider, account, model, until_ms)   -- account: the key's, or its fingerprint
 ///
 /// A file that cannot be used (a directory, read-only, not a database,
 /// corrupt, another program's database) is not an exception: the backend
@@ -40,6 +41,7 @@
 #include <keypool/state/sqlite_options.hpp>
 #include <keypool/state/sqlite_status.hpp>
 #include <keypool/state/stored_spend.hpp>
+#include <keypool/state/stored_unavailable_model.hpp>
 
 #include <chrono>
 #include <concepts>
@@ -192,6 +194,31 @@ class sqlite {
     }
   }
 
+  /// Stores models a provider called unavailable (the HTTP client's
+  /// on_model_unavailable), in one transaction: an entry already stored
+  /// keeps the later end; entries over by now are dropped from the file on
+  /// the way. False when the file is unusable or busy beyond busy_timeout.
+  /// Not for the request path: call it at exit or off the request's thread.
+  bool add_unavailable_models(const std::vector<stored_unavailable_model>& rows) noexcept {
+    if (!impl_) return false;
+    try {
+      return impl_->add_unavailable_models(rows);
+    } catch (...) {
+      return false;
+    }
+  }
+
+  /// The stored unavailable models not over yet (to seed the client with
+  /// remember_unavailable at start); empty when the file is unusable.
+  std::optional<std::vector<stored_unavailable_model>> load_unavailable_models() noexcept {
+    if (!impl_) return std::nullopt;
+    try {
+      return impl_->load_unavailable_models();
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
   sqlite_status status() const { return impl_ ? impl_->status() : sqlite_status{}; }
 
   /// The file is open and its last write and read succeeded.
@@ -224,6 +251,7 @@ static_assert(shared_budget_backend<sqlite>);
 
 #include <keypool/state/impl/sqlite_budget.hpp>
 #include <keypool/state/impl/sqlite_impl.hpp>
+#include <keypool/state/impl/sqlite_models.hpp>
 #include <keypool/state/impl/sqlite_open.hpp>
 #include <keypool/state/impl/sqlite_spend.hpp>
 #include <keypool/state/impl/sqlite_writer.hpp>

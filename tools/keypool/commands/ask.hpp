@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <span>
 #include <string>
@@ -214,6 +215,35 @@ inline http::failover_options failover_for(const options& o, const ask_pools& p)
   return fo;
 }
 
+/// The client's memory of unavailable models across runs: the store's
+/// entries seed the client; what the client learns is collected (on the
+/// transport's thread) and stored at the end of the command, off the
+/// request path. With --state none (or Redis) nothing is loaded or stored.
+class model_memory {
+ public:
+  template <class Client>
+  void seed(Client& c, cli_state& st) {
+    for (auto& m : st.load_unavailable_models())
+      c.remember_unavailable({std::move(m.provider), std::move(m.account), std::move(m.model), m.until});
+  }
+  /// For failover_options::on_model_unavailable; the memory must outlive the client.
+  http::unavailable_model_hook hook() {
+    return [this](const http::unavailable_model& m) {
+      std::lock_guard g(mu_);
+      learned_.push_back({m.provider, m.account, m.model, m.until});
+    };
+  }
+  void store(cli_state& st) {
+    std::lock_guard g(mu_);
+    st.add_unavailable_models(learned_);
+    learned_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<state::stored_unavailable_model> learned_;
+};
+
 /// A tool call for --json: the arguments as a JSON value when they parse
 /// (they should), else as the string the model wrote.
 inline boost::json::object tool_call_json(const wire::tool_call& c) {
@@ -295,8 +325,11 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
   for (auto& pool : p.pools) links.push_back(st.attach(*pool));
   auto chain = detail::make_ask_chain(p, std::make_index_sequence<ask_chain_size>{});
   http::transport t(transport_options);
-  const auto fo = detail::failover_for(o, p);
+  auto fo = detail::failover_for(o, p);
+  detail::model_memory gone;  // before the client, which calls its hook
+  fo.on_model_unavailable = gone.hook();
   http::client<ask_chain> client(chain, t, p.routes, fo);
+  gone.seed(client, st);
   bool streamed = false;
   const auto print_delta = [&](std::string_view text) {
     streamed = streamed || !text.empty();
@@ -316,6 +349,7 @@ inline int ask(const options& o, std::ostream& out, std::ostream& err) {
   else
     detail::print_ask_text(out, err, r, attempts, message, snaps, streamed);
   st.add_spend(client.spend().snapshot());
+  gone.store(st);
   st.flush(std::chrono::seconds(1));
   return r ? exit_ok : exit_failed;
 }

@@ -9,6 +9,7 @@
 ///   auto st = detail::open_state(o, err);   // warns on err when unusable
 ///   cli_pool pool(info, specs, {.state = st});
 ///   auto link = st.attach(pool);            // stored lockouts applied now
+///   client.remember_unavailable(…);         // each of st.load_unavailable_models()
 ///
 /// The build says which stores exist: KEYPOOL_CLI_SQLITE (keypool::sqlite)
 /// and KEYPOOL_CLI_REDIS (keypool::redis).
@@ -22,6 +23,7 @@
 #include <keypool/state/concept.hpp>
 #include <keypool/state/sqlite_options.hpp>
 #include <keypool/state/stored_spend.hpp>
+#include <keypool/state/stored_unavailable_model.hpp>
 
 #if KEYPOOL_CLI_SQLITE
 #include <keypool/state/sqlite.hpp>
@@ -148,6 +150,25 @@ class cli_state {
   std::vector<state::stored_spend> load_spend() {
 #if KEYPOOL_CLI_SQLITE
     if (kind_ == state_choice::store::sqlite) return sqlite_.load_spend().value_or(std::vector<state::stored_spend>{});
+#endif
+    return {};
+  }
+
+  /// Stores the models the client learned unavailable (SQLite only: Redis
+  /// keeps none). At the end of a command, off the request path.
+  void add_unavailable_models(const std::vector<state::stored_unavailable_model>& rows) {
+#if KEYPOOL_CLI_SQLITE
+    if (kind_ == state_choice::store::sqlite && !rows.empty()) sqlite_.add_unavailable_models(rows);
+#endif
+    (void)rows;
+  }
+
+  /// The stored unavailable models not over yet (SQLite only), to seed the
+  /// client with.
+  std::vector<state::stored_unavailable_model> load_unavailable_models() {
+#if KEYPOOL_CLI_SQLITE
+    if (kind_ == state_choice::store::sqlite)
+      return sqlite_.load_unavailable_models().value_or(std::vector<state::stored_unavailable_model>{});
 #endif
     return {};
   }

@@ -64,6 +64,23 @@ void client<Chain>::notify(const chat_outcome& out) {
   }
 }
 
+/// The hook's wall-clock deadline: the TTL from now, saturated.
+template <class Chain>
+void client<Chain>::tell_gone(std::string_view provider, std::string_view account, std::string_view model) noexcept {
+  using sys = std::chrono::system_clock;
+  const auto now = sys::now();
+  const auto ttl = opts_.model_unavailable_ttl;
+  const auto until = ttl >= std::chrono::duration_cast<std::chrono::milliseconds>(sys::time_point::max() - now)
+                         ? sys::time_point::max()
+                         : now + std::chrono::duration_cast<sys::duration>(ttl);
+  try {
+    opts_.on_model_unavailable(
+        unavailable_model{std::string(provider), std::string(account), std::string(model), until});
+  } catch (...) {
+    // The hook is the application's; its failure must not break the chat.
+  }
+}
+
 template <class Chain>
 boost::asio::awaitable<chat_outcome> client<Chain>::run_attempts(wire::chat_request req, stream_sinks sinks,
                                                                  std::vector<skipped_provider>& skipped) {

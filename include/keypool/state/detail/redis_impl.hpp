@@ -228,11 +228,13 @@ class redis_impl {
   bool restore_budgets(redis_connection& conn, std::string& err);
   void republish_live();
 
-  /// Applies every lockout stored in Redis (one read-only script over the
-  /// namespace's index, on a short-lived connection; the subscription keeps
-  /// buffering meanwhile). The time left is the key's PTTL, by the server's
-  /// clock alone, so a skewed writer or reader cannot stretch or erase it.
+  /// Applies every lockout stored in Redis (a read-only script over the
+  /// namespace's index, a page of load_page_size entries per call, on a
+  /// short-lived connection; the subscription keeps buffering meanwhile).
+  /// The time left is the key's PTTL, by the server's clock alone, so a
+  /// skewed writer or reader cannot stretch or erase it.
   bool load_all(std::string& err);
+  void load_page(const redisReply& r);
 
   redis_options opts_;
   redis_endpoint ep_;

@@ -59,20 +59,41 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 )lua";
 
-/// Reads every live lockout / disable of the namespace in one round trip,
-/// O(namespace), read-only (so it runs on a replica too): the index's
-/// members that have not ended, each with its stored body and PTTL.
-/// KEYS[1] index. Returns {body1, pttl1, body2, pttl2, ...}. The state keys
-/// share the index's hash tag, so on a Redis Cluster they are on its node.
-inline constexpr std::string_view load_script = R"lua(
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local keys = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
-local out = {}
-for _, k in ipairs(keys) do
-  local v = redis.call('GET', k)
+/// Reads the namespace's live lockouts and disables a page at a time,
+/// read-only (so it runs on a replica too): O(page) per call, O(namespace)
+/// in all, whatever else the database holds. Each call is short, so a large
+/// namespace loads within command_timeout per page instead of needing one
+/// long command (which would also block the server for its length).
+/// KEYS[1] index. ARGV[1] page size; ARGV[2] and ARGV[3] the previous page's
+/// last member and score (both empty for the first page). The cursor is the
+/// member, not a rank, so entries removed meanwhile shift nothing; a member
+/// removed itself restarts at its score (entries of that score come again:
+/// applying one twice changes nothing), and an entry written meanwhile
+/// arrives on the channel anyway.
+/// Returns {next member, next score, body1, pttl1, ...}; next member is ""
+/// after the last page. The state keys share the index's hash tag, so on a
+/// Redis Cluster they are on its node.
+inline constexpr std::string_view load_page_script = R"lua(
+local n = tonumber(ARGV[1])
+local start
+if ARGV[2] == '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. now)
+else
+  start = redis.call('ZRANK', KEYS[1], ARGV[2])
+  if start then start = start + 1 else start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[3]) end
+end
+local page = redis.call('ZRANGE', KEYS[1], start, start + n - 1, 'WITHSCORES')
+local out = {'', ''}
+if #page == 2 * n then
+  out[1] = page[#page - 1]
+  out[2] = page[#page]
+end
+for i = 1, #page, 2 do
+  local v = redis.call('GET', page[i])
   if v then
-    local left = redis.call('PTTL', k)
+    local left = redis.call('PTTL', page[i])
     if left ~= -2 and left ~= 0 then
       out[#out + 1] = v
       out[#out + 1] = left
@@ -81,6 +102,10 @@ for _, k in ipairs(keys) do
 end
 return out
 )lua";
+
+/// Index entries load_page_script reads per call: about a millisecond of
+/// server time, far below any sensible command_timeout.
+inline constexpr int load_page_size = 1000;
 
 /// Grants up to ARGV[2] units of a daily budget of ARGV[1], atomically, and
 /// makes the counter expire at the provider's day boundary (ARGV[3], unix s).

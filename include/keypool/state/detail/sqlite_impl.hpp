@@ -6,8 +6,8 @@
 /// API (under a mutex). Declared here; the bodies are in
 /// state/impl/sqlite_open.hpp (opening and checking the file),
 /// sqlite_impl.hpp (lifecycle, queue, attachments, status),
-/// sqlite_writer.hpp, sqlite_budget.hpp and sqlite_spend.hpp, which
-/// state/sqlite.hpp includes at its end.
+/// sqlite_writer.hpp, sqlite_budget.hpp, sqlite_spend.hpp and
+/// sqlite_models.hpp, which state/sqlite.hpp includes at its end.
 
 #include <keypool/core/detail/key_state.hpp>
 #include <keypool/core/outcome.hpp>
@@ -17,6 +17,7 @@
 #include <keypool/state/sqlite_options.hpp>
 #include <keypool/state/sqlite_status.hpp>
 #include <keypool/state/stored_spend.hpp>
+#include <keypool/state/stored_unavailable_model.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -85,6 +86,11 @@ class sqlite_impl {
 
   bool add_spend(const std::vector<stored_spend>& rows);
   std::optional<std::vector<stored_spend>> load_spend();
+
+  // ---- unavailable models (impl/sqlite_models.hpp) ---------------------------
+
+  bool add_unavailable_models(const std::vector<stored_unavailable_model>& rows);
+  std::optional<std::vector<stored_unavailable_model>> load_unavailable_models();
 
   // ---- status (impl/sqlite_impl.hpp) ----------------------------------------
 

@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS spend(
   cost_nusd     INTEGER NOT NULL,
   priced        INTEGER NOT NULL,
   PRIMARY KEY(provider, fingerprint, model)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS unavailable_model(
+  provider    TEXT    NOT NULL,
+  account     TEXT    NOT NULL,
+  model       TEXT    NOT NULL,
+  until_ms    INTEGER NOT NULL,
+  PRIMARY KEY(provider, account, model)) WITHOUT ROWID;
 )sql";
 
 inline constexpr std::string_view sql_select_state =
@@ -85,6 +91,18 @@ inline constexpr std::string_view sql_add_spend =
 inline constexpr std::string_view sql_load_spend =
     "SELECT provider, fingerprint, model, requests, input_tokens, output_tokens, cost_nusd, priced FROM spend "
     "ORDER BY provider, fingerprint, model";
+/// A model learned unavailable again keeps the later end (-1: never ends).
+inline constexpr std::string_view sql_add_unavailable_model =
+    "INSERT INTO unavailable_model(provider, account, model, until_ms) VALUES(?1, ?2, ?3, ?4) "
+    "ON CONFLICT(provider, account, model) DO UPDATE SET until_ms = CASE WHEN until_ms < 0 OR excluded.until_ms < 0 "
+    "THEN -1 ELSE MAX(until_ms, excluded.until_ms) END";
+/// Entries still running at ?1.
+inline constexpr std::string_view sql_load_unavailable_models =
+    "SELECT provider, account, model, until_ms FROM unavailable_model WHERE until_ms < 0 OR until_ms > ?1 "
+    "ORDER BY provider, account, model";
+/// Entries over at ?1 go when new ones are added.
+inline constexpr std::string_view sql_prune_unavailable_models =
+    "DELETE FROM unavailable_model WHERE until_ms >= 0 AND until_ms <= ?1";
 /// Days before yesterday are over everywhere (a provider's day is at most
 /// a day long): their counters go.
 inline constexpr std::string_view sql_prune_budget =

@@ -189,16 +189,33 @@ inline bool redis_impl::load_all(std::string& err) {
   }
   redis_connection q;
   if (!q.open(endpoint_for("loader"), err)) return false;
-  auto r = q.command({"EVAL", load_script, "1", index_key_}, err);
-  if (!r || follow_moved(r.get(), q, err)) return false;  // reloaded from the right node after a pause
-  if (r->type != REDIS_REPLY_ARRAY) {
-    err = "loading state: " + std::string(reply_text(r.get()));
-    return false;
-  }
+  const std::string page_size = std::to_string(load_page_size);
+  std::string after, score;  // the cursor: the last page's last member and its score
+  const auto stopping = [this] {
+    std::lock_guard g(mu_);
+    return stopping_;
+  };
+  do {
+    auto r = q.command({"EVAL", load_page_script, "1", index_key_, page_size, after, score}, err);
+    if (!r || follow_moved(r.get(), q, err)) return false;  // reloaded from the right node after a pause
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+      err = "loading state: " + std::string(reply_text(r.get()));
+      return false;
+    }
+    after = reply_text(r->element[0]);
+    score = reply_text(r->element[1]);
+    load_page(*r);
+  } while (!after.empty() && !stopping());
+  return true;
+}
+
+/// Applies one page of load_page_script's answer: (body, pttl) pairs after
+/// the cursor.
+inline void redis_impl::load_page(const redisReply& r) {
   const auto now_ms = to_wall_ms(std::chrono::system_clock::now());
-  for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
-    const redisReply* val = r->element[i];
-    const redisReply* pttl = r->element[i + 1];
+  for (std::size_t i = 2; i + 1 < r.elements; i += 2) {
+    const redisReply* val = r.element[i];
+    const redisReply* pttl = r.element[i + 1];
     if (val->type != REDIS_REPLY_STRING || pttl->type != REDIS_REPLY_INTEGER) continue;
     auto c = wire_change::parse(reply_text(val), now_ms);
     if (!c) {
@@ -209,7 +226,6 @@ inline bool redis_impl::load_all(std::string& err) {
     loaded_.fetch_add(1, std::memory_order_relaxed);
     dispatch(*c);
   }
-  return true;
 }
 
 }  // namespace keypool::state::detail
