@@ -292,15 +292,14 @@ TEST(GatewayMessages, AnthropicRequestIsTranslatedForAnOpenAIProvider) {
   EXPECT_EQ(g.second.requests().at(0).target, "/openai/v1/chat/completions");
 }
 
-TEST(GatewayMessages, UntranslatableRequestNamesTheProvider) {
+TEST(GatewayMessages, UntranslatableRequestNamesTheProviderAndFeature) {
   anthropic_first g(anthropic_reply, ok_reply);
   keypool::test::client c(g.port);
   const auto a =
       c.post("/v1/chat/completions",
-             R"({"model":"anthropic/claude-haiku-4-5","stream":true,"messages":[{"role":"user","content":"hi"}]})");
-  EXPECT_EQ(a.status, 501u);
-  EXPECT_NE(a.body.find("anthropic"), std::string::npos) << a.body;
-  EXPECT_NE(a.body.find("translation not available yet"), std::string::npos) << a.body;
+             R"({"model":"anthropic/claude-haiku-4-5","seed":1,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(a.status, 400u);
+  EXPECT_NE(a.body.find("anthropic: anthropic_messages: seed is not supported"), std::string::npos) << a.body;
   EXPECT_TRUE(g.first.requests().empty());
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 /// A mock provider's non-streamed answer (answer_plan.hpp) in the provider's
-/// wire format: OpenAI's chat.completion, Anthropic's message, Gemini's
+/// wire format: OpenAI's chat.completion, Anthropic's message (both written
+/// by the gateway's answer writers, wire/answer_encode.hpp), Gemini's
 /// GenerateContentResponse; text or one tool call, with usage.
 
 #include <keypool/mock/detail/answer_plan.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 #include <keypool/mock/detail/text.hpp>
 #include <keypool/providers/descriptor.hpp>
+#include <keypool/wire/answer_encode.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -21,49 +23,27 @@ namespace keypool::mock::detail {
 /// A call's arguments as the JSON object Anthropic and Gemini carry.
 inline boost::json::value call_input(const planned_call& c) { return boost::json::parse(c.arguments); }
 
-inline boost::json::object openai_message(const answer_plan& a) {
-  namespace json = boost::json;
-  if (!a.call) return json::object{{"role", "assistant"}, {"content", a.text}};
-  return json::object{
-      {"role", "assistant"},
-      {"content", nullptr},
-      {"tool_calls", json::array{json::object{
-                         {"id", a.call->id},
-                         {"type", "function"},
-                         {"function", json::object{{"name", a.call->name}, {"arguments", a.call->arguments}}}}}}};
+/// The plan as the provider-neutral answer, which the gateway's answer
+/// writers (wire/answer_encode.hpp) put in OpenAI's and Anthropic's form.
+inline wire::chat_response as_response(const answer_plan& a) {
+  wire::chat_response r;
+  r.text = a.text;
+  if (a.call) r.tool_calls.push_back({a.call->id, a.call->name, a.call->arguments});
+  r.finish = a.call ? wire::finish_kind::tool_calls : wire::finish_kind::stop;
+  r.usage.input_tokens = a.tokens.in;
+  r.usage.output_tokens = a.tokens.out;
+  return r;
 }
 
 inline std::string openai_success(const parsed_request& p, const answer_plan& a, std::uint64_t id,
                                   std::chrono::system_clock::time_point wall) {
-  namespace json = boost::json;
-  const usage u = a.tokens;
-  return to_text(json::object{
-      {"id", "chatcmpl-mock-" + std::to_string(id)},
-      {"object", "chat.completion"},
-      {"created", std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count()},
-      {"model", p.model},
-      {"choices",
-       json::array{json::object{
-           {"index", 0}, {"message", openai_message(a)}, {"finish_reason", a.call ? "tool_calls" : "stop"}}}},
-      {"usage", json::object{{"prompt_tokens", u.in}, {"completion_tokens", u.out}, {"total_tokens", u.in + u.out}}}});
-}
-
-inline boost::json::object anthropic_block(const answer_plan& a) {
-  if (!a.call) return boost::json::object{{"type", "text"}, {"text", a.text}};
-  return boost::json::object{
-      {"type", "tool_use"}, {"id", a.call->id}, {"name", a.call->name}, {"input", call_input(*a.call)}};
+  return wire::openai_answer_json(as_response(a),
+                                  {"chatcmpl-mock-" + std::to_string(id), p.model,
+                                   std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count()});
 }
 
 inline std::string anthropic_success(const parsed_request& p, const answer_plan& a, std::uint64_t id) {
-  namespace json = boost::json;
-  return to_text(json::object{{"id", "msg_mock_" + std::to_string(id)},
-                              {"type", "message"},
-                              {"role", "assistant"},
-                              {"model", p.model},
-                              {"content", json::array{anthropic_block(a)}},
-                              {"stop_reason", a.call ? "tool_use" : "end_turn"},
-                              {"stop_sequence", nullptr},
-                              {"usage", json::object{{"input_tokens", a.tokens.in}, {"output_tokens", a.tokens.out}}}});
+  return wire::anthropic_answer_json(as_response(a), {"msg_mock_" + std::to_string(id), p.model, 0});
 }
 
 /// One Gemini part: text, or a functionCall (Gemini names calls by function, no id).

@@ -25,6 +25,7 @@
 #include <keypool/serve/detail/relay.hpp>
 #include <keypool/serve/detail/route_plan.hpp>
 #include <keypool/serve/detail/translate.hpp>
+#include <keypool/serve/detail/translate_stream.hpp>
 #include <keypool/wire/provider_text.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -83,6 +84,8 @@ class passthrough {
   std::optional<answer> transport_failed(chain_lease& cl, http::attempt a, const http::error& e);
   std::optional<answer> judged(chain_lease& cl, http::attempt a, http::response& resp, bool same);
   std::optional<answer> succeeded(chain_lease& cl, http::attempt a, http::response& resp, bool same);
+  std::optional<answer> stream_translated(chain_lease& cl, http::attempt a);
+  void translate_stream(http::request& req, chain_lease& cl, const std::string& model);
   void next_model(std::size_t p);
   answer no_key(const chain_error& why);
   answer nothing_left();
@@ -106,8 +109,9 @@ class passthrough {
   typename Chain::skip_set skip_;
   std::vector<std::size_t> model_index_ = std::vector<std::size_t>(Chain::size);
   std::vector<http::attempt> attempts_;
-  std::optional<result<wire::chat_request, std::string>> translated_;
-  std::string untranslated_;  ///< providers left out: their format needs a translation not available yet
+  std::optional<wire::request_decode_result> translated_;  ///< the body decoded, for providers of another format
+  std::optional<stream_translator> stream_;                ///< the attempt's streamed answer, translated
+  std::string untranslated_;  ///< providers left out: what the translation cannot express for them
   clock::time_point deadline_{};
 };
 

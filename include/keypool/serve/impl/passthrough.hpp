@@ -25,16 +25,20 @@ boost::asio::awaitable<answer> passthrough<Chain>::run() {
 }
 
 /// Providers of another format are left out when the request cannot be
-/// translated for them (translate.hpp names why).
+/// decoded, or uses a feature their format cannot express (the reason kept).
 template <class Chain>
 void passthrough<Chain>::skip_untranslatable() {
   for (std::size_t i = 0; i < Chain::size; ++i) {
     if (skip_.test(i) || same_format(in_, c_.routes[i].provider.wire)) continue;
-    if (!translated_) translated_.emplace(to_chat_request(body_, facts_));
-    if (*translated_) continue;
+    if (!translated_) translated_.emplace(to_chat_request(in_, body_));
+    std::optional<std::string> why;
+    if (!*translated_)
+      why = translated_->error().message;
+    else
+      why = untranslatable_for(c_.routes[i], (*translated_)->chat);
+    if (!why) continue;
     skip_.set(i);
-    untranslated_ += (untranslated_.empty() ? "" : ", ") + c_.routes[i].provider.id + " (" +
-                     std::string(to_string(c_.routes[i].provider.wire)) + ")";
+    untranslated_ += (untranslated_.empty() ? "" : "; ") + c_.routes[i].provider.id + ": " + *why;
   }
 }
 
@@ -45,6 +49,7 @@ boost::asio::awaitable<std::optional<answer>> passthrough<Chain>::attempt(chain_
   const std::string model = plan_.model[p].empty() ? rt.models[model_index_[p]] : plan_.model[p];
   const bool same = same_format(in_, rt.provider.wire);
   answer refused;
+  stream_.reset();
   auto req = build(cl, model, same, refused);
   if (!req) co_return facts(std::move(refused));
   if (relay_ && same)
@@ -53,6 +58,8 @@ boost::asio::awaitable<std::optional<answer>> passthrough<Chain>::attempt(chain_
       if (!relay_->started()) relay_->start(stream_head(cl, model));
       return relay_->push(wire::scrub_secret(std::string(bytes), cl.lease.secret(), cl.lease.redacted()));
     };
+  else if (relay_)
+    translate_stream(*req, cl, model);
   const auto start = clock::now();
   auto resp = co_await c_.transport.co_send(std::move(*req));
   http::attempt a{rt.provider.id,
@@ -83,15 +90,17 @@ std::optional<http::request> passthrough<Chain>::build(chain_lease& cl, const st
     if (facts_.stream) req.headers.set(boost::beast::http::field::accept, "text/event-stream");
     set_credentials(req.headers, rt.provider, cl.lease.secret());
   } else {
-    auto chat = **translated_;
+    auto chat = (*translated_)->chat;
     chat.model = model;
-    auto enc = http::encode_chat(rt.provider, chat, cl.lease.secret(), {c_.bases[p].target, rt.image_form, false});
+    auto enc = http::encode_chat(rt.provider, chat, cl.lease.secret(),
+                                 {c_.bases[p].target, rt.image_form, (*translated_)->stream});
     if (!enc) {
       c_.chain.report(cl, keypool::outcome::bad_request());
       refused = error_answer(in_, 400, rt.provider.id + ": " + scrub(enc.error().message, cl.lease));
       return std::nullopt;
     }
     req = http::make_request(c_.bases[p], std::move(*enc));
+    if ((*translated_)->stream) req.headers.set(boost::beast::http::field::accept, "text/event-stream");
   }
   for (const auto& [n, v] : rt.provider.extra_headers)
     if (req.headers.find(n) == req.headers.end()) req.headers.set(n, v);
@@ -101,7 +110,8 @@ std::optional<http::request> passthrough<Chain>::build(chain_lease& cl, const st
 
 template <class Chain>
 std::optional<answer> passthrough<Chain>::transport_failed(chain_lease& cl, http::attempt a, const http::error& e) {
-  a.reason = scrub(e.message, cl.lease);
+  // A translated stream that did not decode was abandoned by its sink: say why.
+  a.reason = scrub(stream_ && !stream_->error().empty() ? stream_->error() : e.message, cl.lease);
   if (relay_ && relay_->started()) {
     // After the first byte there is no failover. A caller that went away
     // cancelled the upstream request: the provider did nothing wrong.
@@ -157,6 +167,7 @@ std::optional<answer> passthrough<Chain>::judged(chain_lease& cl, http::attempt 
 template <class Chain>
 std::optional<answer> passthrough<Chain>::succeeded(chain_lease& cl, http::attempt a, http::response& resp, bool same) {
   answer out;
+  if (relay_ && !same) return stream_translated(cl, std::move(a));
   if (relay_ && relay_->started()) {
     record(cl, std::move(a));
     relay_->finish();
@@ -184,6 +195,49 @@ std::optional<answer> passthrough<Chain>::succeeded(chain_lease& cl, http::attem
   return facts(std::move(out));
 }
 
+/// The upstream stream's pieces are translated into the caller's format as
+/// they arrive; the relay starts with the first translated byte, so a
+/// stream that does not decode before then still fails over.
+template <class Chain>
+void passthrough<Chain>::translate_stream(http::request& req, chain_lease& cl, const std::string& model) {
+  stream_.emplace(c_.routes[cl.index].provider.wire, in_, answer_meta_for(in_, model), (*translated_)->include_usage);
+  req.on_body = [this, &cl, &model](std::string_view bytes) {
+    std::string out;
+    if (!stream_->feed(wire::scrub_secret(std::string(bytes), cl.lease.secret(), cl.lease.redacted()), out))
+      return false;
+    if (out.empty()) return true;
+    if (!relay_->started()) relay_->start(stream_head(cl, model));
+    return relay_->push(out);
+  };
+}
+
+/// A translated stream's end: its closing events, or (cut or invalid) a
+/// failover when nothing reached the caller yet, else a cut answer.
+template <class Chain>
+std::optional<answer> passthrough<Chain>::stream_translated(chain_lease& cl, http::attempt a) {
+  std::string tail;
+  const bool complete = stream_->finish(tail);
+  if (!complete) {
+    a.outcome = keypool::outcome::transient();
+    a.reason = scrub(stream_->error(), cl.lease);
+    if (!relay_->started()) {
+      record(cl, std::move(a));
+      skip_.set(cl.index);
+      return std::nullopt;
+    }
+  }
+  if (!relay_->started()) relay_->start(stream_head(cl, a.model));
+  relay_->push(tail);
+  answer out;
+  out.streamed = true;
+  if (complete)
+    relay_->finish();
+  else
+    out.close = true, out.error = a.reason;
+  record(cl, std::move(a));
+  return facts(std::move(out));
+}
+
 /// The route's next model for position p; with none left (or a fixed
 /// model), the position is done.
 template <class Chain>
@@ -207,9 +261,8 @@ answer passthrough<Chain>::no_key(const chain_error& why) {
 template <class Chain>
 answer passthrough<Chain>::nothing_left() {
   if (attempts_.empty() && !untranslated_.empty())
-    return facts(error_answer(
-        in_, 501, "translation not available yet for " + untranslated_ + ": the request is " + translated_->error(),
-        "translation_not_available"));
+    return facts(error_answer(in_, 400, "no provider can take this request: " + untranslated_,
+                              *translated_ ? "unsupported_feature" : "invalid_request"));
   return gave_up("no provider could answer");
 }
 
