@@ -9,6 +9,10 @@ template <class Chain>
 boost::asio::awaitable<void> session<Chain>::run() {
   registration<Chain> reg(*c_, s_);
   if (!reg.live()) co_return;
+  if (s_.tls() && !co_await handshake()) {
+    s_.close();
+    co_return;
+  }
   for (bool first = true;; first = false) {
     if (!co_await wait_for_request(first)) break;
     if (!co_await serve_one(reg)) break;
@@ -17,6 +21,18 @@ boost::asio::awaitable<void> session<Chain>::run() {
   boost::system::error_code ignored;
   s_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   s_.close();
+}
+
+/// The TLS handshake, under the head timeout; false (the connection is
+/// dropped) for a client that speaks plain HTTP or no TLS version we accept.
+template <class Chain>
+boost::asio::awaitable<bool> session<Chain>::handshake() {
+  boost::system::error_code ec;
+  s_.expires_after(c_->opts.header_timeout);
+  co_await s_.tls_stream().async_handshake(boost::asio::ssl::stream_base::server,
+                                           boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  s_.expires_never();
+  co_return !ec;
 }
 
 /// Between requests the idle timeout applies; the head timeout starts with
@@ -145,6 +161,8 @@ void session<Chain>::report(const answer& a, std::string_view method, std::strin
   r.streamed = a.streamed;
   r.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
   r.error = a.error;
+  r.input_tokens = a.input_tokens;
+  r.output_tokens = a.output_tokens;
   try {
     c_->hook(r);
   } catch (...) {
