@@ -17,6 +17,7 @@
 #include <keypool/report/text.hpp>
 #include <keypool/serve/gateway.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/object.hpp>
@@ -77,6 +78,8 @@ inline std::string access_log_line(const serve::request_record& r) {
                         {"provider", r.provider}, {"model", r.model},
                         {"key", r.key_variable},  {"attempts", r.attempts},
                         {"streamed", r.streamed}, {"latency_ms", static_cast<double>(r.latency.count()) / 1000.0}};
+  if (r.input_tokens) o["input_tokens"] = *r.input_tokens;
+  if (r.output_tokens) o["output_tokens"] = *r.output_tokens;
   if (!r.error.empty()) o["error"] = r.error;
   return boost::json::serialize(o);
 }
@@ -137,6 +140,8 @@ inline serve::gateway_options gateway_options_for(const options& o, const ask_po
   g.address = o.listen_address;
   g.port = o.listen_port;
   g.gateway_keys = gateway_keys(o);
+  g.tls_cert_file = o.tls_cert;
+  g.tls_key_file = o.tls_key;
   g.max_attempts = attempt_budget(o, p);
   g.deadline = ask_deadline(o);
   return g;
@@ -170,9 +175,16 @@ inline int serve(const options& o, std::ostream& out, std::ostream& err) {
     out << report::text(detail::keyed_snapshots(chain)) << std::flush;
   });
   const auto port = g.listen();  // throws std::invalid_argument (no gateway key off loopback)
-  out << "keypool serve listening on http://" << o.listen_address << ":" << port << " (" << loaded.keys.key_count()
-      << " keys, " << g.options().gateway_keys.size() << " gateway keys)\n"
+  const bool v6 = o.listen_address.find(':') != std::string::npos;
+  out << "keypool serve listening on " << (g.tls() ? "https" : "http") << "://" << (v6 ? "[" : "") << o.listen_address
+      << (v6 ? "]" : "") << ":" << port << " (" << loaded.keys.key_count() << " keys, "
+      << g.options().gateway_keys.size() << " gateway keys)\n"
+      << "upload page: " << (g.tls() ? "https" : "http") << "://" << (v6 ? "[" : "") << o.listen_address
+      << (v6 ? "]" : "") << ":" << port << "/\n"
       << std::flush;
+  // Work until the drain ran: without it, run() returns once stop() closed
+  // the last socket, before async_drain's coroutine starts, and get() waits forever.
+  auto work = boost::asio::make_work_guard(ioc);
   std::thread io([&] { ioc.run(); });
   detail::serve_until_stopped(o, set, p, err);
   g.stop();
