@@ -59,7 +59,9 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev libsqlite3-dev
 # Only the tests need a Redis server (they skip without one); not for `make demo`.
-TEST_PACKAGES := redis-server clang-format
+# chromium and nodejs: the upload page's browser test (tests/browser), whose
+# playwright-core comes from npm (tests/browser/package-lock.json).
+TEST_PACKAGES := redis-server clang-format chromium nodejs
 # Only `make bench-chart` needs matplotlib. python3-munkres satisfies
 # python3-fonttools' "python3-scipy | python3-munkres": scipy would pull
 # python3-pythran -> libboost-dev (1.74), which conflicts with libboost1.81-dev.
@@ -86,6 +88,10 @@ deps:
 
 deps-test:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory install-packages PACKAGES=npm
+	@if [ ! -d tests/browser/node_modules ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error </dev/null && touch tests/browser/node_modules; \
+	fi
 
 deps-chart:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(CHART_PACKAGES)"
