@@ -1,6 +1,9 @@
 #pragma once
 /// Out-of-line bodies of serve/detail/session.hpp.
 
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+
 #include <string_view>
 
 namespace keypool::serve::detail {
@@ -85,6 +88,13 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
   in_flight_guard counted(c_->in_flight);
   if (!parser_->is_done()) {
     s_.expires_after(c_->opts.body_timeout);
+    if (boost::beast::iequals(head[bhttp::field::expect], "100-continue")) {
+      // curl asks before a large upload (an image) and would wait a second.
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await boost::asio::async_write(s_, boost::asio::buffer(go_on.data(), go_on.size()),
+                                        redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+    }
     co_await bhttp::async_read(s_, buf_, *parser_, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
       answer a = too_large(true);
