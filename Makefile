@@ -59,7 +59,9 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libboost1.81-dev libboost-json1.81-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libssl-dev openssl meson clang libhiredis-dev libsqlite3-dev
 # Only the tests need a Redis server (they skip without one); not for `make demo`.
-TEST_PACKAGES := redis-server clang-format
+# chromium and nodejs: the upload page's browser test (tests/browser), whose
+# playwright-core comes from npm (tests/browser/package-lock.json).
+TEST_PACKAGES := redis-server clang-format chromium nodejs
 # Only `make bench-chart` needs matplotlib. python3-munkres satisfies
 # python3-fonttools' "python3-scipy | python3-munkres": scipy would pull
 # python3-pythran -> libboost-dev (1.74), which conflicts with libboost1.81-dev.
@@ -86,19 +88,23 @@ deps:
 
 deps-test:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES) $(TEST_PACKAGES)"
-	@$(MAKE) --no-print-directory deps-test-clients
+	@$(MAKE) --no-print-directory deps-test-npm
 
-# The SDK client tests (tests/clients): node and npm (Debian's, unless a node
-# with npm is there already: NodeSource's nodejs bundles npm and conflicts
-# with Debian's npm), then the pinned packages, only when node_modules is
-# missing or older than package-lock.json.
-.PHONY: deps-test-clients
-deps-test-clients:
+# The npm packages of the SDK and browser tests (tests/clients, tests/browser):
+# node and npm (Debian's, unless a node with npm is there already:
+# NodeSource's nodejs bundles npm and conflicts with Debian's npm), then the
+# pinned packages, only where node_modules is missing or older than
+# package-lock.json.
+.PHONY: deps-test-npm
+deps-test-npm:
 	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory install-packages PACKAGES="nodejs npm"
-	@cd tests/clients && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
-	  echo "deps: npm ci in tests/clients"; \
-	  npm ci --no-audit --no-fund --ignore-scripts </dev/null && touch node_modules; \
-	fi
+	@for d in tests/clients tests/browser; do \
+	  if [ ! -d $$d/node_modules ] || [ $$d/package-lock.json -nt $$d/node_modules ]; then \
+	    echo "deps: npm ci in $$d"; \
+	    npm ci --prefix $$d --no-audit --no-fund --ignore-scripts --loglevel=error </dev/null || exit 1; \
+	    touch $$d/node_modules; \
+	  fi; \
+	done
 
 deps-chart:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(CHART_PACKAGES)"

@@ -466,6 +466,8 @@ TEST(CliUsage, EveryOptionIsAcceptedExactlyByTheCommandsThatReadIt) {
       {"--listen", {"127.0.0.1:0"}},
       {"--stats-every", {"5"}},
       {"--drain-timeout", {"10s"}},
+      {"--tls-cert", {"cert.pem"}},
+      {"--tls-key", {"key.pem"}},
   };
   const auto& commands = keypool::cli::commands;
   for (const auto& s : keypool::cli::option_scopes) {

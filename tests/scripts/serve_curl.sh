@@ -38,6 +38,16 @@ grep -q '"choices"' "$DIR/body" || fail "the answer has no choices"
 grep -q '"route":"/v1/chat/completions".*"status":200.*"provider":"groq"' "$DIR/access.log" ||
   fail "no access-log line for the chat"
 grep -q '"key":"GROQ_API_KEY_' "$DIR/access.log" || fail "the access log does not name the key variable"
+grep -q '"route":"/v1/chat/completions".*"input_tokens":[0-9]*,"output_tokens":[0-9]' "$DIR/access.log" ||
+  fail "the access-log line has no token counts"
+
+# An image through the upload endpoint: the answer names who served it.
+printf '\211PNG\r\n\032\n\0\0\0\rIHDR-FAKE-pixels' >"$DIR/pixel.png"
+code=$(curl -s -o "$DIR/body" -w '%{http_code}' -F image=@"$DIR/pixel.png" -F prompt='What is it?' \
+  "http://127.0.0.1:$PORT/v1/describe")
+[ "$code" = 200 ] || fail "describe answered $code: $(cat "$DIR/body")"
+grep -q '"description":"[^"]*I see 1 image' "$DIR/body" || fail "no description: $(cat "$DIR/body")"
+grep -q '"key":"[A-Z]*_API_KEY_[0-9]' "$DIR/body" || fail "the describe answer names no key variable"
 
 # No secret of the .env in any output.
 while IFS='=' read -r name value; do
@@ -72,4 +82,33 @@ for i in $(seq 8); do
 done
 grep -q 'requests answered' "$DIR/serve.log" || fail "no final statistics after SIGTERM"
 grep -q 'API KEY STATISTICS' "$DIR/serve.log" || fail "no final table after SIGTERM"
+# TLS: a certificate made now; curl verifying it gets answers, plain HTTP
+# to the TLS port fails without harm; a key that does not match is refused.
+if command -v openssl >/dev/null; then
+  for n in 1 2; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+      -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$DIR/key$n.pem" -out "$DIR/cert$n.pem" 2>/dev/null ||
+      fail "openssl could not make a certificate"
+  done
+  "$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --listen 127.0.0.1:0 --stats-every 0 \
+    --tls-cert "$DIR/cert1.pem" --tls-key "$DIR/key1.pem" >"$DIR/tls.log" 2>"$DIR/tls-access.log" &
+  PIDS+=($!)
+  URL=
+  for _ in $(seq 100); do
+    URL=$(grep -o 'listening on https://127\.0\.0\.1:[0-9]*' "$DIR/tls.log" | sed 's/listening on //')
+    [ -n "$URL" ] && break
+    sleep 0.1
+  done
+  [ -n "$URL" ] || fail "serve with --tls-cert printed no https URL"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DIR/cert1.pem" "$URL/healthz")" = 200 ] ||
+    fail "curl --cacert to the TLS port failed"
+  curl -s -m 5 -o /dev/null "http://${URL#https://}/healthz" && fail "plain HTTP to the TLS port answered"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DIR/cert1.pem" "$URL/healthz")" = 200 ] ||
+    fail "the TLS port stopped answering after a plain HTTP client"
+  "$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --listen 127.0.0.1:0 \
+    --tls-cert "$DIR/cert1.pem" --tls-key "$DIR/key2.pem" >"$DIR/mismatch.out" 2>&1 &&
+    fail "serve started with a key that does not match its certificate"
+  grep -q "key2.pem" "$DIR/mismatch.out" || fail "the mismatch error does not name the key file: $(cat "$DIR/mismatch.out")"
+  grep -q "PRIVATE KEY" "$DIR/mismatch.out" && fail "the mismatch error quotes key material"
+fi
 echo "1 passed, 0 failed"

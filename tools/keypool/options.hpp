@@ -47,7 +47,8 @@ inline constexpr std::string_view usage_text =
     "  mock  [--config FILE] [--port N] [--tls] [--write-env FILE] [--ca-out FILE]\n"
     "                                               run the mock provider fleet on 127.0.0.1\n"
     "  serve [--env FILE] [--config FILE] [--listen ADDR:PORT] [--chain ORDER] [--stats-every SECONDS]\n"
-    "        [--drain-timeout DURATION]             the OpenAI/Anthropic-compatible gateway (docs/serve.md)\n"
+    "        [--drain-timeout DURATION] [--tls-cert FILE --tls-key FILE]\n"
+    "                                               the OpenAI/Anthropic-compatible gateway (docs/serve.md)\n"
     "  help | --help | --version\n"
     "\n"
     "common options: --ignore-environment (read only the .env file), --ca-file FILE (extra trusted CA),\n"
@@ -98,6 +99,8 @@ struct options {
   std::uint16_t listen_port = 8080;                 ///< serve --listen
   std::chrono::seconds stats_every{10};             ///< serve: 0 = never
   std::chrono::milliseconds drain_timeout{30'000};  ///< serve, after SIGTERM
+  std::string tls_cert;                             ///< serve --tls-cert (PEM chain)
+  std::string tls_key;                              ///< serve --tls-key (PEM private key)
   std::set<std::string> given;                      ///< the options on the command line (a config file yields to them)
 };
 
@@ -128,7 +131,7 @@ struct option_scope {
   std::array<std::string_view, commands.size()> used_by;  ///< commands that read it; empty entries at the end
 };
 
-inline constexpr std::array<option_scope, 25> option_scopes{{
+inline constexpr std::array<option_scope, 27> option_scopes{{
     {"--json", {"keys", "probe", "ask"}},
     {"--env", {"keys", "probe", "ask", "serve"}},
     {"--ignore-environment", {"keys", "probe", "ask", "serve"}},
@@ -149,6 +152,8 @@ inline constexpr std::array<option_scope, 25> option_scopes{{
     {"--listen", {"serve"}},
     {"--stats-every", {"serve"}},
     {"--drain-timeout", {"serve"}},
+    {"--tls-cert", {"serve"}},
+    {"--tls-key", {"serve"}},
     {"--config", {"keys", "probe", "ask", "mock", "serve"}},
     {"--port", {"mock"}},
     {"--tls", {"mock"}},
@@ -373,6 +378,10 @@ inline options parse(const std::vector<std::string>& args) {
       o.stats_every = std::chrono::seconds(detail::integer_option(a, value(), 0, 86'400, "a whole number of seconds"));
     else if (a == "--drain-timeout")
       o.drain_timeout = detail::duration_option(a, value());
+    else if (a == "--tls-cert")
+      o.tls_cert = value();
+    else if (a == "--tls-key")
+      o.tls_key = value();
     else if (a == "--")
       options_ended = true;
     else if (a == "--help" || a == "-h")

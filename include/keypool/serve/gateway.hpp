@@ -10,7 +10,8 @@
 ///   ioc.run();
 ///
 /// Endpoints: POST /v1/chat/completions (OpenAI format), POST /v1/messages
-/// (Anthropic format), GET /v1/models, /stats, /metrics, /healthz, /readyz
+/// (Anthropic format), POST /v1/describe (an image), GET / (the upload
+/// page), GET /v1/models, /stats, /metrics, /healthz, /readyz
 /// (docs/serve.md). A chat request's body is forwarded with only `model`
 /// replaced and keypool's credentials, to a provider of the same format,
 /// and its answer relayed as it arrives (server-sent events chunk by chunk);
@@ -69,6 +70,9 @@ class gateway {
   /// a gateway key, or an empty gateway key; std::system_error when the
   /// address cannot be bound.
   std::uint16_t listen();
+
+  /// True when listen() set up TLS (options().tls_cert_file): https.
+  bool tls() const noexcept { return c_->tls != nullptr; }
 
   /// The bound port (0 before listen()).
   std::uint16_t port() const noexcept { return port_; }

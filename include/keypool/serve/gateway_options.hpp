@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,11 @@ struct gateway_options {
   /// `Authorization: Bearer <key>` or `x-api-key: <key>`. Empty: no check
   /// (loopback only).
   std::vector<std::string> gateway_keys{};
+  /// TLS on the listener: a PEM certificate chain and its private key (both
+  /// or neither). Empty: plain HTTP. listen() loads them and throws
+  /// std::invalid_argument naming the file that cannot be used.
+  std::string tls_cert_file{};
+  std::string tls_key_file{};
 
   /// Larger request bodies get 413 (checked against Content-Length before
   /// the body is read).
@@ -83,6 +89,10 @@ struct request_record {
   bool streamed = false;                 ///< relayed as server-sent events
   std::chrono::microseconds latency{0};  ///< from the request's head to the answer's end
   std::string_view error{};              ///< why it failed (scrubbed); empty on success
+  /// The answer's token usage, when it reported one (read from the relayed
+  /// body's `usage`, a stream's last usage included); nullopt: unknown.
+  std::optional<std::uint64_t> input_tokens{};
+  std::optional<std::uint64_t> output_tokens{};
 };
 
 using request_hook = std::function<void(const request_record&)>;

@@ -80,6 +80,8 @@ inline std::string access_log_line(const serve::request_record& r) {
                         {"provider", r.provider}, {"model", r.model},
                         {"key", r.key_variable},  {"attempts", r.attempts},
                         {"streamed", r.streamed}, {"latency_ms", static_cast<double>(r.latency.count()) / 1000.0}};
+  if (r.input_tokens) o["input_tokens"] = *r.input_tokens;
+  if (r.output_tokens) o["output_tokens"] = *r.output_tokens;
   if (!r.error.empty()) o["error"] = r.error;
   return boost::json::serialize(o);
 }
@@ -140,6 +142,8 @@ inline serve::gateway_options gateway_options_for(const options& o, const ask_po
   g.address = o.listen_address;
   g.port = o.listen_port;
   g.gateway_keys = gateway_keys(o);
+  g.tls_cert_file = o.tls_cert;
+  g.tls_key_file = o.tls_key;
   g.max_attempts = attempt_budget(o, p);
   g.deadline = ask_deadline(o);
   return g;
@@ -208,8 +212,12 @@ inline int serve(const options& command_line, std::ostream& out, std::ostream& e
     out << report::text(detail::keyed_snapshots(chain)) << std::flush;
   });
   const auto port = g.listen();  // throws std::invalid_argument (no gateway key off loopback)
-  out << "keypool serve listening on http://" << o.listen_address << ":" << port << " (" << loaded.keys.key_count()
-      << " keys, " << g.options().gateway_keys.size() << " gateway keys)\n"
+  const bool v6 = o.listen_address.find(':') != std::string::npos;
+  out << "keypool serve listening on " << (g.tls() ? "https" : "http") << "://" << (v6 ? "[" : "") << o.listen_address
+      << (v6 ? "]" : "") << ":" << port << " (" << loaded.keys.key_count() << " keys, "
+      << g.options().gateway_keys.size() << " gateway keys)\n"
+      << "upload page: " << (g.tls() ? "https" : "http") << "://" << (v6 ? "[" : "") << o.listen_address
+      << (v6 ? "]" : "") << ":" << port << "/\n"
       << std::flush;
   // Keeps ioc.run() going after stop() closed the last socket, until the
   // drain has run: without it an idle gateway could run out of work first,

@@ -9,6 +9,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,9 +28,11 @@ struct answer {
   std::string model{};
   std::string key{};  ///< the key's variable name, never the key
   unsigned attempts = 0;
-  std::string error{};    ///< for the hook: why it failed (scrubbed)
-  bool streamed = false;  ///< the relay wrote it (or began to)
-  bool close = false;     ///< close the connection after it
+  std::optional<std::uint64_t> input_tokens{};   ///< the answer's usage, when it reports one
+  std::optional<std::uint64_t> output_tokens{};  ///< (for the hook's record)
+  std::string error{};                           ///< for the hook: why it failed (scrubbed)
+  bool streamed = false;                         ///< the relay wrote it (or began to)
+  bool close = false;                            ///< close the connection after it
 };
 
 /// An error answer in the caller's format.

@@ -11,14 +11,16 @@
 #include <keypool/http/failover.hpp>
 #include <keypool/http/transport.hpp>
 #include <keypool/http/url.hpp>
+#include <keypool/serve/detail/conn_stream.hpp>
 #include <keypool/serve/gateway_options.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -29,7 +31,7 @@ namespace keypool::serve::detail {
 /// A live connection, for stop(): its stream (in the session's frame) and
 /// whether a request is being answered on it.
 struct live_connection {
-  boost::beast::tcp_stream* stream = nullptr;
+  conn_stream* stream = nullptr;
   bool busy = false;
 };
 
@@ -61,6 +63,7 @@ struct core {
   gateway_options opts;
   request_hook hook;
   boost::asio::ip::tcp::acceptor acceptor;
+  std::unique_ptr<boost::asio::ssl::context> tls;  ///< set by listen() with a certificate; null: plain HTTP
   std::map<std::uint64_t, live_connection> connections;
   std::uint64_t next_connection = 0;
   std::size_t starting = 0;  ///< accepted, not yet registered

@@ -5,12 +5,14 @@
 /// the caller: a caller that reads too slowly (max_backlog queued) or went
 /// away makes push() return false, which abandons the upstream response.
 
+#include <keypool/serve/detail/conn_stream.hpp>
+#include <keypool/serve/detail/usage_scan.hpp>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -21,7 +23,7 @@ namespace keypool::serve::detail {
 
 class relay {
  public:
-  relay(boost::beast::tcp_stream& s, std::size_t max_backlog, std::chrono::milliseconds write_timeout)
+  relay(conn_stream& s, std::size_t max_backlog, std::chrono::milliseconds write_timeout)
       : s_(s), max_backlog_(max_backlog), write_timeout_(write_timeout), done_(s.get_executor()) {}
   relay(const relay&) = delete;
   relay& operator=(const relay&) = delete;
@@ -31,6 +33,9 @@ class relay {
   bool failed() const noexcept { return failed_; }
   /// The final chunk was queued: the answer is complete.
   bool finished() const noexcept { return finished_; }
+
+  /// The token counts seen in the relayed bytes so far.
+  const usage_scan& usage() const noexcept { return usage_; }
 
   /// Queues the response head (status line and fields, ending with the
   /// empty line).
@@ -53,6 +58,7 @@ class relay {
     pending_.append(size, static_cast<std::size_t>(n));
     pending_.append(bytes);
     pending_ += "\r\n";
+    usage_.feed(bytes);
     pump();
     return true;
   }
@@ -93,7 +99,7 @@ class relay {
     });
   }
 
-  boost::beast::tcp_stream& s_;
+  conn_stream& s_;
   std::size_t max_backlog_;
   std::chrono::milliseconds write_timeout_;
   boost::asio::steady_timer done_;
@@ -103,6 +109,7 @@ class relay {
   bool busy_ = false;
   bool failed_ = false;
   bool finished_ = false;
+  usage_scan usage_;
 };
 
 }  // namespace keypool::serve::detail

@@ -1,23 +1,27 @@
 #pragma once
 /// Which endpoint answers a request, and the small endpoints themselves:
 /// /healthz, /readyz, /v1/models, /stats, /metrics. The chat endpoints
-/// (/v1/chat/completions, /v1/messages) hand over to passthrough.hpp.
-/// Every endpoint but /healthz and /readyz needs a gateway key (when any is
-/// configured).
+/// (/v1/chat/completions, /v1/messages) hand over to passthrough.hpp,
+/// POST /v1/describe to describe.hpp; GET / is the upload page (page.hpp).
+/// Every endpoint but /, /healthz and /readyz needs a gateway key (when any
+/// is configured).
 
 #include <keypool/json/stats_json.hpp>
 #include <keypool/report/prometheus.hpp>
 #include <keypool/report/text.hpp>
 #include <keypool/serve/detail/answer.hpp>
 #include <keypool/serve/detail/auth.hpp>
+#include <keypool/serve/detail/conn_stream.hpp>
 #include <keypool/serve/detail/core.hpp>
+#include <keypool/serve/detail/describe.hpp>
 #include <keypool/serve/detail/json_scan.hpp>
+#include <keypool/serve/detail/page.hpp>
 #include <keypool/serve/detail/passthrough.hpp>
 #include <keypool/serve/detail/relay.hpp>
 #include <keypool/serve/detail/route_plan.hpp>
+#include <keypool/serve/detail/usage_scan.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/array.hpp>
@@ -92,10 +96,17 @@ answer stats_answer(core<Chain>& c, const http_request& req) {
   return text_answer(200, report::text(pools));
 }
 
+/// The token counts of an answer's body (its `usage`), for the hook.
+inline void count_tokens(answer& a, std::string_view body) {
+  usage_scan u;
+  u.feed(body);
+  a.input_tokens = u.input();
+  a.output_tokens = u.output();
+}
+
 /// The caller's chat request, through the chain.
 template <class Chain>
-boost::asio::awaitable<answer> chat(core<Chain>& c, const http_request& req, boost::beast::tcp_stream& s,
-                                    api_format in) {
+boost::asio::awaitable<answer> chat(core<Chain>& c, const http_request& req, conn_stream& s, api_format in) {
   const std::string_view body = req.body();
   const body_facts facts = scan_body(body);
   if (!facts.error.empty()) co_return error_answer(in, 400, "the request body is not valid JSON: " + facts.error);
@@ -107,7 +118,9 @@ boost::asio::awaitable<answer> chat(core<Chain>& c, const http_request& req, boo
   if (!plan.error.empty()) co_return error_answer(in, model ? 404 : 400, std::move(plan.error), "model_not_found");
   if (!facts.stream) {
     passthrough<Chain> px(c, std::move(plan), in, body, facts, nullptr);
-    co_return co_await px.run();
+    answer a = co_await px.run();
+    if (a.status / 100 == 2) count_tokens(a, a.body);
+    co_return a;
   }
   relay r(s, c.opts.max_stream_backlog, c.opts.write_timeout);
   passthrough<Chain> px(c, std::move(plan), in, body, facts, &r);
@@ -116,13 +129,15 @@ boost::asio::awaitable<answer> chat(core<Chain>& c, const http_request& req, boo
     const bool written = co_await r.flush();
     a.streamed = true;
     a.close = a.close || !written || !r.finished();
+    a.input_tokens = r.usage().input();
+    a.output_tokens = r.usage().output();
   }
   co_return a;
 }
 
 /// The endpoint's answer to one request (its body already read).
 template <class Chain>
-boost::asio::awaitable<answer> route_request(core<Chain>& c, const http_request& req, boost::beast::tcp_stream& s) {
+boost::asio::awaitable<answer> route_request(core<Chain>& c, const http_request& req, conn_stream& s) {
   namespace bhttp = boost::beast::http;
   const auto path = path_of(req);
   const bool get = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
@@ -132,18 +147,20 @@ boost::asio::awaitable<answer> route_request(core<Chain>& c, const http_request&
     if (chain_ready(c.chain)) co_return text_answer(200, "ready\n");
     co_return text_answer(503, "not ready: no key of the chain is available\n");
   }
+  if (get && path == "/") co_return text_answer(200, std::string(upload_page), "text/html; charset=utf-8");
   const auto in = path == "/v1/messages" ? api_format::anthropic : api_format::openai;
   if (!key_accepted(c.opts.gateway_keys, presented_key(field(req, "authorization"), field(req, "x-api-key"))))
     co_return error_answer(in, 401, "a valid gateway key is required (Authorization: Bearer <key> or x-api-key: <key>)",
                            "invalid_api_key");
   if (post && path == "/v1/chat/completions") co_return co_await chat(c, req, s, api_format::openai);
   if (post && path == "/v1/messages") co_return co_await chat(c, req, s, api_format::anthropic);
+  if (post && path == "/v1/describe") co_return co_await describe(c, req);
   if (get && path == "/v1/models") co_return models_answer(c);
   if (get && path == "/stats") co_return stats_answer(c, req);
   if (get && path == "/metrics")
     co_return text_answer(200, report::prometheus(c.chain.snapshot()), "text/plain; version=0.0.4; charset=utf-8");
   const bool known = path == "/v1/chat/completions" || path == "/v1/messages" || path == "/v1/models" ||
-                     path == "/stats" || path == "/metrics";
+                     path == "/stats" || path == "/metrics" || path == "/v1/describe" || path == "/";
   if (known) co_return error_answer(in, 405, "method not allowed for " + std::string(path));
   co_return error_answer(in, 404, "no endpoint " + std::string(path), "not_found");
 }

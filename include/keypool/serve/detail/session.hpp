@@ -5,6 +5,7 @@
 /// router and reported to the hook. Runs on the gateway's serial executor.
 
 #include <keypool/serve/detail/answer.hpp>
+#include <keypool/serve/detail/conn_stream.hpp>
 #include <keypool/serve/detail/core.hpp>
 #include <keypool/serve/detail/router.hpp>
 
@@ -13,7 +14,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -34,7 +34,7 @@ namespace keypool::serve::detail {
 template <class Chain>
 class registration {
  public:
-  registration(core<Chain>& c, boost::beast::tcp_stream& s) : c_(c) {
+  registration(core<Chain>& c, conn_stream& s) : c_(c) {
     if (c_.stopping) return;
     id_ = ++c_.next_connection;
     c_.connections.emplace(id_, live_connection{&s, false});
@@ -72,11 +72,13 @@ class session {
   using clock = std::chrono::steady_clock;
   using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-  session(std::shared_ptr<core<Chain>> c, boost::asio::ip::tcp::socket sock) : c_(std::move(c)), s_(std::move(sock)) {}
+  session(std::shared_ptr<core<Chain>> c, boost::asio::ip::tcp::socket sock)
+      : c_(std::move(c)), s_(std::move(sock), c_->tls.get()) {}
 
   boost::asio::awaitable<void> run();
 
  private:
+  boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<bool> wait_for_request(bool first);
   boost::asio::awaitable<bool> serve_one(registration<Chain>& reg);
   boost::asio::awaitable<void> refuse(answer a, std::string_view method, std::string_view path,
@@ -86,7 +88,7 @@ class session {
   void report(const answer& a, std::string_view method, std::string_view path, clock::time_point start);
 
   std::shared_ptr<core<Chain>> c_;  ///< keeps the shared state alive as long as the connection
-  boost::beast::tcp_stream s_;
+  conn_stream s_;
   boost::beast::flat_buffer buf_;
   std::optional<parser_type> parser_;
 };

@@ -1,6 +1,8 @@
 #pragma once
 /// Out-of-line bodies of serve/gateway.hpp: listening, accepting, stopping.
 
+#include <keypool/serve/detail/tls_context.hpp>
+
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -31,6 +33,8 @@ std::uint16_t gateway<Chain>::listen() {
     throw std::invalid_argument("keypool::serve::gateway: refusing to listen on " + o.address +
                                 " without a gateway key: anyone who reaches it could spend your provider keys; set "
                                 "KEYPOOL_GATEWAY_KEY_1 (gateway_options.gateway_keys) or listen on 127.0.0.1");
+  if (!o.tls_cert_file.empty() || !o.tls_key_file.empty())
+    c_->tls = detail::make_tls_context(o.tls_cert_file, o.tls_key_file);
   const asio::ip::tcp::endpoint ep(addr, o.port);
   auto& acc = c_->acceptor;
   const auto fail = [&](const char* what) {

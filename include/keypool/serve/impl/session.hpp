@@ -1,6 +1,9 @@
 #pragma once
 /// Out-of-line bodies of serve/detail/session.hpp.
 
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+
 #include <string_view>
 
 namespace keypool::serve::detail {
@@ -9,6 +12,10 @@ template <class Chain>
 boost::asio::awaitable<void> session<Chain>::run() {
   registration<Chain> reg(*c_, s_);
   if (!reg.live()) co_return;
+  if (s_.tls() && !co_await handshake()) {
+    s_.close();
+    co_return;
+  }
   for (bool first = true;; first = false) {
     if (!co_await wait_for_request(first)) break;
     if (!co_await serve_one(reg)) break;
@@ -17,6 +24,18 @@ boost::asio::awaitable<void> session<Chain>::run() {
   boost::system::error_code ignored;
   s_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   s_.close();
+}
+
+/// The TLS handshake, under the head timeout; false (the connection is
+/// dropped) for a client that speaks plain HTTP or no TLS version we accept.
+template <class Chain>
+boost::asio::awaitable<bool> session<Chain>::handshake() {
+  boost::system::error_code ec;
+  s_.expires_after(c_->opts.header_timeout);
+  co_await s_.tls_stream().async_handshake(boost::asio::ssl::stream_base::server,
+                                           boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  s_.expires_never();
+  co_return !ec;
 }
 
 /// Between requests the idle timeout applies; the head timeout starts with
@@ -73,6 +92,13 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
   in_flight_guard counted(c_->in_flight);
   if (!parser_->is_done()) {
     s_.expires_after(c_->opts.body_timeout);
+    if (boost::beast::iequals(head[bhttp::field::expect], "100-continue")) {
+      // curl asks before a large upload (an image) and would wait a second.
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await boost::asio::async_write(s_, boost::asio::buffer(go_on.data(), go_on.size()),
+                                        redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+    }
     co_await bhttp::async_read(s_, buf_, *parser_, redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
       answer a = too_large(true);
@@ -149,6 +175,8 @@ void session<Chain>::report(const answer& a, std::string_view method, std::strin
   r.streamed = a.streamed;
   r.latency = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
   r.error = a.error;
+  r.input_tokens = a.input_tokens;
+  r.output_tokens = a.output_tokens;
   try {
     c_->hook(r);
   } catch (...) {
