@@ -12,13 +12,17 @@
 # load-balances over them, retry on 429) and failover (two keys, the first
 # allows one request a minute, so it answers 429 from the second request on;
 # keypool remembers the limited key, Portkey falls back to the second
-# target on every request).
+# target on every request) and stream (pass with "stream": true: the mock
+# sends its whole event stream at once, so the added latency of the whole
+# answer is the gateway's added time to first token plus its relay of the
+# remaining events).
 #
 # Variables: KEYPOOL (the binary), PORTKEY_DIR (the npm package), DURATION
 # (seconds per measurement, default 10), WARMUP (seconds, default 3),
 # CONCURRENCY (default "1 4 16 64"), FAILOVER_CONCURRENCY (default 16),
+# STREAM_CONCURRENCY (default "1 16"),
 # ROUNDS (default 2), ARMS (default "direct keypool portkey"), SCENARIOS
-# (default "pass failover"), OUT (results folder).
+# (default "pass failover stream"), OUT (results folder).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,9 +33,10 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 CONCURRENCY=${CONCURRENCY:-"1 4 16 64"}
 FAILOVER_CONCURRENCY=${FAILOVER_CONCURRENCY:-16}
+STREAM_CONCURRENCY=${STREAM_CONCURRENCY:-"1 16"}
 ROUNDS=${ROUNDS:-2}
 ARMS=${ARMS:-"direct keypool portkey"}
-SCENARIOS=${SCENARIOS:-"pass failover"}
+SCENARIOS=${SCENARIOS:-"pass failover stream"}
 OUT=${OUT:-$ROOT/build-release/bench-gateway}
 
 mkdir -p "$OUT"
@@ -97,11 +102,14 @@ for arm in $ARMS; do
 done
 
 # --- what each arm is sent ---------------------------------------------------
-body() { printf '{"model":"%s","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' "$1"; }
+body() { # model [stream]
+  printf '{"model":"%s",%s"messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' "$1" \
+    "$([ "${2:-}" = stream ] && echo '"stream":true,')"
+}
 portkey_target() { printf '{"provider":"openai","api_key":"%s","custom_host":"%s"}' "$1" "$2"; }
 portkey_config() { # scenario
   local o="$MOCK/openai/v1" g="$MOCK/groq/openai/v1"
-  if [ "$1" = pass ]; then
+  if [ "$1" != failover ]; then
     printf '{"strategy":{"mode":"loadbalance"},"retry":{"attempts":2,"on_status_codes":[429]},"targets":[%s,%s,%s,%s]}' \
       "$(portkey_target "$(secret OPENAI_API_KEY_1)" "$o")" "$(portkey_target "$(secret OPENAI_API_KEY_2)" "$o")" \
       "$(portkey_target "$(secret OPENAI_API_KEY_3)" "$o")" "$(portkey_target "$(secret OPENAI_API_KEY_4)" "$o")"
@@ -113,20 +121,20 @@ portkey_config() { # scenario
 # Sets URL and the BENCH_* variables post.lua reads for (arm, scenario).
 setup_request() {
   local arm=$1 scenario=$2 provider model
-  if [ "$scenario" = pass ]; then provider=openai model=gpt-4o-mini; else provider=groq model=llama-3.3-70b-versatile; fi
+  if [ "$scenario" != failover ]; then provider=openai model=gpt-4o-mini; else provider=groq model=llama-3.3-70b-versatile; fi
   export BENCH_HEADER_NAME="" BENCH_HEADER_VALUE="" BENCH_AUTH=""
   case $arm in
     direct)
-      if [ "$scenario" = pass ]; then URL="$MOCK/openai/v1/chat/completions" BENCH_AUTH="Bearer $(secret OPENAI_API_KEY_1)"
+      if [ "$scenario" != failover ]; then URL="$MOCK/openai/v1/chat/completions" BENCH_AUTH="Bearer $(secret OPENAI_API_KEY_1)"
       else URL="$MOCK/groq/openai/v1/chat/completions" BENCH_AUTH="Bearer $(secret GROQ_API_KEY_2)"; fi
-      export BENCH_BODY=$(body "$model") ;;
+      export BENCH_BODY=$(body "$model" "$scenario") ;;
     keypool)
       URL="http://127.0.0.1:${ARM_PORT[keypool]}/v1/chat/completions"
-      export BENCH_BODY=$(body "$provider/$model") ;;
+      export BENCH_BODY=$(body "$provider/$model" "$scenario") ;;
     portkey)
       URL="http://127.0.0.1:${ARM_PORT[portkey]}/v1/chat/completions"
       BENCH_HEADER_NAME=x-portkey-config BENCH_HEADER_VALUE=$(portkey_config "$scenario")
-      export BENCH_BODY=$(body "$model") ;;
+      export BENCH_BODY=$(body "$model" "$scenario") ;;
   esac
 }
 
@@ -154,6 +162,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for scenario in $SCENARIOS; do
     levels=$CONCURRENCY
     [ "$scenario" = failover ] && levels=$FAILOVER_CONCURRENCY
+    [ "$scenario" = stream ] && levels=$STREAM_CONCURRENCY
     for c in $levels; do
       for arm in $ARMS; do measure "$scenario" "$arm" "$c" "$round" "$DURATION"; done
     done

@@ -54,7 +54,7 @@ def main(path):
           "| CPU s / 1000 req | not 2xx |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     order = {"direct": 0, "keypool": 1, "portkey": 2}
-    for (scenario, c, arm) in sorted(cells, key=lambda k: (k[0] != "pass", k[1], order.get(k[2], 9))):
+    for (scenario, c, arm) in sorted(cells, key=lambda k: ({"pass": 0, "failover": 1}.get(k[0], 2), k[1], order.get(k[2], 9))):
         x = cells[(scenario, c, arm)]
         added50 = ms(med(x["add50"])) if arm != "direct" and x["add50"] else "–"
         added99 = ms(med(x["add99"])) if arm != "direct" and x["add99"] else "–"
