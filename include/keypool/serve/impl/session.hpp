@@ -65,8 +65,8 @@ boost::asio::awaitable<bool> session<Chain>::serve_one(registration<Chain>& reg)
   s_.expires_after(c_->opts.header_timeout);
   co_await bhttp::async_read_header(s_, buf_, *parser_, redirect_error(use_awaitable, ec));
   const auto start = clock::now();
-  // Answers are built before co_await: GCC 12 mishandles temporaries in a
-  // co_await's operands (double destruction).
+  // Answers are built before co_await: a temporary in a co_await's operands
+  // is destroyed twice by a compiler this project supports.
   if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
     answer a = too_large(ec == bhttp::error::body_limit);
     co_await refuse(std::move(a), {}, {}, start);
