@@ -27,9 +27,10 @@ inline void sqlite_impl::writer_loop() {
     if (!take_batch(batch)) break;
     if (!batch.empty()) {
       const bool ok = write_batch(batch, err);
+      // The error first: whoever sees the retry counted sees its reason too.
+      if (!ok) set_error(describe("cannot write", err));
       finish_batch(batch, ok);
       if (!ok) {
-        set_error(describe("cannot write", err));
         backoff = next_backoff(backoff);
         retry_pause(backoff);
         continue;
