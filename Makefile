@@ -36,6 +36,8 @@ SHELL := /bin/bash
 
 JOBS         ?= 2
 BUILD_DIR    ?= build
+# The Release build the benchmarks run from (CI points it at its one build).
+RELEASE_DIR  ?= build-release
 BENCH_FILTER ?= .
 MESON_BUILDTYPE ?= debugoptimized
 SOAK_SECONDS ?= 5
@@ -148,31 +150,31 @@ demo: configure
 	@./$(BUILD_DIR)/examples/demo/example_demo
 
 bench: bench-build
-	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)'
+	@./$(RELEASE_DIR)/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)'
 
 # build-release: what a user's first `cmake -DCMAKE_BUILD_TYPE=Release` builds
 # (-O3), without the tests: benchmarks, examples and tools. The examples are
 # its ctest entries.
 configure-release: deps
-	@test -f build-release/build.ninja || \
-	  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	@test -f $(RELEASE_DIR)/build.ninja || \
+	  cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	    -DKEYPOOL_BUILD_TESTS=OFF -DKEYPOOL_HEADER_CHECK=OFF $(WERROR_ARG) $(CMAKE_QUIET)
 
 release: deps-test configure-release
-	@cmake --build build-release -j$(JOBS)
-	@ctest --test-dir build-release --output-on-failure --no-label-summary -j$(JOBS) -L examples
+	@cmake --build $(RELEASE_DIR) -j$(JOBS)
+	@ctest --test-dir $(RELEASE_DIR) --output-on-failure --no-label-summary -j$(JOBS) -L examples
 
 bench-build: configure-release
-	@cmake --build build-release -j$(JOBS) --target keypool_bench
+	@cmake --build $(RELEASE_DIR) -j$(JOBS) --target keypool_bench
 
 # The chart in docs/benchmarks.md: medians of 3 (as the table there), kept as
 # docs/benchmarks-pool.json so the PNG can be redrawn without re-running.
 # Run it on an idle machine: other builds skew the numbers.
 bench-chart: deps-chart bench-build
-	@./build-release/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)' \
+	@./$(RELEASE_DIR)/benchmarks/keypool_bench --benchmark_filter='$(BENCH_FILTER)' \
 	  --benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
-	  --benchmark_out=build-release/pool_bench.json --benchmark_out_format=json
-	@cp build-release/pool_bench.json docs/benchmarks-pool.json
+	  --benchmark_out=$(RELEASE_DIR)/pool_bench.json --benchmark_out_format=json
+	@cp $(RELEASE_DIR)/pool_bench.json docs/benchmarks-pool.json
 	@$(PYTHON) benchmarks/chart.py docs/benchmarks-pool.json docs/benchmarks-pool.png \
 	  --title "keypool_bench (benchmarks/pool_bench.cpp): key pool pick + report"
 
@@ -182,15 +184,16 @@ bench-chart: deps-chart bench-build
 bench-gateway: configure-release
 	@$(MAKE) --no-print-directory install-packages PACKAGES="wrk curl"
 	@command -v npm >/dev/null || { echo "bench-gateway: npm is missing (Node.js 18 or newer with npm)"; exit 1; }
-	@cmake --build build-release -j$(JOBS) --target keypool_cli
+	@cmake --build $(RELEASE_DIR) -j$(JOBS) --target keypool_cli
 	@test -f benchmarks/gateway/node_modules/@portkey-ai/gateway/build/start-server.js || \
 	  npm ci --prefix benchmarks/gateway --no-audit --no-fund
-	@KEYPOOL=$(CURDIR)/build-release/tools/keypool/keypool OUT=$(CURDIR)/build-release/bench-gateway \
+	@KEYPOOL=$(CURDIR)/$(RELEASE_DIR)/tools/keypool/keypool OUT=$(CURDIR)/$(RELEASE_DIR)/bench-gateway \
 	  benchmarks/gateway/run.sh
 
-# Reuses the Release build (`make release`): only proves every benchmark runs.
+# Reuses the Release build (`make release`, or RELEASE_DIR): only proves
+# every benchmark runs.
 bench-smoke: bench-build
-	@out=$$(./build-release/benchmarks/keypool_bench --benchmark_min_time=0.01 \
+	@out=$$(./$(RELEASE_DIR)/benchmarks/keypool_bench --benchmark_min_time=0.01 \
 	  --benchmark_filter='$(BENCH_FILTER)' 2>&1) || { echo "$$out"; exit 1; }; \
 	echo "bench-smoke: OK ($$(grep -c '^[A-Za-z_].* ns ' <<<"$$out") benchmarks ran)"
 
@@ -251,4 +254,4 @@ format-check: deps-test
 	  echo "format-check: $(words $(FORMAT_FILES)) files formatted as .clang-format says"
 
 clean:
-	@rm -rf $(BUILD_DIR) build-release build-tsan build-asan build-meson
+	@rm -rf $(BUILD_DIR) $(RELEASE_DIR) build-tsan build-asan build-meson

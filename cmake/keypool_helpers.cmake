@@ -43,6 +43,17 @@ function(keypool_target_sanitizers target)
   endif()
 endfunction()
 
+# All of the target's sources as one translation unit. GCC's
+# -Wsubobject-linkage, meant for headers, then fires on every .cpp (each is
+# included by the unity source): a lambda of a file's anonymous namespace
+# held in a coroutine frame of a library template.
+function(keypool_unity_build target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 0)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+  endif()
+endfunction()
+
 # Everything the project's own targets get.
 function(keypool_own_target target)
   keypool_target_warnings(${target})

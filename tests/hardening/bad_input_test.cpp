@@ -112,6 +112,9 @@ void scan(void* p, std::size_t n) noexcept {
   operator delete(p);
 }
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace hardening_bad_input_test {
 namespace {
 
 namespace kp = keypool;
@@ -728,3 +731,5 @@ TEST(Leaks, ThrowingPoolConstructorFreesEverything) {
 }
 
 }  // namespace
+
+}  // namespace hardening_bad_input_test

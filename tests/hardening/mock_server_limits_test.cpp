@@ -23,6 +23,9 @@
 #include <thread>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace hardening_mock_server_limits_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -267,3 +270,5 @@ TEST(MockServerLimits, ABodyOverTheLimitGets413BeforeItIsSent) {
 }
 
 }  // namespace
+
+}  // namespace hardening_mock_server_limits_test

@@ -28,6 +28,9 @@
 #include <thread>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace hardening_network_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -337,3 +340,5 @@ TEST(Network, SecretsEchoedByTheServerNeverReachTheCaller) {
 }
 
 }  // namespace
+
+}  // namespace hardening_network_test

@@ -18,6 +18,9 @@
 #include <stdexcept>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_client_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -669,3 +672,5 @@ TEST(Client, ScrubResponseMasksHeadersAndBody) {
 }
 
 }  // namespace
+
+}  // namespace http_client_test

@@ -22,6 +22,9 @@
 #include <filesystem>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_spend_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -404,3 +407,5 @@ TEST(StatisticsHook, MinIntervalThrottles) {
 }
 
 }  // namespace
+
+}  // namespace http_spend_test

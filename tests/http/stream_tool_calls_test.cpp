@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_stream_tool_calls_test {
 namespace {
 
 namespace http = keypool::http;
@@ -129,3 +132,5 @@ TEST(ClientStreamToolCalls, TextOnlySinkStillStreams) {
 }
 
 }  // namespace
+
+}  // namespace http_stream_tool_calls_test

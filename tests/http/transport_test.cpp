@@ -29,6 +29,9 @@
 #include <stdexcept>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_transport_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -1338,3 +1341,5 @@ TEST_F(TlsFixture, ProxyRefusalIsProxyFailed) {
 }
 
 }  // namespace
+
+}  // namespace http_transport_test

@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_unsupported_test {
 namespace {
 
 namespace http = keypool::http;
@@ -95,3 +98,5 @@ TEST(Unsupported, EveryProviderUnsupportedIsAStructuredError) {
 }
 
 }  // namespace
+
+}  // namespace http_unsupported_test

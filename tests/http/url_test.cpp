@@ -12,6 +12,9 @@
 
 #include <string>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_url_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -74,3 +77,5 @@ TEST(Transport, LocalhostNamesConnectToLoopbackWithoutDns) {
 }
 
 }  // namespace
+
+}  // namespace http_url_test

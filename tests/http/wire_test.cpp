@@ -18,6 +18,9 @@
 
 #include <cmath>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace http_wire_test {
 namespace {
 
 namespace http = keypool::http;
@@ -920,3 +923,5 @@ TEST(ProviderText, DecodedProviderMessagesAreCutAtCharacterBoundariesAndPrintabl
 }
 
 }  // namespace
+
+}  // namespace http_wire_test

@@ -13,6 +13,9 @@
 
 #include <gtest/gtest.h>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_attempt_stats_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -79,3 +82,5 @@ TEST(AttemptStats, RetiredModelThenWorkingOneOnTheSameKeyAreTwoRequests) {
 }
 
 }  // namespace
+
+}  // namespace integration_attempt_stats_test

@@ -3,7 +3,9 @@
 /// statistics), against the mock fleet's OpenAI and Anthropic endpoints;
 /// an incomplete declaration is an error naming the variable.
 
+#include <keypool/mock/fleet.hpp>
 #include "../../tools/keypool/cli.hpp"
+#include "../../tools/keypool/detail/file_config.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -17,6 +19,9 @@
 #include <string>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_cli_providers_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -248,3 +253,5 @@ TEST(CliConfigFile, TheCommandLineWinsOverTheFile) {
 }
 
 }  // namespace
+
+}  // namespace integration_cli_providers_test

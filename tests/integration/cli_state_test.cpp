@@ -8,6 +8,7 @@
 /// other processes re-execute this binary (/proc/self/exe) as the tool,
 /// selected by KEYPOOL_CLI_TEST_AS_TOOL, before gtest starts.
 
+#include <keypool/mock/fleet.hpp>
 #include "../../tools/keypool/cli.hpp"
 
 #include <keypool/spend/stored.hpp>
@@ -38,6 +39,9 @@ extern char** environ;
 // Without SQLite the CLI keeps state in memory only: nothing to test here.
 #if KEYPOOL_CLI_SQLITE
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_cli_state_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -404,3 +408,5 @@ TEST(CliState, StateOptionIsParsedForTheClientCommandsOnly) {
 }  // namespace
 
 #endif  // KEYPOOL_CLI_SQLITE
+
+}  // namespace integration_cli_state_test

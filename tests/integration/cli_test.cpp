@@ -3,6 +3,8 @@
 /// and that no secret ever reaches its output.
 
 #include "../../tools/keypool/cli.hpp"
+#include <keypool/mock/fleet.hpp>
+#include "../../tools/keypool/commands/ask.hpp"
 #include "http/support/test_server.hpp"
 
 #include <gtest/gtest.h>
@@ -27,6 +29,9 @@
 #include <sstream>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_cli_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -1087,3 +1092,5 @@ TEST(CliAsk, ProviderTextIsPrintableAndCutAtCharacterBoundaries) {
 }
 
 }  // namespace
+
+}  // namespace integration_cli_test

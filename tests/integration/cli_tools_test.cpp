@@ -3,6 +3,7 @@
 /// first one and a schema with JSON holding its required properties, in
 /// each wire format; unusable files are usage errors naming file and path.
 
+#include <keypool/mock/fleet.hpp>
 #include "../../tools/keypool/cli.hpp"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,9 @@
 #include <string>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_cli_tools_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -213,3 +217,5 @@ TEST(CliTools, NewAskOptionsAreParsedForAskOnly) {
 }
 
 }  // namespace
+
+}  // namespace integration_cli_tools_test

@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_cli_urls_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -131,3 +134,5 @@ TEST(CliUsage, BaseUrlArgumentIsNeverQuotedBeforeItsLastAt) {
 }
 
 }  // namespace
+
+}  // namespace integration_cli_urls_test

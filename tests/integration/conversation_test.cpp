@@ -17,6 +17,9 @@
 #include <string>
 #include <tuple>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_conversation_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -166,3 +169,5 @@ INSTANTIATE_TEST_SUITE_P(SevenProviders, Conversation,
                          case_name);
 
 }  // namespace
+
+}  // namespace integration_conversation_test

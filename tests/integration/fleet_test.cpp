@@ -28,6 +28,9 @@
 #include <mutex>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace integration_fleet_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -690,3 +693,5 @@ TEST(FleetStop, WhileClientsKeepConnectingNothingHangs) {
 }
 
 }  // namespace
+
+}  // namespace integration_fleet_test

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace mock_conversation_test {
 namespace {
 
 using namespace chatmock;
@@ -256,3 +259,5 @@ TEST(ConversationFormats, GeminiQuotesAStructuredResponseAsJson) {
 }
 
 }  // namespace
+
+}  // namespace mock_conversation_test

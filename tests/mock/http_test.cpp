@@ -16,6 +16,9 @@
 
 #include <cstring>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace mock_http_test {
 namespace {
 
 using namespace chatmock;
@@ -101,3 +104,5 @@ INSTANTIATE_TEST_SUITE_P(Providers, OverHttp, ::testing::ValuesIn(all_providers)
                          [](const auto& info) { return info.param; });
 
 }  // namespace
+
+}  // namespace mock_http_test

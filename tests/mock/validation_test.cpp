@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace mock_validation_test {
 namespace {
 
 using namespace chatmock;
@@ -199,3 +202,5 @@ TEST(GeminiConversation, RolesAreUserAndModel) {
 }
 
 }  // namespace
+
+}  // namespace mock_validation_test

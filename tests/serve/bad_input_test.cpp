@@ -15,6 +15,9 @@
 #include <string>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace serve_bad_input_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -91,3 +94,5 @@ TEST(GatewayBadInput, AClientDrippingItsHeadIsCutOffAtTheHeaderTimeout) {
 }
 
 }  // namespace
+
+}  // namespace serve_bad_input_test

@@ -28,6 +28,9 @@
 #include <thread>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace serve_describe_test {
 namespace {
 
 using keypool::test::received_request;
@@ -362,3 +365,5 @@ TEST(GatewayTokens, PassThroughAnswersReportTheirUsage) {
 }
 
 }  // namespace
+
+}  // namespace serve_describe_test

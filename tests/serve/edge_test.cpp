@@ -19,6 +19,9 @@
 #include <string>
 #include <thread>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace serve_edge_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -304,3 +307,5 @@ TEST(GatewayMessages, UntranslatableRequestNamesTheProviderAndFeature) {
 }
 
 }  // namespace
+
+}  // namespace serve_edge_test

@@ -16,6 +16,9 @@
 #include <chrono>
 #include <string>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace serve_passthrough_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -299,3 +302,5 @@ TEST(GatewayRouting, UnknownModelAndMalformedBodiesAreRefusedWithoutAnAttempt) {
 }
 
 }  // namespace
+
+}  // namespace serve_passthrough_test

@@ -21,6 +21,9 @@
 #include <fstream>
 #include <string>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace serve_tls_test {
 namespace {
 
 using keypool::test::received_request;
@@ -154,3 +157,5 @@ TEST(GatewayTls, UnusableFilesFailListenNamingTheFileNeverTheKey) {
 }
 
 }  // namespace
+
+}  // namespace serve_tls_test

@@ -22,6 +22,9 @@
 #include <string>
 #include <vector>
 
+// Named, so that the folder's files can share one translation unit (a unity
+// build, tests/CMakeLists.txt) without their helpers colliding.
+namespace serve_translate_test {
 namespace {
 
 namespace json = boost::json;
@@ -336,3 +339,5 @@ TEST(TranslatedStream, AnthropicEventsBecomeOpenAiChunksAsTheyArrive) {
 }
 
 }  // namespace
+
+}  // namespace serve_translate_test

@@ -3,6 +3,7 @@
 /// so every key's resulting state is what a pool would conclude.
 
 #include "../chain_order.hpp"
+#include "../commands.hpp"
 #include "../detail/format.hpp"
 #include "../detail/load.hpp"
 #include "../detail/state.hpp"
@@ -203,31 +204,5 @@ inline void print_probe_text(std::ostream& out, const std::vector<probe_result>&
 }
 
 }  // namespace detail
-
-inline int probe(const options& o, std::ostream& out, std::ostream& err) {
-  const auto loaded = detail::load_config(o);
-  const auto& cfg = loaded.keys;
-  const auto selected = detail::probe_selection(o, cfg);
-  std::size_t total = 0;
-  for (const auto* p : selected) total += p->keys.size();
-  std::ostream& progress = o.json ? err : out;
-
-  if (total == 0) err << "keypool probe: no keys to probe (see `keypool keys`)\n" << detail::no_keys_hint(o, cfg);
-  auto st = detail::open_state(o, err);
-  const auto results = detail::probe_all(o, loaded.declared, selected, total, progress, st);
-  st.flush(std::chrono::seconds(1));
-  const std::size_t rejected = detail::rejections(cfg.diagnostics);
-  std::size_t failed = 0;
-  for (const auto& r : results) failed += r.result.kind != outcome_kind::success;
-  const bool ok = total > 0 && failed == 0 && rejected == 0;
-
-  if (o.json)
-    detail::print_probe_json(out, results, failed, rejected, cfg, ok);
-  else if (!results.empty())
-    detail::print_probe_text(out, results, failed, cfg);
-  for (const auto& d : cfg.diagnostics)
-    if (detail::is_reported(d)) err << d.to_string() << "\n";
-  return ok ? exit_ok : exit_failed;
-}
 
 }  // namespace keypool::cli
