@@ -31,7 +31,7 @@ for _ in $(seq 100); do [ -s "$DIR/.env" ] && break; sleep 0.1; done
 
 # start_serve NAME ENV_FILE: serve on an ephemeral port; sets URL from what it prints.
 start_serve() {
-  "$KEYPOOL" serve --env "$2" --ignore-environment --listen 127.0.0.1:0 --stats-every 1 \
+  "$KEYPOOL" serve --env "$2" --ignore-environment --state none --listen 127.0.0.1:0 --stats-every 1 \
     >"$DIR/$1.log" 2>"$DIR/$1-access.log" &
   SERVE=$!
   PIDS+=($SERVE)

@@ -116,3 +116,30 @@ test('errors: an unknown model is a NotFoundError (404)', async () => {
     },
   );
 });
+
+test('errors: every key rate limited is a RateLimitError (429) with retry-after', async () => {
+  // Translated to Mistral, whose one key allows one request a minute: the
+  // second call at the latest finds it locked.
+  const ask = () =>
+    client.messages.create({
+      model: 'mistral/mistral-small-latest',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'x' }],
+    });
+  let error;
+  for (let i = 0; i < 3 && !error; i++) {
+    try {
+      await ask();
+    } catch (e) {
+      error = e;
+    }
+  }
+  assert.ok(error, 'three calls on a one-per-minute key all succeeded');
+  assert.ok(error instanceof Anthropic.RateLimitError, `${error.constructor.name}: ${error.message}`);
+  assert.equal(error.status, 429);
+  assert.equal(error.error.type, 'error');
+  assert.equal(error.error.error.type, 'rate_limit_error');
+  assert.match(error.error.error.message, /MISTRAL/);
+  const after = Number(error.headers.get('retry-after'));
+  assert.ok(Number.isInteger(after) && after > 0, `retry-after: ${error.headers.get('retry-after')}`);
+});

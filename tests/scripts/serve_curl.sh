@@ -12,21 +12,31 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$DIR"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$DIR"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The URL a `keypool serve` bound to an ephemeral port printed in LOG.
+bound_url() {
+  local url=
+  for _ in $(seq 100); do
+    url=$(grep -o "listening on $1://127\.0\.0\.1:[0-9]*" "$2" | sed 's/listening on //')
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  echo "$url"
+}
 
 "$KEYPOOL" mock --write-env "$DIR/.env" >"$DIR/mock.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do [ -s "$DIR/.env" ] && break; sleep 0.1; done
 [ -s "$DIR/.env" ] || fail "the mock fleet wrote no .env"
 
-PORT=$(free_port)
-"$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --listen "127.0.0.1:$PORT" --stats-every 0 \
+# --state none: a test never writes into the user's own state file.
+"$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --state none --listen 127.0.0.1:0 --stats-every 0 \
   >"$DIR/serve.log" 2>"$DIR/access.log" &
 SERVE=$!
 PIDS+=($SERVE)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+BASE=$(bound_url http "$DIR/serve.log")
+[ -n "$BASE" ] || fail "serve printed no http URL"
 
-chat() { curl -s -D "$DIR/headers" -o "$DIR/body" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/chat/completions" \
+chat() { curl -s -D "$DIR/headers" -o "$DIR/body" -w '%{http_code}' "$BASE/v1/chat/completions" \
   -H 'Content-Type: application/json' \
   -d "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}"; }
 
@@ -44,7 +54,7 @@ grep -q '"route":"/v1/chat/completions".*"input_tokens":[0-9]*,"output_tokens":[
 # An image through the upload endpoint: the answer names who served it.
 printf '\211PNG\r\n\032\n\0\0\0\rIHDR-FAKE-pixels' >"$DIR/pixel.png"
 code=$(curl -s -o "$DIR/body" -w '%{http_code}' -F image=@"$DIR/pixel.png" -F prompt='What is it?' \
-  "http://127.0.0.1:$PORT/v1/describe")
+  "$BASE/v1/describe")
 [ "$code" = 200 ] || fail "describe answered $code: $(cat "$DIR/body")"
 grep -q '"description":"[^"]*I see 1 image' "$DIR/body" || fail "no description: $(cat "$DIR/body")"
 grep -q '"key":"[A-Z]*_API_KEY_[0-9]' "$DIR/body" || fail "the describe answer names no key variable"
@@ -90,22 +100,17 @@ if command -v openssl >/dev/null; then
       -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$DIR/key$n.pem" -out "$DIR/cert$n.pem" 2>/dev/null ||
       fail "openssl could not make a certificate"
   done
-  "$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --listen 127.0.0.1:0 --stats-every 0 \
+  "$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --state none --listen 127.0.0.1:0 --stats-every 0 \
     --tls-cert "$DIR/cert1.pem" --tls-key "$DIR/key1.pem" >"$DIR/tls.log" 2>"$DIR/tls-access.log" &
   PIDS+=($!)
-  URL=
-  for _ in $(seq 100); do
-    URL=$(grep -o 'listening on https://127\.0\.0\.1:[0-9]*' "$DIR/tls.log" | sed 's/listening on //')
-    [ -n "$URL" ] && break
-    sleep 0.1
-  done
+  URL=$(bound_url https "$DIR/tls.log")
   [ -n "$URL" ] || fail "serve with --tls-cert printed no https URL"
   [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DIR/cert1.pem" "$URL/healthz")" = 200 ] ||
     fail "curl --cacert to the TLS port failed"
   curl -s -m 5 -o /dev/null "http://${URL#https://}/healthz" && fail "plain HTTP to the TLS port answered"
   [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$DIR/cert1.pem" "$URL/healthz")" = 200 ] ||
     fail "the TLS port stopped answering after a plain HTTP client"
-  "$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --listen 127.0.0.1:0 \
+  "$KEYPOOL" serve --env "$DIR/.env" --ignore-environment --state none --listen 127.0.0.1:0 \
     --tls-cert "$DIR/cert1.pem" --tls-key "$DIR/key2.pem" >"$DIR/mismatch.out" 2>&1 &&
     fail "serve started with a key that does not match its certificate"
   grep -q "key2.pem" "$DIR/mismatch.out" || fail "the mismatch error does not name the key file: $(cat "$DIR/mismatch.out")"

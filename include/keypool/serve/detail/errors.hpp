@@ -27,7 +27,7 @@ inline std::string_view error_type(api_format f, unsigned status) noexcept {
     case 401: return "authentication_error";
     case 404: return a ? "not_found_error" : "invalid_request_error";
     case 413: return a ? "request_too_large" : "invalid_request_error";
-    case 429: return a ? "rate_limit_error" : "rate_limit_error";
+    case 429: return "rate_limit_error";
     case 501: return a ? "api_error" : "not_implemented";
     case 502: return a ? "api_error" : "upstream_error";
     case 503: return a ? "overloaded_error" : "server_error";
