@@ -167,3 +167,18 @@ test('errors: every key rate limited is a RateLimitError (429) with retry-after'
   assert.ok(Number.isInteger(after) && after > 0, `retry-after: ${error.headers.get('retry-after')}`);
   assert.match(error.message, /MISTRAL/);
 });
+
+test('tools: a Gemini 3 tool call round trip gives the model its thought signature back', async () => {
+  // Gemini 3 refuses the second turn when a call comes back without the
+  // thoughtSignature it was given: it rides in the call's id.
+  const gemini = 'google/gemini-3-flash-preview';
+  const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const first = await client.chat.completions.create({ model: gemini, messages, tools: [weather] });
+  const msg = first.choices[0].message;
+  assert.equal(msg.tool_calls.length, 1);
+  assert.match(msg.tool_calls[0].id, /__thought__[A-Za-z0-9_-]+$/);
+  messages.push(msg, { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'sunny, 21 degrees' });
+  const second = await client.chat.completions.create({ model: gemini, messages, tools: [weather] });
+  assert.equal(second.choices[0].finish_reason, 'stop');
+  assert.match(second.choices[0].message.content, /sunny, 21 degrees/);
+});

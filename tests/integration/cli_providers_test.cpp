@@ -4,8 +4,8 @@
 /// an incomplete declaration is an error naming the variable.
 
 #include <keypool/mock/fleet.hpp>
-#include "../../tools/keypool/cli.hpp"
 #include "../../tools/keypool/detail/file_config.hpp"
+#include "integration/support/cli.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -24,20 +24,13 @@
 namespace integration_cli_providers_test {
 namespace {
 
+using keypool::test::cli::expect_no_secret;
+using keypool::test::cli::run;
+using keypool::test::cli::run_result;
+
 namespace fs = std::filesystem;
 namespace mock = keypool::mock;
 namespace bj = boost::json;
-
-struct run_result {
-  int code;
-  std::string out, err;
-};
-
-run_result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = keypool::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 /// A .env in a scratch directory, removed afterwards.
 struct env_file {
@@ -67,14 +60,6 @@ std::string declared_env(const mock::fleet& f, const std::string& together_forma
   env += "MY_CLAUDE_BASE_URL=" + f.base_url("anthropic") + "\nMY_CLAUDE_FORMAT=anthropic_messages\n";
   env += "MY_CLAUDE_API_KEY_1=" + f.key_specs("anthropic").at(0).secret + "\n";
   return env;
-}
-
-void expect_no_secret(const mock::fleet& f, const run_result& r) {
-  for (const auto& id : f.providers().provider_ids())
-    for (const auto& k : f.key_specs(id)) {
-      EXPECT_EQ(r.out.find(k.secret), std::string::npos) << k.variable << " leaked to stdout";
-      EXPECT_EQ(r.err.find(k.secret), std::string::npos) << k.variable << " leaked to stderr";
-    }
 }
 
 TEST(CliDeclaredProviders, KeysListsThemLikeBuiltInOnes) {

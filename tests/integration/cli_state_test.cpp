@@ -9,7 +9,7 @@
 /// selected by KEYPOOL_CLI_TEST_AS_TOOL, before gtest starts.
 
 #include <keypool/mock/fleet.hpp>
-#include "../../tools/keypool/cli.hpp"
+#include "integration/support/cli.hpp"
 
 #include <keypool/spend/stored.hpp>
 #include <keypool/state/sqlite.hpp>
@@ -43,6 +43,9 @@ extern char** environ;
 // build, tests/CMakeLists.txt) without their helpers colliding.
 namespace integration_cli_state_test {
 namespace {
+
+using keypool::test::cli::run;
+using keypool::test::cli::run_result;
 
 namespace fs = std::filesystem;
 namespace mock = keypool::mock;
@@ -92,17 +95,6 @@ class fresh_state_home : public ::testing::EmptyTestEventListener {
   ::testing::UnitTest::GetInstance()->listeners().Append(new fresh_state_home);
   return true;
 }();
-
-struct run_result {
-  int code;
-  std::string out, err;
-};
-
-run_result run_here(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const int code = keypool::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -223,10 +215,10 @@ TEST(CliState, DefaultFileIsUnderXdgStateHomeAndKeysSaysSo) {
   f.write_dotenv(env);
   const std::string file = std::string(std::getenv("XDG_STATE_HOME")) + "/keypool/state.db";
 
-  const auto first = run_here({"ask", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"});
+  const auto first = run({"ask", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"});
   EXPECT_EQ(first.code, keypool::cli::exit_ok) << first.err;
   EXPECT_TRUE(fs::exists(file));
-  const auto second = run_here({"ask", "--json", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"});
+  const auto second = run({"ask", "--json", "--env", env, "--ignore-environment", "--chain", "groq", "Hi"});
   const auto attempts = bj::parse(second.out).as_object().at("attempts").as_array();
   for (const auto& at : attempts) {
     const auto var = at.as_object().at("variable").as_string();
@@ -234,10 +226,10 @@ TEST(CliState, DefaultFileIsUnderXdgStateHomeAndKeysSaysSo) {
     EXPECT_NE(var, "GROQ_API_KEY_2");  // out of credit
   }
 
-  const auto keys = run_here({"keys", "--env", env, "--ignore-environment"});
+  const auto keys = run({"keys", "--env", env, "--ignore-environment"});
   EXPECT_NE(keys.out.find("key state: SQLite file " + file + " ($XDG_STATE_HOME)"), std::string::npos) << keys.out;
   EXPECT_NE(keys.out.find("stored state invalid"), std::string::npos) << keys.out;
-  const auto none = run_here({"keys", "--env", env, "--ignore-environment", "--state", "none"});
+  const auto none = run({"keys", "--env", env, "--ignore-environment", "--state", "none"});
   EXPECT_NE(none.out.find("key state: memory only (--state none)"), std::string::npos) << none.out;
   EXPECT_EQ(none.out.find("stored state"), std::string::npos) << none.out;
   std::error_code ec;
@@ -252,14 +244,14 @@ TEST(CliState, UnusableStateFileIsAWarningAndTheAnswerStillComes) {
   const auto not_db = (dir / "not.db").string();
   std::ofstream(not_db) << "this is not a SQLite database\n" << std::string(4096, 'x');
   for (const auto& bad : {not_db, dir.string()}) {
-    const auto r = run_here({"ask", "--env", env, "--ignore-environment", "--chain", "groq", "--state", bad, "Hi"});
+    const auto r = run({"ask", "--env", env, "--ignore-environment", "--chain", "groq", "--state", bad, "Hi"});
     EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
     EXPECT_NE(r.out.find("served by groq"), std::string::npos) << r.out;
     const auto line = r.err.substr(0, r.err.find('\n'));
     EXPECT_NE(line.find("keypool: warning: "), std::string::npos) << r.err;
     EXPECT_NE(line.find("'" + bad + "'"), std::string::npos) << r.err;
     EXPECT_NE(line.find("memory"), std::string::npos) << r.err;
-    const auto k = run_here({"keys", "--env", env, "--ignore-environment", "--state", bad});
+    const auto k = run({"keys", "--env", env, "--ignore-environment", "--state", bad});
     EXPECT_EQ(k.code, keypool::cli::exit_ok) << k.err;
     EXPECT_NE(k.out.find("key state: memory only (the state file " + bad + " cannot be used)"), std::string::npos)
         << k.out;
@@ -271,12 +263,12 @@ TEST(CliState, UnusableStateFileIsAWarningAndTheAnswerStillComes) {
   const auto fresh_env = (dir / "fresh.env").string();
   fresh.write_dotenv(fresh_env);
   ::setenv("REDIS_URL", "redis://:FAKEredisPASSWORD@127.0.0.1:1/0", 1);
-  const auto r = run_here({"ask", "--env", fresh_env, "--chain", "groq", "Hi"});
+  const auto r = run({"ask", "--env", fresh_env, "--chain", "groq", "Hi"});
   EXPECT_EQ(r.code, keypool::cli::exit_ok) << r.err;
   EXPECT_NE(r.err.find("keypool: warning: cannot use Redis at redis://127.0.0.1:1/0"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("FAKEredisPASSWORD"), std::string::npos) << r.err;
   // --ignore-environment leaves REDIS_URL unread.
-  const auto k = run_here({"keys", "--env", env, "--ignore-environment"});
+  const auto k = run({"keys", "--env", env, "--ignore-environment"});
   EXPECT_NE(k.out.find("key state: SQLite file"), std::string::npos) << k.out;
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -293,7 +285,7 @@ TEST(CliState, SpendOfEachRunIsAddedToTheFileAndKeysShowsIt) {
   ASSERT_EQ(run_process(ask, dir).code, keypool::cli::exit_ok);
   ASSERT_EQ(run_process(ask, dir).code, keypool::cli::exit_ok);  // the other key of the two that answer
 
-  const auto k = run_here({"keys", "--json", "--env", env, "--ignore-environment", "--state", state});
+  const auto k = run({"keys", "--json", "--env", env, "--ignore-environment", "--state", state});
   std::uint64_t requests = 0, output_tokens = 0;
   const auto doc = bj::parse(k.out);
   for (const auto& p : doc.as_object().at("providers").as_array())
@@ -304,7 +296,7 @@ TEST(CliState, SpendOfEachRunIsAddedToTheFileAndKeysShowsIt) {
     }
   EXPECT_EQ(requests, 2u);  // one answered request per run: failed attempts cost nothing
   EXPECT_GT(output_tokens, 0u);
-  const auto text = run_here({"keys", "--env", env, "--ignore-environment", "--state", state});
+  const auto text = run({"keys", "--env", env, "--ignore-environment", "--state", state});
   EXPECT_NE(text.out.find(" in 1 request"), std::string::npos) << text.out;
 
   // Read back into a ledger (as `serve` would at start): caps count it.

@@ -2,7 +2,7 @@
 /// process (keypool::cli::run): keys --json, probe --json, ask, exit codes,
 /// and that no secret ever reaches its output.
 
-#include "../../tools/keypool/cli.hpp"
+#include "integration/support/cli.hpp"
 #include <keypool/mock/fleet.hpp>
 #include "../../tools/keypool/commands/ask.hpp"
 #include "http/support/test_server.hpp"
@@ -34,20 +34,13 @@
 namespace integration_cli_test {
 namespace {
 
+using keypool::test::cli::expect_no_secret;
+using keypool::test::cli::run;
+using keypool::test::cli::run_result;
+
 namespace fs = std::filesystem;
 namespace mock = keypool::mock;
 namespace bj = boost::json;
-
-struct run_result {
-  int code;
-  std::string out, err;
-};
-
-run_result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = keypool::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 /// A scratch directory, removed afterwards.
 struct scratch {
@@ -66,14 +59,6 @@ struct scratch {
     return (dir / name).string();
   }
 };
-
-void expect_no_secret(const mock::fleet& f, const run_result& r) {
-  for (const auto& id : f.providers().provider_ids())
-    for (const auto& k : f.key_specs(id)) {
-      EXPECT_EQ(r.out.find(k.secret), std::string::npos) << k.variable << " leaked to stdout";
-      EXPECT_EQ(r.err.find(k.secret), std::string::npos) << k.variable << " leaked to stderr";
-    }
-}
 
 const bj::object* find_key(const bj::array& keys, std::string_view variable) {
   for (const auto& k : keys)

@@ -4,7 +4,7 @@
 /// each wire format; unusable files are usage errors naming file and path.
 
 #include <keypool/mock/fleet.hpp>
-#include "../../tools/keypool/cli.hpp"
+#include "integration/support/cli.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -23,20 +23,12 @@
 namespace integration_cli_tools_test {
 namespace {
 
+using keypool::test::cli::run;
+using keypool::test::cli::run_result;
+
 namespace fs = std::filesystem;
 namespace mock = keypool::mock;
 namespace bj = boost::json;
-
-struct run_result {
-  int code;
-  std::string out, err;
-};
-
-run_result run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const int code = keypool::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 struct scratch {
   fs::path dir;

@@ -4,7 +4,7 @@
 /// key pasted as an account is not printed, and malformed --base-url
 /// arguments are not quoted back. Every secret in here is fake.
 
-#include "../../tools/keypool/cli.hpp"
+#include "integration/support/cli.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -23,19 +23,11 @@
 namespace integration_cli_urls_test {
 namespace {
 
+using keypool::test::cli::run;
+using keypool::test::cli::run_result;
+
 namespace fs = std::filesystem;
 namespace bj = boost::json;
-
-struct run_result {
-  int code;
-  std::string out, err;
-};
-
-run_result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = keypool::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 /// A .env file in a scratch directory, removed afterwards.
 struct env_file {

@@ -258,6 +258,54 @@ TEST(ConversationFormats, GeminiQuotesAStructuredResponseAsJson) {
   EXPECT_NE(a.text.find(R"({"temp":22,"sky":"clear"})"), std::string::npos) << a.text;
 }
 
+// A Gemini request to `model` (the path names it), otherwise as post() sends it.
+mock::reply post_gemini(mock::provider_fleet& f, const std::string& model, const json::object& body) {
+  const auto headers = request_headers(f, "google");
+  return f.handle(
+      "POST", f.base_path("google") + "/models/" + model + ":generateContent",
+      [&headers](std::string_view n) -> std::optional<std::string_view> {
+        for (const auto& [k, v] : headers)
+          if (k == n) return std::string_view(v);
+        return std::nullopt;
+      },
+      json::serialize(body));
+}
+
+// The first request, the call part the mock answered with, then the next
+// request with that call (its signature replaced by `sig`, or none) and its
+// response.
+json::object gemini_next_turn(const json::object& first, const json::object& call, std::optional<json::value> sig) {
+  json::object body = first;
+  json::object part{{"functionCall", call.at("functionCall")}};
+  if (sig) part["thoughtSignature"] = *sig;
+  auto& contents = body["contents"].as_array();
+  contents.push_back(json::object{{"role", "model"}, {"parts", json::array{part}}});
+  json::object response{{"name", "get_weather"}, {"response", json::object{{"result", "18 C"}}}};
+  contents.push_back(
+      json::object{{"role", "user"}, {"parts", json::array{json::object{{"functionResponse", response}}}}});
+  return body;
+}
+
+TEST(ConversationFormats, Gemini3WantsEachCallsThoughtSignatureBackUnchanged) {
+  mock::provider_fleet f{quiet_fleet()};
+  const json::object first = request_body("google", weather_question, {{weather_tool()}});
+  const auto r = post_gemini(f, "gemini-3-flash-preview", first);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto call = json::parse(r.body).at("candidates").at(0).at("content").at("parts").at(0).as_object();
+  ASSERT_TRUE(call.contains("thoughtSignature")) << r.body;
+  const auto signature = call.at("thoughtSignature");
+  EXPECT_EQ(post_gemini(f, "gemini-3-flash-preview", gemini_next_turn(first, call, signature)).status, 200u);
+  const auto missing = post_gemini(f, "gemini-3-flash-preview", gemini_next_turn(first, call, std::nullopt));
+  EXPECT_EQ(missing.status, 400u);
+  EXPECT_NE(missing.body.find("thought_signature"), std::string::npos) << missing.body;
+  // Re-encoded as base64url on the way back: changed, so refused.
+  std::string url(signature.as_string());
+  for (auto& c : url) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  EXPECT_EQ(post_gemini(f, "gemini-3-flash-preview", gemini_next_turn(first, call, json::value(url))).status, 400u);
+  EXPECT_EQ(post_gemini(f, "gemini-2.5-flash", gemini_next_turn(first, call, std::nullopt)).status, 200u)
+      << "Gemini 2.5 takes a call without its signature";
+}
+
 }  // namespace
 
 }  // namespace mock_conversation_test

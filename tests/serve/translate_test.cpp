@@ -135,6 +135,10 @@ wire::chat_response read_answer(const answer& a, bool stream) {
 struct conversation_case {
   const char* provider;
   bool stream;
+  /// Gemini 3 (gemini-3-*) wants each call's thoughtSignature back: it rides
+  /// in the call's id through the OpenAI format.
+  const char* model = "m";
+  const char* tag = "";
 };
 
 class OpenAiConversation : public ::testing::TestWithParam<conversation_case> {};
@@ -142,7 +146,7 @@ class OpenAiConversation : public ::testing::TestWithParam<conversation_case> {}
 TEST_P(OpenAiConversation, ToolCallThenResultThroughTranslation) {
   translated_gateway g;
   client c(g.port);
-  const std::string model = std::string(GetParam().provider) + "/m";
+  const std::string model = std::string(GetParam().provider) + "/" + GetParam().model;
   const bool stream = GetParam().stream;
   const auto first = c.post("/v1/chat/completions", openai_first_turn(model, stream));
   ASSERT_EQ(first.status, 200u) << first.body;
@@ -168,9 +172,12 @@ TEST_P(OpenAiConversation, ToolCallThenResultThroughTranslation) {
 
 INSTANTIATE_TEST_SUITE_P(AnthropicAndGemini, OpenAiConversation,
                          ::testing::Values(conversation_case{"anthropic", false}, conversation_case{"anthropic", true},
-                                           conversation_case{"google", false}, conversation_case{"google", true}),
+                                           conversation_case{"google", false}, conversation_case{"google", true},
+                                           conversation_case{"google", false, "gemini-3-flash-preview", "_gemini3"},
+                                           conversation_case{"google", true, "gemini-3-flash-preview", "_gemini3"}),
                          [](const auto& i) {
-                           return std::string(i.param.provider) + (i.param.stream ? "_streamed" : "_whole");
+                           return std::string(i.param.provider) + i.param.tag +
+                                  (i.param.stream ? "_streamed" : "_whole");
                          });
 
 TEST(TranslatedMessages, StreamedToolUseFromAnOpenAiProvider) {

@@ -388,4 +388,124 @@ TEST(StreamEncode, AnEmptyAnswerIsStillAWholeStream) {
   EXPECT_TRUE(so.finish()) << o;
 }
 
+// Gemini's thoughtSignature (ai.google.dev/gemini-api/docs/thought-signatures):
+// kept with its call, sent back in the part it came in, and carried inside
+// the call's id through the OpenAI and Anthropic formats.
+constexpr const char* signed_gemini_answer =
+    R"({"candidates":[{"content":{"role":"model","parts":[)"
+    R"({"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"+/++IG1vY2s="},)"
+    R"({"functionCall":{"name":"get_time","args":{}}}]},"finishReason":"STOP"}]})";
+
+wire::chat_request next_turn_with(const std::vector<wire::tool_call>& calls) {
+  wire::chat_request r;
+  r.model = "gemini-3-flash-preview";
+  r.messages.push_back(wire::message::user("Weather and time?"));
+  r.messages.push_back(wire::message::assistant("", calls));
+  for (const auto& c : calls) r.messages.push_back(wire::message::tool_result(c.id, "ok"));
+  return r;
+}
+
+TEST(ThoughtSignature, StaysWithItsCallAndGoesBackInThePartItCameIn) {
+  const auto a = wire::gemini_generate_content::decode(signed_gemini_answer);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->tool_calls.size(), 2u);
+  EXPECT_EQ(a->tool_calls[0].signature, "+/++IG1vY2s=");
+  EXPECT_EQ(a->tool_calls[1].signature, "") << "Gemini signs the first of parallel calls only";
+  const auto e = wire::gemini_generate_content::encode(next_turn_with(a->tool_calls), fake_key);
+  ASSERT_TRUE(e) << e.error().message;
+  const auto parts = json::parse(e->body).at("contents").at(1).at("parts").as_array();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].at("thoughtSignature").as_string(), "+/++IG1vY2s=");
+  EXPECT_EQ(parts[0].at("functionCall").at("name").as_string(), "get_weather");
+  EXPECT_FALSE(parts[1].as_object().contains("thoughtSignature"));
+}
+
+TEST(ThoughtSignature, AStreamedGeminiCallHandsItOn) {
+  wire::chat_stream<wire::gemini_generate_content> s;
+  std::string first;
+  const auto on_text = [](std::string_view) {};
+  const auto on_call = [&](const wire::tool_call_delta& d) {
+    if (d.index == 0) first = d.signature;
+  };
+  ASSERT_TRUE(s.feed(std::string("data: ") + signed_gemini_answer + "\n\n", on_text, on_call));
+  const auto r = s.finish();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(first, "+/++IG1vY2s=");
+  EXPECT_EQ(r->tool_calls.at(0).signature, "+/++IG1vY2s=");
+}
+
+TEST(ThoughtSignature, RoundTripsThroughAnIdAtEveryPaddingLength) {
+  for (const std::string sig : {"+/8=", "+/++IG1vY2s=", "AAAA+/++", "ab+/cQ=="}) {
+    const auto id = wire::detail::id_with_signature("call_1", sig);
+    EXPECT_EQ(id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"),
+              std::string::npos)
+        << id << ": not a valid Anthropic tool_use id";
+    const auto back = wire::detail::split_signature(id);
+    EXPECT_EQ(back.id, "call_1");
+    EXPECT_EQ(back.signature, sig);
+  }
+  EXPECT_EQ(wire::detail::id_with_signature("call_1", ""), "call_1");
+  EXPECT_EQ(wire::detail::split_signature("call_1").signature, "");
+}
+
+TEST(ThoughtSignature, RidesInTheOpenAiIdAndComesBackToGemini) {
+  auto a = wire::gemini_generate_content::decode(signed_gemini_answer);
+  ASSERT_TRUE(a) << a.error().message;
+  const auto body = wire::openai_answer_json(*a, {"chatcmpl-1", "google/gemini-3-flash-preview", 1});
+  const auto calls = json::parse(body).at("choices").at(0).at("message").at("tool_calls").as_array();
+  const std::string carried(calls[0].at("id").as_string());
+  EXPECT_EQ(carried, wire::detail::id_with_signature(a->tool_calls[0].id, "+/++IG1vY2s="));
+  EXPECT_EQ(calls[1].at("id").as_string(), a->tool_calls[1].id) << "an unsigned call keeps its plain id";
+  // The OpenAI SDK sends the assistant message back as it came, then the result.
+  const std::string next = R"({"model":"google/gemini-3-flash-preview","messages":[)"
+                           R"({"role":"user","content":"Weather?"},)"
+                           R"({"role":"assistant","content":null,"tool_calls":[{"id":")" +
+                           carried +
+                           R"(","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},)"
+                           R"({"role":"tool","tool_call_id":")" +
+                           carried + R"(","content":"18 C"}]})";
+  auto d = wire::decode_openai_request(next);
+  ASSERT_TRUE(d) << d.error().message;
+  const auto& turns = d->chat.messages;
+  ASSERT_EQ(turns.size(), 3u);
+  EXPECT_EQ(turns[1].tool_calls.at(0).id, a->tool_calls[0].id);
+  EXPECT_EQ(turns[1].tool_calls.at(0).signature, "+/++IG1vY2s=");
+  EXPECT_EQ(turns[2].tool_call_id, a->tool_calls[0].id) << "the result answers the plain id";
+  d->chat.model = "gemini-3-flash-preview";  // the route's model, as the gateway sets it
+  const auto e = wire::gemini_generate_content::encode(d->chat, fake_key);
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(json::parse(e->body).at("contents").at(1).at("parts").at(0).at("thoughtSignature").as_string(),
+            "+/++IG1vY2s=");
+}
+
+TEST(ThoughtSignature, RidesInTheAnthropicToolUseIdAndItsStreamedStart) {
+  auto a = wire::gemini_generate_content::decode(signed_gemini_answer);
+  ASSERT_TRUE(a) << a.error().message;
+  const auto body = wire::anthropic_answer_json(*a, {"msg_1", "google/gemini-3-flash-preview", 0});
+  const auto content = json::parse(body).at("content").as_array();
+  std::string carried;
+  for (const auto& b : content)
+    if (b.at("type").as_string() == "tool_use" && carried.empty()) carried = b.at("id").as_string();
+  EXPECT_EQ(wire::detail::split_signature(carried).signature, "+/++IG1vY2s=");
+  const std::string next = R"({"model":"m","max_tokens":64,"messages":[{"role":"user","content":"Weather?"},)"
+                           R"({"role":"assistant","content":[{"type":"tool_use","id":")" +
+                           carried +
+                           R"(","name":"get_weather","input":{}}]},)"
+                           R"({"role":"user","content":[{"type":"tool_result","tool_use_id":")" +
+                           carried + R"(","content":"18 C"}]}]})";
+  const auto d = wire::decode_anthropic_request(next);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->chat.messages.at(1).tool_calls.at(0).signature, "+/++IG1vY2s=");
+  EXPECT_EQ(d->chat.messages.at(2).tool_call_id, a->tool_calls[0].id);
+  // Streamed: the call's first delta carries the signature into the id.
+  std::string out;
+  wire::anthropic_stream_encoder enc({"msg_1", "m", 0});
+  enc.tool_call(out, wire::tool_call_delta{0, "call_a", "get_weather", "{}", "+/8="});
+  EXPECT_NE(out.find("\"id\":\"" + wire::detail::id_with_signature("call_a", "+/8=") + "\""), std::string::npos) << out;
+  std::string oa;
+  wire::openai_stream_encoder oenc({"chatcmpl-1", "m", 1}, false);
+  oenc.tool_call(oa, wire::tool_call_delta{0, "call_a", "get_weather", "{}", "+/8="});
+  EXPECT_NE(oa.find("\"id\":\"" + wire::detail::id_with_signature("call_a", "+/8=") + "\""), std::string::npos) << oa;
+}
+
 }  // namespace

@@ -8,6 +8,7 @@
 #include <keypool/wire/detail/finish_word.hpp>
 #include <keypool/wire/detail/json_check.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
+#include <keypool/wire/detail/tool_call_id.hpp>
 #include <keypool/wire/response.hpp>
 
 #include <cstdint>
@@ -77,7 +78,7 @@ inline std::string openai_answer_json(const chat_response& r, const answer_meta&
   if (!r.tool_calls.empty()) {
     w.key("tool_calls").begin_array();
     for (const auto& c : r.tool_calls) {
-      w.begin_object().key("id").value(c.id).key("type").value("function");
+      w.begin_object().key("id").value(detail::id_with_signature(c.id, c.signature)).key("type").value("function");
       w.key("function").begin_object().key("name").value(c.name).key("arguments").value(c.arguments);
       w.end_object().end_object();
     }
@@ -100,7 +101,8 @@ inline std::string anthropic_answer_json(const chat_response& r, const answer_me
   if (!r.text.empty() || r.tool_calls.empty())
     w.begin_object().key("type").value("text").key("text").value(r.text).end_object();
   for (const auto& c : r.tool_calls) {
-    w.begin_object().key("type").value("tool_use").key("id").value(c.id).key("name").value(c.name).key("input");
+    w.begin_object().key("type").value("tool_use").key("id").value(detail::id_with_signature(c.id, c.signature));
+    w.key("name").value(c.name).key("input");
     detail::write_call_input(w, c.arguments);
     w.end_object();
   }

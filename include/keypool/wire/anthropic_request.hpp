@@ -11,6 +11,7 @@
 
 #include <keypool/wire/decoded_request.hpp>
 #include <keypool/wire/detail/request_reader.hpp>
+#include <keypool/wire/detail/tool_call_id.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -96,7 +97,9 @@ inline anthropic_check anthropic_tool_use(const boost::json::object& b, const st
   if (!id || !name) return anthropic_error_of(here, "a tool_use block needs an id and a name");
   const auto* input = b.if_contains("input");
   if (input && !input->is_object()) return wrong_type(at(here, "input"), "an object", *input).error;
-  m.tool_calls.push_back(tool_call{std::move(*id), std::move(*name), input ? json_text(*input) : std::string("{}")});
+  auto [plain, signature] = detail::split_signature(*id);
+  m.tool_calls.push_back(tool_call{std::move(plain), std::move(*name), input ? json_text(*input) : std::string("{}"),
+                                   std::move(signature)});
   return std::nullopt;
 }
 
@@ -108,7 +111,7 @@ inline anthropic_check anthropic_tool_result(const boost::json::object& b, const
   std::optional<std::string> id;
   if (auto e = read_into(opt_string(b, "tool_use_id", here), id)) return e;
   if (!id) return anthropic_error_of(at(here, "tool_use_id"), "a tool_result block needs the tool_use id");
-  t.tool_call_id = std::move(*id);
+  t.tool_call_id = detail::split_signature(*id).id;
   if (auto e = anthropic_plain_content(b.if_contains("content"), at(here, "content"), t.content)) return e;
   if (const auto* err = b.if_contains("is_error"); err && err->is_bool() && err->get_bool())
     t.content.insert(t.content.begin(), content_part::of_text("Error: "));

@@ -10,6 +10,7 @@
 
 #include <keypool/wire/decoded_request.hpp>
 #include <keypool/wire/detail/request_reader.hpp>
+#include <keypool/wire/detail/tool_call_id.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -89,7 +90,8 @@ inline request_check openai_tool_calls(const boost::json::value& v, const std::s
     if (auto e = read_into(opt_string(fn->get_object(), "name", at(ck, "function")), name)) return e;
     if (auto e = read_into(opt_string(fn->get_object(), "arguments", at(ck, "function")), args)) return e;
     if (!id || !name) return request_error_of(ck, "a tool call needs an id and function.name");
-    m.tool_calls.push_back(tool_call{std::move(*id), std::move(*name), args.value_or("")});
+    auto [plain, signature] = detail::split_signature(*id);
+    m.tool_calls.push_back(tool_call{std::move(plain), std::move(*name), args.value_or(""), std::move(signature)});
   }
   return std::nullopt;
 }
@@ -121,7 +123,7 @@ inline request_check openai_message(const boost::json::value& v, std::size_t i, 
     if (auto e = read_into(opt_string(mo, "tool_call_id", here), id)) return e;
     if (!id) return request_error_of(at(here, "tool_call_id"), "a tool message needs the id of the call it answers");
     if (auto e = read_into(opt_string(mo, "name", here), name)) return e;
-    m.tool_call_id = std::move(*id);
+    m.tool_call_id = detail::split_signature(*id).id;
     m.name = name.value_or("");
   }
   r.messages.push_back(std::move(m));

@@ -9,6 +9,7 @@
 #include <keypool/wire/answer_encode.hpp>
 #include <keypool/wire/detail/finish_word.hpp>
 #include <keypool/wire/detail/json_writer.hpp>
+#include <keypool/wire/detail/tool_call_id.hpp>
 #include <keypool/wire/response.hpp>
 #include <keypool/wire/tool_call_delta.hpp>
 
@@ -47,7 +48,7 @@ class openai_stream_encoder {
     std::string d;
     detail::json_writer w(d);
     w.begin_object().key("tool_calls").begin_array().begin_object().key("index").value(c.index);
-    if (first) w.key("id").value(c.id).key("type").value("function");
+    if (first) w.key("id").value(detail::id_with_signature(c.id, c.signature)).key("type").value("function");
     w.key("function").begin_object();
     if (first) w.key("name").value(c.name);
     w.key("arguments").value(c.arguments).end_object();
@@ -190,7 +191,7 @@ class anthropic_stream_encoder {
           .key("type")
           .value("tool_use")
           .key("id")
-          .value(call->id)
+          .value(detail::id_with_signature(call->id, call->signature))
           .key("name")
           .value(call->name)
           .key("input")

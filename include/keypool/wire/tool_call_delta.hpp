@@ -11,10 +11,11 @@ namespace keypool::wire {
 /// fragment of its arguments); later ones carry further fragments. The views
 /// are valid during the callback only.
 struct tool_call_delta {
-  std::size_t index = 0;       ///< the call's position in chat_response::tool_calls (0, 1, ...)
-  std::string_view id{};       ///< set on the call's first delta, empty after
-  std::string_view name{};     ///< set on the call's first delta, empty after
-  std::string_view arguments;  ///< the next fragment of the arguments' JSON text (may be empty)
+  std::size_t index = 0;         ///< the call's position in chat_response::tool_calls (0, 1, ...)
+  std::string_view id{};         ///< set on the call's first delta, empty after
+  std::string_view name{};       ///< set on the call's first delta, empty after
+  std::string_view arguments;    ///< the next fragment of the arguments' JSON text (may be empty)
+  std::string_view signature{};  ///< Gemini's thoughtSignature, on the call's first delta (tool_call::signature)
 };
 
 }  // namespace keypool::wire

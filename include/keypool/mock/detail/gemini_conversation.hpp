@@ -4,11 +4,14 @@
 /// may also come as role "function", the older form); functionCall parts are
 /// the model's; a turn of functionResponse parts comes right after the
 /// model's functionCall turn, with as many responses as calls; a functionCall
-/// turn comes right after a user turn or a function response turn. Fills a
-/// `conversation` (the last turn, the text to quote). Gemini accepts both
-/// camelCase and snake_case field names.
+/// turn comes right after a user turn or a function response turn; for a
+/// Gemini 3 model, the first functionCall part of each model turn since the
+/// last user message carries the signature it was given (gemini_signature).
+/// Fills a `conversation` (the last turn, the text to quote). Gemini accepts
+/// both camelCase and snake_case field names.
 
 #include <keypool/mock/detail/conversation.hpp>
+#include <keypool/mock/detail/gemini_signature.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 #include <keypool/mock/detail/text.hpp>
 
@@ -20,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keypool::mock::detail {
 
@@ -36,7 +40,8 @@ struct gemini_turn {
   std::size_t calls = 0;
   std::size_t responses = 0;
   std::string text;
-  std::string response;  ///< the last functionResponse, as quoted
+  std::string response;           ///< the last functionResponse, as quoted
+  bool first_call_signed = true;  ///< the first functionCall part has the signature it was given
 };
 
 /// A function's response as the mock quotes it: the value of a one-member
@@ -56,7 +61,12 @@ inline gemini_turn gemini_read_turn(const boost::json::object& content) {
   for (const auto& p : content.at("parts").get_array()) {
     const auto& po = p.get_object();
     if (const auto* text = po.if_contains("text")) t.text += text->get_string();
-    if (gemini_field(po, "functionCall", "function_call")) ++t.calls;
+    if (const auto* fc = gemini_field(po, "functionCall", "function_call"); fc && t.calls++ == 0) {
+      const auto* name = fc->get_object().if_contains("name");
+      const auto* sig = gemini_field(po, "thoughtSignature", "thought_signature");
+      t.first_call_signed = sig && sig->is_string() && name && name->is_string() &&
+                            std::string_view(sig->get_string()) == gemini_signature(name->get_string());
+    }
     if (const auto* r = gemini_field(po, "functionResponse", "function_response")) {
       ++t.responses;
       t.response = gemini_quote(r->get_object().if_contains("response"));
@@ -85,11 +95,29 @@ inline std::optional<shape_error> gemini_check_turn(const gemini_turn& t, const 
   return std::nullopt;
 }
 
-inline std::optional<shape_error> gemini_turns(const boost::json::array& contents, conversation& c) {
+/// Gemini 3: the current turn (everything after the last user message that
+/// is not a function response) must give every step's signature back.
+inline std::optional<shape_error> gemini_check_signatures(const std::vector<gemini_turn>& turns) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < turns.size(); ++i)
+    if (turns[i].role == "user" && turns[i].responses == 0) start = i;
+  for (std::size_t i = start; i < turns.size(); ++i)
+    if (turns[i].calls && !turns[i].first_call_signed)
+      return shape_error{
+          "Function call is missing a thought_signature in functionCall parts, or it was changed. "
+          "Position " +
+          std::to_string(i) + " of contents. See ai.google.dev/gemini-api/docs/thought-signatures."};
+  return std::nullopt;
+}
+
+inline std::optional<shape_error> gemini_turns(const boost::json::array& contents, bool check_signatures,
+                                               conversation& c) {
   std::optional<gemini_turn> before;
+  std::vector<gemini_turn> turns;
   for (const auto& content : contents) {
     gemini_turn t = gemini_read_turn(content.get_object());
     if (auto e = gemini_check_turn(t, before ? &*before : nullptr)) return e;
+    if (check_signatures) turns.push_back(t);
     if (t.responses) {
       c.last = last_turn::tool_result;
       c.tool_result = t.response;
@@ -101,7 +129,7 @@ inline std::optional<shape_error> gemini_turns(const boost::json::array& content
     }
     before = std::move(t);
   }
-  return std::nullopt;
+  return check_signatures ? gemini_check_signatures(turns) : std::nullopt;
 }
 
 }  // namespace keypool::mock::detail

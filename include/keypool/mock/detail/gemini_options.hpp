@@ -112,8 +112,8 @@ inline std::optional<shape_error> gemini_json_output(const boost::json::object& 
 
 /// The turns, then everything above: the whole conversation.
 inline std::optional<shape_error> gemini_conversation(const boost::json::object& o, const boost::json::array& contents,
-                                                      conversation& c) {
-  if (auto e = gemini_turns(contents, c)) return e;
+                                                      bool check_signatures, conversation& c) {
+  if (auto e = gemini_turns(contents, check_signatures, c)) return e;
   std::vector<tool_offer> decls;
   if (auto e = gemini_declarations(o, decls)) return e;
   if (auto e = gemini_tool_config(o, decls, c)) return e;

@@ -7,6 +7,7 @@
 /// checked in gemini_conversation.hpp and gemini_options.hpp.
 
 #include <keypool/mock/detail/gemini_options.hpp>
+#include <keypool/mock/detail/gemini_signature.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 
 #include <boost/json/object.hpp>
@@ -69,7 +70,8 @@ inline std::optional<shape_error> gemini_part(const boost::json::value& p, parse
   return std::nullopt;
 }
 
-inline check_result gemini_shape(std::string_view body) {
+/// `model` is the one the request's path names (Gemini's body has none).
+inline check_result gemini_shape(std::string_view body, std::string_view model) {
   parsed_request r;
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(body, ec);
@@ -85,7 +87,8 @@ inline check_result gemini_shape(std::string_view body) {
     for (const auto& p : parts->get_array())
       if (auto e = gemini_part(p, r)) return {std::move(e), r};
   }
-  if (auto e = gemini_conversation(v.get_object(), contents->get_array(), r.chat)) return {std::move(e), r};
+  if (auto e = gemini_conversation(v.get_object(), contents->get_array(), gemini_checks_signatures(model), r.chat))
+    return {std::move(e), r};
   return {std::nullopt, r};
 }
 

@@ -5,6 +5,7 @@
 /// GenerateContentResponse; text or one tool call, with usage.
 
 #include <keypool/mock/detail/answer_plan.hpp>
+#include <keypool/mock/detail/gemini_signature.hpp>
 #include <keypool/mock/detail/request_shape.hpp>
 #include <keypool/mock/detail/text.hpp>
 #include <keypool/providers/descriptor.hpp>
@@ -46,11 +47,13 @@ inline std::string anthropic_success(const parsed_request& p, const answer_plan&
   return wire::anthropic_answer_json(as_response(a), {"msg_mock_" + std::to_string(id), p.model, 0});
 }
 
-/// One Gemini part: text, or a functionCall (Gemini names calls by function, no id).
+/// One Gemini part: text, or a functionCall (Gemini names calls by function,
+/// no id) with its thoughtSignature.
 inline boost::json::object gemini_part(const answer_plan& a, std::string_view text) {
   if (!a.call) return boost::json::object{{"text", text}};
   return boost::json::object{
-      {"functionCall", boost::json::object{{"name", a.call->name}, {"args", call_input(*a.call)}}}};
+      {"functionCall", boost::json::object{{"name", a.call->name}, {"args", call_input(*a.call)}}},
+      {"thoughtSignature", gemini_signature(a.call->name)}};
 }
 
 /// One GenerateContentResponse: the whole answer, or one chunk of a stream

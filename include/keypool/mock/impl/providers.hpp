@@ -240,7 +240,7 @@ inline auto provider_fleet::check_request(runtime& r, std::string_view body, rou
   const auto wire = r.desc.wire;
   auto [shape, req] = wire == providers::wire_format::openai_chat          ? detail::openai_shape(body, r.desc)
                       : wire == providers::wire_format::anthropic_messages ? detail::anthropic_shape(body)
-                                                                           : detail::gemini_shape(body);
+                                                                           : detail::gemini_shape(body, route.model);
   if (wire == providers::wire_format::gemini_generate_content) {
     req.model = std::move(route.model);
     req.chat.stream = route.stream;

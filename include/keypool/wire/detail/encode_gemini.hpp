@@ -61,7 +61,9 @@ inline void write_gemini_parts(json_writer& w, const chat_request& r, std::size_
   for (const auto& c : m.tool_calls) {
     w.begin_object().key("functionCall").begin_object().key("name").value(c.name);
     w.key("args").raw(c.arguments.empty() ? std::string_view("{}") : std::string_view(c.arguments));
-    w.end_object().end_object();
+    w.end_object();
+    if (!c.signature.empty()) w.key("thoughtSignature").value(c.signature);  // back in the part it came in
+    w.end_object();
   }
 }
 

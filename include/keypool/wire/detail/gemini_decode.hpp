@@ -23,15 +23,16 @@ namespace keypool::wire::detail {
 
 inline constexpr std::string_view gemini_name = "gemini_generate_content";
 
-/// A functionCall part {name, args, id?}: args (a JSON object) written
-/// canonically; without an id, one derived from the call. `index` is the
-/// call's position in the whole answer.
-inline std::optional<tool_call> gemini_call(const json::object& fc, std::size_t index) {
+/// A part's functionCall {name, args, id?}: args (a JSON object) written
+/// canonically; without an id, one derived from the call; the part's
+/// thoughtSignature kept. `index` is the call's position in the whole answer.
+inline std::optional<tool_call> gemini_call(const json::object& part, const json::object& fc, std::size_t index) {
   auto name = string_field(fc, "name");
   if (!name) return std::nullopt;
   const auto* args = field(fc, "args");
   tool_call t{std::string(string_field(fc, "id").value_or("")), std::string(*name),
-              args && !args->is_null() ? canonical_json(*args) : "{}"};
+              args && !args->is_null() ? canonical_json(*args) : "{}",
+              std::string(string_field(part, "thoughtSignature").value_or(""))};
   if (t.id.empty()) t.id = synthesized_call_id(index, t.name, t.arguments);
   return t;
 }
@@ -47,7 +48,7 @@ inline std::optional<decode_error> read_gemini_parts(const json::array& parts, s
     if (thought && thought->is_bool() && thought->get_bool()) continue;  // reasoning summary, not the answer
     if (auto t = string_field(*po, "text")) out.text += *t;
     if (const auto* fc = object_field(*po, "functionCall")) {
-      auto call = gemini_call(*fc, first_call + out.tool_calls.size());
+      auto call = gemini_call(*po, *fc, first_call + out.tool_calls.size());
       if (!call)
         return decode_error{decode_errc::unexpected_shape, std::string(gemini_name) + ": candidates[0].content.parts[" +
                                                                std::to_string(i) +
@@ -139,8 +140,8 @@ class gemini_stream_decoder {
     for (auto& t : piece.tool_calls) {
       r_.tool_calls.push_back(std::move(t));
       const tool_call& c = r_.tool_calls.back();
-      on_tool_call(
-          static_cast<const tool_call_delta&>(tool_call_delta{r_.tool_calls.size() - 1, c.id, c.name, c.arguments}));
+      on_tool_call(static_cast<const tool_call_delta&>(
+          tool_call_delta{r_.tool_calls.size() - 1, c.id, c.name, c.arguments, c.signature}));
     }
     if (!piece.model.empty()) r_.model = piece.model;
     if (!piece.finish_reason.empty()) r_.finish_reason = piece.finish_reason;
