@@ -37,7 +37,11 @@ port_of() {
 
 "$KEYPOOL" mock --config "$HERE/mock.json" --port 0 --write-env "$OUT/mock.env" >"$OUT/mock.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 100); do [ -s "$OUT/mock.env" ] && break; sleep 0.1; done
+# The .env is whole once the mock says so (a non-empty file may still be
+# partly written, and a gateway started on it would answer every request
+# with an error).
+for _ in $(seq 1 100); do grep -q "wrote the fleet's fake keys" "$OUT/mock.log" && break; sleep 0.1; done
+grep -q "wrote the fleet's fake keys" "$OUT/mock.log" || die "the mock wrote no .env (see $OUT/mock.log)"
 "$KEYPOOL" serve --env "$OUT/mock.env" --ignore-environment --listen 127.0.0.1:0 --stats-every 0 --state none \
   >"$OUT/serve.log" 2>/dev/null &
 SERVE=$!
@@ -62,7 +66,9 @@ while kill -0 "$WRK" 2>/dev/null; do
   kill -0 "$SERVE" 2>/dev/null || die "keypool serve exited (see $OUT/serve.log)"
   printf '%s\t%s\n' "$((SECONDS - start))" "$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVE/status")" | tee -a "$OUT/rss.tsv"
 done
-grep '^RESULT' "$OUT/wrk.txt" || true
+grep '^RESULT' "$OUT/wrk.txt" || die "wrk printed no result (see $OUT/wrk.txt)"
+# Memory of a gateway that answered errors measures nothing.
+grep -q '^RESULT.* non2xx=0 ' "$OUT/wrk.txt" || die "answers that were not 2xx (see $OUT/wrk.txt)"
 awk 'NR == 3 { first = $2 } NR > 1 { last = $2; if ($2 > max) max = $2 }
      END { printf "after warm-up: first %d kB, last %d kB, peak %d kB, growth %+d kB\n", first, last, max, last - first }' \
   "$OUT/rss.tsv"
