@@ -84,3 +84,17 @@ export async function startGateway(fleetConfig, { envFilter = () => true } = {})
     },
   };
 }
+
+// The first error of up to `tries` calls of `call`, or undefined when every
+// call succeeded (a one-per-minute key is locked by the second call at the
+// latest).
+export async function firstError(call, tries = 3) {
+  for (let i = 0; i < tries; i++) {
+    try {
+      await call();
+    } catch (e) {
+      return e;
+    }
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { gatewayKey, startGateway } from './harness.mjs';
+import { firstError, gatewayKey, startGateway } from './harness.mjs';
 
 const gw = await startGateway(new URL('fleet.json', import.meta.url).pathname);
 after(() => gw.stop());
@@ -152,14 +152,7 @@ test('errors: every key rate limited is a RateLimitError (429) with retry-after'
   // latest finds it locked.
   const ask = () =>
     client.chat.completions.create({ model: 'mistral/mistral-small-latest', messages: [{ role: 'user', content: 'x' }] });
-  let error;
-  for (let i = 0; i < 3 && !error; i++) {
-    try {
-      await ask();
-    } catch (e) {
-      error = e;
-    }
-  }
+  const error = await firstError(ask);
   assert.ok(error, 'three calls on a one-per-minute key all succeeded');
   assert.ok(error instanceof OpenAI.RateLimitError, `${error.constructor.name}: ${error.message}`);
   assert.equal(error.status, 429);
